@@ -1,0 +1,52 @@
+# The course's entry points. Quickstart: `make course` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# Use the active virtualenv or conda env if there is one, else create .venv here.
+ENV_DIR := $(or $(VIRTUAL_ENV),$(CONDA_PREFIX),$(CURDIR)/.venv)
+PY := $(ENV_DIR)/bin/python
+STAMP := $(ENV_DIR)/.tlhelpers-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help setup data course test lab doctor bench
+
+help:
+	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
+	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval)"
+	@echo "make lab      set up, then open JupyterLab on notebooks/"
+	@echo "make doctor   which tracks are ready on this machine"
+
+$(PY):
+	$(PYTHON) -m venv $(ENV_DIR)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[test]"
+	touch $@
+
+setup: $(STAMP) data
+
+# Fashion-MNIST for the offline track: Debian's package where apt-get exists, else Keras.
+data: | $(STAMP)
+	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ]; then \
+	  echo "Fashion-MNIST: found in $(FASHION_DIR)"; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+	  $(PY) -m tlhelpers prefetch --track offline; \
+	fi
+
+course: setup
+	$(PY) -m tlhelpers course
+
+test: setup
+	$(PY) -m pytest
+
+lab: setup
+	$(PY) -m jupyter lab --notebook-dir=notebooks
+
+doctor: setup
+	$(PY) -m tlhelpers doctor

@@ -1,0 +1,36 @@
+"""Shared fixtures: small data the tests make themselves."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> Path:
+    """Write ``array`` (uint8) as an idx file, the format Fashion-MNIST ships in."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    target = path.with_name(path.name + ".gz") if gz else path
+    target.write_bytes(gzip.compress(payload) if gz else payload)
+    return target
+
+
+@pytest.fixture
+def tiny_fashion(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """A Fashion-MNIST-shaped folder: 10 classes, 12 train and 3 test images each."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (120, 28, 28), dtype=np.uint8),
+        "y_train": np.repeat(np.arange(10, dtype=np.uint8), 12),
+        "x_test": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+        "y_test": np.repeat(np.arange(10, dtype=np.uint8), 3),
+    }
+    from tlhelpers.data import FASHION_FILES
+
+    for key, stem in FASHION_FILES.items():
+        write_idx(tmp_path / stem, arrays[key])
+    return tmp_path, arrays

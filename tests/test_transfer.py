@@ -1,0 +1,128 @@
+"""Freezing, unfreezing by blocks with BatchNorm frozen, the report, two-phase fine-tuning."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tlhelpers import backbones, transfer
+from tlhelpers.training import compile_classifier, fine_tune
+
+
+@pytest.fixture
+def model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    base = backbones.load_backbone("fashion_cnn", weights=None)
+    return transfer.build_classifier(base, num_classes=3)
+
+
+@pytest.fixture
+def toy_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (48, 32, 32, 1)).astype("float32")
+    y = rng.integers(0, 3, 48)
+    return x, y
+
+
+def _weights(layers) -> dict[str, list[np.ndarray]]:
+    return {l.name: [w.numpy().copy() for w in l.weights] for l in layers}
+
+
+def test_build_classifier_starts_frozen(model: keras.Model) -> None:
+    report = transfer.trainability_report(model)
+    assert report.trainable_blocks == []
+    assert report.rows[-1].block == "head" and report.rows[-1].state == "trainable"
+    assert report.trainable_params == 128 * 3 + 3
+
+
+def test_unfreeze_top_trains_only_top_blocks_and_keeps_batchnorm_frozen(model, toy_data) -> None:
+    x, y = toy_data
+    report = transfer.unfreeze_top(model, blocks=2)
+    assert report.frozen_blocks == ["block1", "block2"]
+    assert report.trainable_blocks == ["block3", "block4"]
+    base, _ = transfer.find_backbone(model)
+    groups = backbones.block_of_layers(base, "fashion_cnn")
+    frozen = groups["block1"] + groups["block2"]
+    unfrozen = [l for l in groups["block3"] + groups["block4"] if l.weights and not isinstance(l, keras.layers.BatchNormalization)]
+    batchnorm = [l for ls in groups.values() for l in ls if isinstance(l, keras.layers.BatchNormalization)]
+    before_frozen, before_bn, before_top = _weights(frozen), _weights(batchnorm), _weights(unfrozen)
+
+    compile_classifier(model, 1e-2)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+
+    for name, values in _weights(frozen).items():
+        for old, new in zip(before_frozen[name], values):
+            np.testing.assert_array_equal(old, new)  # bit-identical
+    for name, values in _weights(batchnorm).items():
+        for old, new in zip(before_bn[name], values):
+            np.testing.assert_array_equal(old, new)  # gamma, beta and moving statistics
+    moved = [not np.array_equal(old, new) for name, values in _weights(unfrozen).items() for old, new in zip(before_top[name], values)]
+    assert all(moved)
+
+
+def test_report_counts_parameters_and_batchnorm(model) -> None:
+    report = transfer.unfreeze_top(model, blocks=1)
+    block4 = report.rows[3]
+    assert block4.block == "block4" and block4.state == "trainable" and block4.batchnorm_layers == 1
+    assert block4.trainable_params == 3 * 3 * 64 * 128  # the conv; BN stays frozen
+    assert block4.params == 3 * 3 * 64 * 128 + 4 * 128
+    assert report.total_params == model.count_params()
+    assert report.trainable_params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    text = repr(report)
+    assert "trainable parameters: " in text and "block4" in text
+
+
+def test_report_warns_until_recompiled(model) -> None:
+    compile_classifier(model, 1e-3)
+    assert not transfer.trainability_report(model).needs_recompile
+    report = transfer.unfreeze_top(model, blocks=1)
+    assert report.needs_recompile and "WARNING" in repr(report)
+    compile_classifier(model, 1e-4)
+    assert not transfer.trainability_report(model).needs_recompile
+
+
+def test_unfreeze_all_and_none(model) -> None:
+    assert transfer.unfreeze_top(model, blocks=4).frozen_blocks == []
+    assert transfer.unfreeze_top(model, blocks=0).trainable_blocks == []
+    assert transfer.freeze(model).trainable_params == 128 * 3 + 3
+
+
+@pytest.mark.parametrize("blocks", [5, -1, 1.5, True])
+def test_blocks_out_of_range_names_the_valid_range(model, blocks) -> None:
+    with pytest.raises(ValueError, match=r"fashion_cnn, which has 4 blocks .* choose an integer from 0 to 4"):
+        transfer.unfreeze_top(model, blocks=blocks)
+
+
+def test_foreign_model_gets_a_clear_message() -> None:
+    inputs = keras.Input((8, 8, 3))
+    own = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)), name="homemade")
+    with pytest.raises(ValueError, match="model 'homemade' has no backbone from the registry"):
+        transfer.unfreeze_top(own, blocks=1)
+
+
+def test_keras_applications_backbone_by_blocks() -> None:
+    base = backbones.load_backbone("mobilenet_v2", weights=None, input_size=32)
+    model = transfer.build_classifier(base, 4)
+    report = transfer.unfreeze_top(model, blocks=2)
+    assert report.trainable_blocks == ["stage6_320", "top_conv"]
+    assert all(not l.trainable for l in base.layers if isinstance(l, keras.layers.BatchNormalization))
+    assert base.get_layer("block_16_project").trainable and not base.get_layer("block_15_project").trainable
+
+
+def test_fine_tune_runs_two_phases_into_one_history(model, toy_data) -> None:
+    x, y = toy_data
+    history = fine_tune(model, x, y, validation_data=(x[:8], y[:8]), blocks=1, head_epochs=2, fine_epochs=1, batch_size=16)
+    assert history.history["phase"] == ["head", "head", "fine"]
+    assert history.epoch == [0, 1, 2]
+    assert len(history.history["val_accuracy"]) == 3
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    assert transfer.trainability_report(model).trainable_blocks == ["block4"]
+
+
+def test_fine_tune_rejects_bad_learning_rates(model, toy_data) -> None:
+    x, y = toy_data
+    with pytest.raises(ValueError, match="fine_lr must be greater than 0, got 0"):
+        fine_tune(model, x, y, fine_lr=0)
+    with pytest.raises(ValueError, match="head_lr must be a positive number, got 'fast'"):
+        fine_tune(model, x, y, head_lr="fast")

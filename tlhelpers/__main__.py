@@ -1,0 +1,107 @@
+"""The course's command line: ``python -m tlhelpers COMMAND``.
+
+Commands:
+    doctor     which tracks are ready, versions, CPU threads
+    prefetch   download what a track needs (``--track imagenet``) into the Keras cache
+    pretrain   retrain the bundled backbone (``--force`` to replace the committed one)
+    course     execute every notebook headless into ``build/`` with a summary table
+
+Example:
+    $ python -m tlhelpers doctor
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep the CLI readable
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from tlhelpers.doctor import report
+
+    ready, text = report()
+    print(text)
+    return 0 if ready else 1
+
+
+def _prefetch(args: argparse.Namespace) -> int:
+    from tlhelpers.config import current_track
+    from tlhelpers.prefetch import prefetch
+
+    track = args.track or current_track().name
+    backbones = tuple(args.backbones.split(",")) if args.backbones else None
+    try:
+        fetched = prefetch(track, backbones)
+    except (ConnectionError, ValueError) as err:
+        print(f"prefetch failed: {err}", file=sys.stderr)
+        return 2
+    print(f"{track} track: fetched {len(fetched)} item(s); everything it needs is cached.")
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from tlhelpers.pretrain import pretrain
+
+    try:
+        manifest = pretrain(epochs=args.epochs, seed=args.seed, force=args.force)
+    except FileExistsError as err:
+        print(f"pretrain refused: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {manifest['file']}: source-test accuracy {manifest['source_test_accuracy']:.4f}, "
+          f"sha256 {manifest['sha256'][:12]}...")
+    return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from tlhelpers.config import build_dir, current_track
+    from tlhelpers.runner import run_notebooks, summary
+
+    if args.track:
+        os.environ["TL_TRACK"] = args.track
+    track = current_track()
+    notebooks = args.notebooks or sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        print(f"no notebooks found in {args.dir}", file=sys.stderr)
+        return 2
+    print(f"Running {len(notebooks)} notebook(s) in the {track.name} track ({track.profile} profile)")
+    results = run_notebooks(notebooks, args.out or build_dir())
+    print()
+    print(summary(results))
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run a command; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m tlhelpers", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("doctor", help="which tracks are ready, versions, CPU threads").set_defaults(run=_doctor)
+
+    p = commands.add_parser("prefetch", help="download what a track needs into the Keras cache")
+    p.add_argument("--track", choices=["offline", "imagenet"], help="default: the active track")
+    p.add_argument("--backbones", help="comma-separated ImageNet backbones (default: all)")
+    p.set_defaults(run=_prefetch)
+
+    p = commands.add_parser("pretrain", help="retrain the bundled backbone on the source classes")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--force", action="store_true", help="replace the existing bundled backbone")
+    p.set_defaults(run=_pretrain)
+
+    p = commands.add_parser("course", help="execute the notebooks headless into build/")
+    p.add_argument("notebooks", nargs="*", help="default: every NN_*.ipynb in --dir")
+    p.add_argument("--dir", default="notebooks")
+    p.add_argument("--out", help="default: build/")
+    p.add_argument("--track", choices=["offline", "imagenet"], help="default: course.toml / TL_TRACK")
+    p.set_defaults(run=_course)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

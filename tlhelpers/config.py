@@ -1,0 +1,170 @@
+"""Course configuration: which track and compute profile are active, paths and seeds.
+
+The track is chosen in one place: ``course.toml`` at the repository root, overridden by
+the environment variables ``TL_TRACK`` and ``TL_PROFILE``. Notebooks call
+:func:`current_track` and never hard-code either.
+
+Example:
+    >>> from tlhelpers import config
+    >>> track = config.current_track()
+    >>> track.name in config.TRACKS
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = PACKAGE_DIR / "assets"
+CONFIG_NAME = "course.toml"
+DEFAULT_SEED = 42
+
+
+@dataclass(frozen=True)
+class Track:
+    """Everything a lesson needs to know about the active track.
+
+    Attributes:
+        name: ``"offline"`` or ``"imagenet"``.
+        profile: ``"laptop"`` or ``"gpu"``.
+        backbone: registry name of the default pretrained backbone.
+        input_size: side in pixels the backbone is fed.
+        dataset: name of the target dataset (see :mod:`tlhelpers.data`).
+        labels_per_class: default label budget for the target task.
+        val_per_class: validation examples per class.
+        description: one line for people.
+    """
+
+    name: str
+    profile: str
+    backbone: str
+    input_size: int
+    dataset: str
+    labels_per_class: int
+    val_per_class: int
+    description: str
+
+
+# One row per track in the laptop profile; GPU_OVERRIDES scales a track up.
+TRACKS: dict[str, Track] = {
+    "offline": Track(
+        name="offline",
+        profile="laptop",
+        backbone="fashion_cnn",
+        input_size=32,
+        dataset="fashion_mnist_target",
+        labels_per_class=20,
+        val_per_class=50,
+        description="Fashion-MNIST target classes on the course's bundled backbone; no internet needed",
+    ),
+    "imagenet": Track(
+        name="imagenet",
+        profile="laptop",
+        backbone="mobilenet_v2",
+        input_size=96,
+        dataset="cifar10",
+        labels_per_class=100,
+        val_per_class=50,
+        description="CIFAR-10 on MobileNetV2 with ImageNet weights (prefetch once)",
+    ),
+}
+PROFILES = ("laptop", "gpu")
+GPU_OVERRIDES: dict[str, dict[str, int]] = {
+    "offline": {"labels_per_class": 500, "val_per_class": 200},
+    "imagenet": {"input_size": 224, "labels_per_class": 1000, "val_per_class": 200},
+}
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Return the nearest ``course.toml`` in ``start`` or its parents, else the repo's.
+
+    Example:
+        >>> find_config() is None or find_config().name == "course.toml"
+        True
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    repo_config = PACKAGE_DIR.parent / CONFIG_NAME
+    return repo_config if repo_config.is_file() else None
+
+
+def _choice(value: str, accepted: tuple[str, ...] | list[str], what: str, origin: str) -> str:
+    if value not in accepted:
+        raise ValueError(
+            f"unknown {what} {value!r} (from {origin}); choose one of: {', '.join(accepted)}"
+        )
+    return value
+
+
+def current_track(name: str | None = None, profile: str | None = None) -> Track:
+    """Return the active :class:`Track`.
+
+    Precedence: the arguments, then ``TL_TRACK``/``TL_PROFILE``, then ``course.toml``,
+    then ``offline``/``laptop``.
+
+    Args:
+        name: force a track instead of reading the configuration.
+        profile: force a profile (``"laptop"`` or ``"gpu"``).
+
+    Raises:
+        ValueError: the track or profile is not known.
+
+    Example:
+        >>> current_track("imagenet").backbone
+        'mobilenet_v2'
+        >>> current_track("imagenet", profile="gpu").input_size
+        224
+    """
+    settings: dict[str, str] = {}
+    path = find_config()
+    if path is not None:
+        with path.open("rb") as f:
+            settings = {k: str(v) for k, v in tomllib.load(f).items()}
+    origin = str(path) if path else "defaults"
+
+    def pick(arg: str | None, env: str, key: str, default: str) -> tuple[str, str]:
+        if arg is not None:
+            return arg, "argument"
+        if os.environ.get(env):
+            return os.environ[env], f"${env}"
+        if key in settings:
+            return settings[key], origin
+        return default, "defaults"
+
+    track_name, src = pick(name, "TL_TRACK", "track", "offline")
+    _choice(track_name, list(TRACKS), "track", src)
+    profile_name, src = pick(profile, "TL_PROFILE", "profile", "laptop")
+    _choice(profile_name, PROFILES, "profile", src)
+    track = TRACKS[track_name]
+    if profile_name == "gpu":
+        track = replace(track, profile="gpu", **GPU_OVERRIDES[track_name])
+    return track
+
+
+def build_dir() -> Path:
+    """Folder for executed notebooks, HTML pages and screenshots (``build/`` in the repo).
+
+    Example:
+        >>> build_dir().name
+        'build'
+    """
+    return PACKAGE_DIR.parent / "build"
+
+
+def set_seed(seed: int = DEFAULT_SEED) -> int:
+    """Seed Python, NumPy and TensorFlow through ``keras.utils.set_random_seed``.
+
+    Example:
+        >>> set_seed(0)
+        0
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return seed

@@ -1,0 +1,452 @@
+"""Datasets for both tracks, and label budgets.
+
+* Fashion-MNIST, found in this order: the Debian package ``dataset-fashion-mnist``
+  (``/usr/share/datasets/fashion-mnist``), the Keras cache (``~/.keras/datasets``), then a
+  download through ``keras.datasets``.
+* CIFAR-10 through ``keras.datasets`` (imagenet track).
+* A folder of images, one sub-folder per class, through
+  ``keras.utils.image_dataset_from_directory`` (a student's own data).
+
+Every loader returns uint8 images ``(N, H, W, C)`` and integer labels; :func:`load_task`
+turns one into a :class:`Task`: k labelled examples per class (stratified, seeded), a
+validation split from the remaining training data, and the untouched test split.
+
+Example:
+    >>> from tlhelpers import data
+    >>> task = data.load_task("fashion_mnist_target", labels_per_class=5)  # doctest: +SKIP
+    >>> task.x_train.shape                                                  # doctest: +SKIP
+    (25, 28, 28, 1)
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)
+
+# The offline track's split (README, "Why this split"): the bundled backbone learns the
+# source classes; the target task is the other five. Each target class has a visual
+# relative in the source (pullover/coat/shirt ~ T-shirt/dress, sneaker/ankle boot ~
+# sandal), so the features transfer, yet the target labels are new, and three of them
+# (pullover, coat, shirt) are the hardest Fashion-MNIST classes to tell apart.
+SOURCE_CLASSES = (0, 1, 3, 5, 8)  # T-shirt/top, Trouser, Dress, Sandal, Bag
+TARGET_CLASSES = (2, 4, 6, 7, 9)  # Pullover, Coat, Shirt, Sneaker, Ankle boot
+
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+FETCH_FASHION = (
+    "sudo apt-get install dataset-fashion-mnist   "
+    "(or, with internet: python -m tlhelpers prefetch --track offline)"
+)
+FETCH_CIFAR10 = "python -m tlhelpers prefetch --track imagenet"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset is not on this machine and could not be downloaded."""
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an idx file (optionally gzipped) as used by MNIST and Fashion-MNIST.
+
+    The format: two zero bytes, a type code (0x08 = uint8), the number of dimensions,
+    one big-endian uint32 per dimension, then the data.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x-idx1-ubyte"
+        >>> _ = p.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+        >>> read_idx(p).tolist()
+        [7, 8, 9]
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise ValueError(f"{path} is not a uint8 idx file (header {raw[:4]!r})")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header says shape {shape}, file holds {data.size} values")
+    return data.reshape(shape)
+
+
+def keras_cache_dir() -> Path:
+    """The Keras cache folder (``$KERAS_HOME`` or ``~/.keras``).
+
+    Example:
+        >>> keras_cache_dir().name in (".keras", "keras") or True
+        True
+    """
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+
+
+def fashion_mnist_search_dirs() -> list[Path]:
+    """Folders searched for the Fashion-MNIST idx files, in order.
+
+    Example:
+        >>> fashion_mnist_search_dirs()[0]
+        PosixPath('/usr/share/datasets/fashion-mnist')
+    """
+    return [DEBIAN_FASHION_DIR, keras_cache_dir() / "datasets" / "fashion-mnist"]
+
+
+def _idx_file(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def find_fashion_mnist(search_dirs: list[Path] | None = None) -> Path | None:
+    """Return the first folder that holds all four Fashion-MNIST idx files, else None.
+
+    Example:
+        >>> find_fashion_mnist([]) is None
+        True
+    """
+    for folder in fashion_mnist_search_dirs() if search_dirs is None else search_dirs:
+        if all(_idx_file(Path(folder), stem) for stem in FASHION_FILES.values()):
+            return Path(folder)
+    return None
+
+
+def load_fashion_mnist(search_dirs: list[Path] | None = None, download: bool = True) -> Arrays:
+    """Load Fashion-MNIST as ``((x_train, y_train), (x_test, y_test))``.
+
+    Images are uint8 ``(N, 28, 28, 1)``, labels uint8 ``(N,)``.
+
+    Args:
+        search_dirs: folders to look in (default :func:`fashion_mnist_search_dirs`).
+        download: if not found, try ``keras.datasets.fashion_mnist.load_data()``.
+
+    Raises:
+        DataNotFoundError: not found and not downloadable; names the command that fetches it.
+
+    Example:
+        >>> (x, y), (xt, yt) = load_fashion_mnist()  # doctest: +SKIP
+        >>> x.shape, xt.shape                         # doctest: +SKIP
+        ((60000, 28, 28, 1), (10000, 28, 28, 1))
+    """
+    folder = find_fashion_mnist(search_dirs)
+    if folder is not None:
+        arrays = {key: read_idx(_idx_file(folder, stem)) for key, stem in FASHION_FILES.items()}
+        (x, y), (xt, yt) = (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    elif download:
+        (x, y), (xt, yt) = _download("Fashion-MNIST", FETCH_FASHION, "fashion_mnist")
+    else:
+        raise DataNotFoundError(_missing_message("Fashion-MNIST", FETCH_FASHION, search_dirs))
+    return (x[..., None], y), (xt[..., None], yt)
+
+
+def load_cifar10(download: bool = True) -> Arrays:
+    """Load CIFAR-10 (uint8 ``(N, 32, 32, 3)``) from the Keras cache, downloading if allowed.
+
+    Raises:
+        DataNotFoundError: not cached and not downloadable; names the prefetch command.
+
+    Example:
+        >>> (x, y), _ = load_cifar10()  # doctest: +SKIP
+        >>> x.shape                      # doctest: +SKIP
+        (50000, 32, 32, 3)
+    """
+    cached = keras_cache_dir() / "datasets" / "cifar-10-batches-py"
+    if not download and not cached.is_dir():
+        raise DataNotFoundError(_missing_message("CIFAR-10", FETCH_CIFAR10, [cached]))
+    (x, y), (xt, yt) = _download("CIFAR-10", FETCH_CIFAR10, "cifar10")
+    return (x, y.reshape(-1)), (xt, yt.reshape(-1))
+
+
+def _missing_message(dataset: str, command: str, searched: list[Path] | None) -> str:
+    where = ", ".join(str(p) for p in searched) if searched else "the usual places"
+    return f"{dataset} is not on this machine (looked in: {where}). Fetch it with: {command}"
+
+
+def _download(dataset: str, command: str, module: str) -> Arrays:
+    import keras
+
+    try:
+        return getattr(keras.datasets, module).load_data()
+    except Exception as err:  # keras raises a bare Exception wrapping URLError/HTTPError
+        raise DataNotFoundError(
+            f"{dataset} is not cached and the download failed ({type(err).__name__}: {err}). "
+            f"Connect to the internet and run: {command}"
+        ) from err
+
+
+def _check_folder(folder: Path) -> list[str]:
+    """Return class names; raise on corrupt images, warn on files that will be skipped."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {str(folder)!r} does not exist")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise ValueError(
+            f"image folder {str(folder)!r} has {len(classes)} class sub-folders; it needs at "
+            "least two, one per class (e.g. photos/cats/*.jpg, photos/dogs/*.jpg)"
+        )
+    corrupt = []
+    for path in sorted(p for c in classes for p in (folder / c).rglob("*") if p.is_file()):
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            warnings.warn(f"skipping {path}: not an image file (accepted: {', '.join(IMAGE_EXTENSIONS)})")
+            continue
+        try:
+            with Image.open(path) as im:
+                im.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as err:
+            corrupt.append(f"{path} ({err})")
+    if corrupt:
+        raise ValueError(
+            "these files have an image extension but cannot be read as images; "
+            "delete or replace them, then load again:\n  " + "\n  ".join(corrupt)
+        )
+    return classes
+
+
+def load_image_folder(
+    folder: str | os.PathLike, image_size: tuple[int, int] = (96, 96), color_mode: str = "rgb"
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Load a folder with one sub-folder of images per class into uint8 arrays.
+
+    Files without an image extension are skipped with a warning naming each one; an image
+    file that cannot be decoded raises a ``ValueError`` naming it (never a TF traceback).
+
+    Args:
+        folder: e.g. ``"my_photos"`` holding ``my_photos/cats/*.jpg``, ``my_photos/dogs/*.jpg``.
+        image_size: ``(height, width)`` every image is resized to.
+        color_mode: ``"rgb"`` or ``"grayscale"``.
+
+    Returns:
+        ``(images, labels, class_names)``.
+
+    Example:
+        >>> x, y, names = load_image_folder("my_photos", (64, 64))  # doctest: +SKIP
+    """
+    import keras
+
+    folder = Path(folder)
+    classes = _check_folder(folder)
+    ds = keras.utils.image_dataset_from_directory(
+        folder, labels="inferred", label_mode="int", class_names=classes, color_mode=color_mode,
+        image_size=image_size, batch_size=None, shuffle=False, verbose=False,
+    )
+    images, labels = [], []
+    for image, label in ds.as_numpy_iterator():
+        images.append(image)
+        labels.append(label)
+    if not images:
+        raise ValueError(f"image folder {str(folder)!r} holds no images")
+    x = np.clip(np.stack(images), 0, 255).round().astype(np.uint8)
+    return x, np.asarray(labels, dtype=np.int64), tuple(classes)
+
+
+@dataclass
+class Task:
+    """A target task with a label budget: train / validation / untouched test.
+
+    Attributes:
+        name: dataset name, e.g. ``"fashion_mnist_target"``.
+        class_names: names, indexed by label.
+        x_train, y_train: ``labels_per_class`` examples per class.
+        x_val, y_val: ``val_per_class`` further examples per class.
+        x_test, y_test: the dataset's test split, never used for choices.
+    """
+
+    name: str
+    class_names: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return len(self.class_names)
+
+    def __repr__(self) -> str:
+        return (
+            f"Task({self.name!r}, {self.num_classes} classes, train={len(self.y_train)}, "
+            f"val={len(self.y_val)}, test={len(self.y_test)}, images={self.x_train.shape[1:]})"
+        )
+
+
+def label_budget(
+    y: np.ndarray,
+    labels_per_class: int,
+    val_per_class: int = 0,
+    seed: int = 0,
+    class_names: tuple[str, ...] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick ``labels_per_class`` training and ``val_per_class`` validation indices per class.
+
+    Stratified and seeded: the same seed gives the same examples, and the training
+    examples for budget k are a subset of those for a larger budget with the same seed.
+
+    Raises:
+        ValueError: a budget below 1, or a class that holds fewer examples than asked for.
+
+    Example:
+        >>> y = np.array([0, 0, 0, 1, 1, 1])
+        >>> train, val = label_budget(y, 2, 1, seed=0)
+        >>> sorted(y[train].tolist()), sorted(y[val].tolist())
+        ([0, 0, 1, 1], [0, 1])
+    """
+    if labels_per_class < 1:
+        raise ValueError(f"labels_per_class must be at least 1, got {labels_per_class}")
+    if val_per_class < 0:
+        raise ValueError(f"val_per_class must be 0 or more, got {val_per_class}")
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    need = labels_per_class + val_per_class
+    for label in np.unique(y):
+        idx = np.flatnonzero(y == label)
+        if len(idx) < need:
+            name = class_names[label] if class_names else label
+            raise ValueError(
+                f"class {name!r} has only {len(idx)} examples, but labels_per_class="
+                f"{labels_per_class} + val_per_class={val_per_class} needs {need}; "
+                f"choose labels_per_class <= {len(idx) - val_per_class}"
+            )
+        idx = rng.permutation(idx)
+        val.append(idx[:val_per_class])  # validation first: fixed whatever k is
+        train.append(idx[val_per_class:need])
+    return np.concatenate(train), np.concatenate(val)
+
+
+def _subset(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isin(y, classes)
+    remap = {c: i for i, c in enumerate(classes)}
+    return x[keep], np.array([remap[int(v)] for v in y[keep]], dtype=np.int64)
+
+
+def _fashion(classes: tuple[int, ...]) -> Callable[[], tuple[Arrays, tuple[str, ...]]]:
+    def load() -> tuple[Arrays, tuple[str, ...]]:
+        (x, y), (xt, yt) = load_fashion_mnist()
+        names = tuple(FASHION_MNIST_CLASSES[c] for c in classes)
+        return (_subset(x, y, classes), _subset(xt, yt, classes)), names
+
+    return load
+
+
+def _cifar10() -> tuple[Arrays, tuple[str, ...]]:
+    return load_cifar10(), CIFAR10_CLASSES
+
+
+# name -> loader returning ((x_train, y_train), (x_test, y_test)), class_names
+DATASETS: dict[str, Callable[[], tuple[Arrays, tuple[str, ...]]]] = {
+    "fashion_mnist_source": _fashion(SOURCE_CLASSES),
+    "fashion_mnist_target": _fashion(TARGET_CLASSES),
+    "fashion_mnist": _fashion(tuple(range(10))),
+    "cifar10": _cifar10,
+}
+
+
+def load_dataset(name: str) -> tuple[Arrays, tuple[str, ...]]:
+    """Load a named dataset in full: ``(((x, y), (x_test, y_test)), class_names)``.
+
+    Example:
+        >>> _, names = load_dataset("fashion_mnist_source")  # doctest: +SKIP
+        >>> names                                             # doctest: +SKIP
+        ('T-shirt/top', 'Trouser', 'Dress', 'Sandal', 'Bag')
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]()
+
+
+def make_task(
+    name: str,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    class_names: tuple[str, ...],
+    labels_per_class: int,
+    val_per_class: int = 50,
+    seed: int = 0,
+) -> Task:
+    """Apply a label budget to full train/test arrays.
+
+    Example:
+        >>> x = np.zeros((20, 4, 4, 1), np.uint8); y = np.repeat([0, 1], 10)
+        >>> make_task("toy", (x, y), (x, y), ("a", "b"), 3, 2)
+        Task('toy', 2 classes, train=6, val=4, test=20, images=(4, 4, 1))
+    """
+    x, y = train
+    train_idx, val_idx = label_budget(y, labels_per_class, val_per_class, seed, class_names)
+    return Task(name, tuple(class_names), x[train_idx], y[train_idx], x[val_idx], y[val_idx], *test)
+
+
+def load_task(
+    name: str | None = None, labels_per_class: int | None = None, val_per_class: int | None = None,
+    seed: int = 0,
+) -> Task:
+    """Load a dataset with a label budget; the defaults come from the active track.
+
+    Args:
+        name: a name from :data:`DATASETS`; default: the track's target dataset.
+        labels_per_class: training labels per class; default: the track's budget.
+        val_per_class: validation examples per class; default: the track's.
+        seed: picks which examples form the budget.
+
+    Example:
+        >>> task = load_task(labels_per_class=5)  # doctest: +SKIP
+    """
+    from tlhelpers.config import current_track
+
+    track = current_track()
+    (train, test), names = load_dataset(name or track.dataset)
+    return make_task(
+        name or track.dataset, train, test, names,
+        track.labels_per_class if labels_per_class is None else labels_per_class,
+        track.val_per_class if val_per_class is None else val_per_class, seed,
+    )
+
+
+def load_folder_task(
+    folder: str | os.PathLike, labels_per_class: int, val_per_class: int = 5,
+    test_fraction: float = 0.2, image_size: tuple[int, int] = (96, 96), seed: int = 0,
+) -> Task:
+    """A :class:`Task` from a folder of images: a stratified test split first, then a budget.
+
+    Example:
+        >>> task = load_folder_task("my_photos", labels_per_class=10)  # doctest: +SKIP
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    x, y, names = load_image_folder(folder, image_size)
+    rng = np.random.default_rng(seed)
+    test_idx = np.concatenate([
+        rng.permutation(np.flatnonzero(y == c))[: max(1, int(round(test_fraction * np.sum(y == c))))]
+        for c in np.unique(y)
+    ])
+    rest = np.setdiff1d(np.arange(len(y)), test_idx)
+    return make_task(
+        Path(folder).name, (x[rest], y[rest]), (x[test_idx], y[test_idx]), names,
+        labels_per_class, val_per_class, seed,
+    )

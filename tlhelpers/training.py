@@ -1,0 +1,128 @@
+"""Compiling and the two-phase fine-tuning recipe.
+
+Phase 1 trains a new head on the frozen backbone; phase 2 unfreezes the top K blocks
+(BatchNorm stays frozen), recompiles with a lower learning rate and continues from the
+epoch where phase 1 stopped (``initial_epoch``). The histories come back merged.
+
+Example:
+    >>> history = fine_tune(model, x, y, validation_data=(xv, yv), blocks=2)  # doctest: +SKIP
+    >>> history.history["phase"]                                            # doctest: +SKIP
+    ['head', 'head', 'head', 'fine', 'fine', 'fine']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from tlhelpers.transfer import freeze, unfreeze_top
+
+
+def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
+    """Return ``learning_rate`` as a float if it is positive, else raise a clear error.
+
+    Example:
+        >>> check_learning_rate(1e-3)
+        0.001
+    """
+    try:
+        value = float(learning_rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a positive number, got {learning_rate!r}") from None
+    if not value > 0:
+        raise ValueError(f"{what} must be greater than 0, got {learning_rate!r}; typical values: 1e-3 for a head, 1e-5..1e-4 to fine-tune")
+    return value
+
+
+def compile_classifier(model: keras.Model, learning_rate: float, optimizer: str = "adam") -> keras.Model:
+    """Compile for integer labels with accuracy, by keyword (Keras 3).
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        >>> compile_classifier(m, 1e-3).optimizer.name
+        'adam'
+    """
+    optimizers = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+    if optimizer not in optimizers:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(optimizers)}")
+    model.compile(
+        optimizer=optimizers[optimizer](learning_rate=check_learning_rate(learning_rate)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def merge_histories(*histories: keras.callbacks.History, phases: tuple[str, ...] | None = None) -> keras.callbacks.History:
+    """One ``History`` holding the epochs of several ``fit`` calls in order.
+
+    Adds ``history["phase"]`` naming each epoch's phase when ``phases`` is given.
+
+    Example:
+        >>> merged = merge_histories(h1, h2, phases=("head", "fine"))  # doctest: +SKIP
+    """
+    merged = keras.callbacks.History()
+    merged.epoch, merged.history = [], {}
+    for i, h in enumerate(histories):
+        merged.epoch += list(h.epoch)
+        for key, values in h.history.items():
+            merged.history.setdefault(key, []).extend(values)
+        if phases:
+            merged.history.setdefault("phase", []).extend([phases[i]] * len(h.epoch))
+    if histories:
+        merged.set_model(histories[-1].model)
+    return merged
+
+
+def fine_tune(
+    model: keras.Model,
+    x: Any,
+    y: Any = None,
+    *,
+    validation_data: Any = None,
+    blocks: int = 1,
+    head_epochs: int = 5,
+    fine_epochs: int = 5,
+    head_lr: float = 1e-3,
+    fine_lr: float = 1e-4,
+    batch_size: int | None = 32,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: int = 0,
+) -> keras.callbacks.History:
+    """The two-phase recipe: train the head on a frozen base, then fine-tune the top blocks.
+
+    Args:
+        model: a classifier around a registry backbone (see
+            :func:`tlhelpers.transfer.build_classifier`).
+        x, y: training data as for ``model.fit`` (arrays, or a ``tf.data.Dataset`` as ``x``).
+        validation_data: as for ``model.fit``.
+        blocks: how many top blocks to unfreeze in phase 2 (0 skips phase 2's unfreezing).
+        head_epochs, fine_epochs: epochs of each phase.
+        head_lr, fine_lr: learning rates; ``fine_lr`` is usually 10-100x lower.
+        batch_size: for array inputs (ignored for datasets).
+        callbacks: passed to both phases (e.g. a live plot).
+        verbose: Keras ``fit`` verbosity.
+
+    Returns:
+        One merged ``History``; ``history["phase"]`` says which phase each epoch belongs to.
+
+    Raises:
+        ValueError: a learning rate <= 0, negative epochs, or ``blocks`` out of range.
+    """
+    check_learning_rate(head_lr, "head_lr")
+    check_learning_rate(fine_lr, "fine_lr")
+    if head_epochs < 0 or fine_epochs < 0:
+        raise ValueError(f"epochs must be 0 or more, got head_epochs={head_epochs}, fine_epochs={fine_epochs}")
+    fit_args = dict(validation_data=validation_data, callbacks=callbacks or [], verbose=verbose)
+    if not hasattr(x, "element_spec"):
+        fit_args["batch_size"] = batch_size
+
+    freeze(model)
+    compile_classifier(model, head_lr)
+    head = model.fit(x, y, epochs=head_epochs, **fit_args)
+
+    unfreeze_top(model, blocks)  # validates blocks before any training of phase 2
+    compile_classifier(model, fine_lr)
+    fine = model.fit(x, y, epochs=head_epochs + fine_epochs, initial_epoch=head_epochs, **fit_args)
+    return merge_histories(head, fine, phases=("head", "fine"))

@@ -1,0 +1,232 @@
+"""Heads, freezing and unfreezing by blocks, and a trainability report.
+
+"Unfreeze the top K blocks" uses the block boundaries of the registry
+(:mod:`tlhelpers.backbones`), so it means the same for every backbone. BatchNormalization
+layers always stay frozen: with few labels their batch statistics would wreck what the
+backbone learned.
+
+Example:
+    >>> from tlhelpers import backbones, transfer
+    >>> base = backbones.load_backbone("fashion_cnn")  # doctest: +SKIP
+    >>> model = transfer.build_classifier(base, num_classes=5)  # doctest: +SKIP
+    >>> report = transfer.unfreeze_top(model, blocks=1)  # doctest: +SKIP
+    >>> report.trainable_params  # doctest: +SKIP
+    74245
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers
+
+
+def build_classifier(
+    base: keras.Model, num_classes: int, dropout: float = 0.2, name: str | None = None
+) -> keras.Model:
+    """A new head on ``base``: pooling (if needed), dropout, a softmax ``Dense``.
+
+    The base is called with ``training=False`` so its BatchNorm layers stay in inference
+    mode even when they are later unfrozen. The base starts frozen.
+
+    Example:
+        >>> base = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
+        >>> build_classifier(base, 10).output.shape
+        (None, 10)
+    """
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    base.trainable = False
+    inputs = keras.Input(base.input_shape[1:], name="image")
+    x = base(inputs, training=False)
+    if len(x.shape) == 4:
+        x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
+
+
+def find_backbone(model: keras.Model) -> tuple[keras.Model, BackboneSpec]:
+    """Find the registry backbone in ``model`` (the model itself or a nested model).
+
+    A backbone is recognised by its block-boundary layers, so this also works on a model
+    that was saved and reloaded.
+
+    Raises:
+        ValueError: no backbone from the registry inside ``model``.
+
+    Example:
+        >>> base, spec = find_backbone(model)  # doctest: +SKIP
+    """
+    candidates = [model] + [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.Model)]
+    for candidate in candidates:
+        names = {layer.name for layer in candidate.layers}
+        for spec in BACKBONES.values():
+            if all(last in names for _, last in spec.blocks):
+                return candidate, spec
+    raise ValueError(
+        f"model {model.name!r} has no backbone from the registry ({', '.join(BACKBONES)}), so its "
+        "blocks are unknown; build the base with tlhelpers.backbones.load_backbone(name)"
+    )
+
+
+def freeze(model: keras.Model) -> TrainabilityReport:
+    """Freeze the whole backbone inside ``model`` (the head stays trainable).
+
+    Example:
+        >>> freeze(model).trainable_params  # doctest: +SKIP
+        645
+    """
+    base, _ = find_backbone(model)
+    base.trainable = False
+    return trainability_report(model)
+
+
+def unfreeze_top(model: keras.Model, blocks: int) -> TrainabilityReport:
+    """Make the top ``blocks`` blocks of the backbone trainable, BatchNorm excluded.
+
+    Lower blocks are frozen; ``blocks=0`` freezes the whole backbone. Recompile the model
+    afterwards: the report warns until you do.
+
+    Raises:
+        ValueError: ``blocks`` outside ``0..number of blocks``, or no registry backbone.
+
+    Example:
+        >>> unfreeze_top(model, blocks=2).frozen_blocks  # doctest: +SKIP
+        ['block1', 'block2']
+    """
+    base, spec = find_backbone(model)
+    if not isinstance(blocks, int) or isinstance(blocks, bool) or not 0 <= blocks <= spec.num_blocks:
+        raise ValueError(
+            f"blocks={blocks!r} is out of range for {spec.name}, which has {spec.num_blocks} blocks "
+            f"({', '.join(spec.block_names)}); choose an integer from 0 to {spec.num_blocks}"
+        )
+    base.trainable = blocks > 0
+    if blocks:
+        groups = block_of_layers(base, spec)
+        first_trainable = spec.num_blocks - blocks
+        for index, layers in enumerate(groups.values()):
+            for layer in layers:
+                is_bn = isinstance(layer, keras.layers.BatchNormalization)
+                layer.trainable = index >= first_trainable and not is_bn
+    return trainability_report(model)
+
+
+def _count(weights: list) -> int:
+    return int(sum(int(w.numpy().size) if hasattr(w, "numpy") else 0 for w in weights))
+
+
+@dataclass
+class BlockRow:
+    """One line of the report: a backbone block, or the head."""
+
+    block: str
+    layers: int
+    trainable_layers: int
+    batchnorm_layers: int
+    params: int
+    trainable_params: int
+    trainable_candidates: int  # layers with weights that are not BatchNorm
+
+    @property
+    def state(self) -> str:
+        """'frozen', 'trainable' (all but BatchNorm) or 'partly'."""
+        if self.trainable_params == 0:
+            return "frozen"
+        return "trainable" if self.trainable_layers >= self.trainable_candidates else "partly"
+
+
+@dataclass
+class TrainabilityReport:
+    """Which blocks train, with parameter counts, and whether a recompile is due."""
+
+    model_name: str
+    backbone: str
+    rows: list[BlockRow]
+    changed_since_compile: list[str]
+
+    @property
+    def trainable_params(self) -> int:
+        """Trainable parameters of the whole model (backbone and head)."""
+        return sum(r.trainable_params for r in self.rows)
+
+    @property
+    def total_params(self) -> int:
+        """All parameters of the model."""
+        return sum(r.params for r in self.rows)
+
+    @property
+    def frozen_blocks(self) -> list[str]:
+        """Backbone blocks with nothing to train."""
+        return [r.block for r in self.rows[:-1] if r.state == "frozen"]
+
+    @property
+    def trainable_blocks(self) -> list[str]:
+        """Backbone blocks with weights that train."""
+        return [r.block for r in self.rows[:-1] if r.state != "frozen"]
+
+    @property
+    def needs_recompile(self) -> bool:
+        """True when layers changed ``trainable`` after the last ``compile``."""
+        return bool(self.changed_since_compile)
+
+    def __repr__(self) -> str:
+        head = f"{'block':<14}{'state':<11}{'layers':>7}{'BN':>5}{'params':>11}{'trainable':>11}"
+        lines = [f"{self.model_name} ({self.backbone} backbone)", head, "-" * len(head)]
+        for r in self.rows:
+            lines.append(
+                f"{r.block:<14}{r.state:<11}{r.layers:>7}{r.batchnorm_layers:>5}{r.params:>11,}{r.trainable_params:>11,}"
+            )
+        lines.append("-" * len(head))
+        lines.append(f"trainable parameters: {self.trainable_params:,} of {self.total_params:,}")
+        if self.needs_recompile:
+            lines.append(
+                f"WARNING: {len(self.changed_since_compile)} layer(s) changed trainable since compile(): "
+                "call model.compile(...) again before fit(), or the change has no effect"
+            )
+        return "\n".join(lines)
+
+    def to_frame(self):  # -> pandas.DataFrame
+        """The rows as a pandas DataFrame (for display or plotting)."""
+        import pandas as pd
+
+        return pd.DataFrame([{**vars(r), "state": r.state} for r in self.rows]).set_index("block")
+
+
+def _changed_since_compile(model: keras.Model) -> list[str]:
+    compiled = getattr(model, "_compiled_trainable_state", None)  # Keras 3 records it in compile()
+    if not getattr(model, "compiled", False) or compiled is None:
+        return []
+    return [layer.name for layer in model._flatten_layers() if compiled.get(layer, layer.trainable) != layer.trainable]
+
+
+def trainability_report(model: keras.Model) -> TrainabilityReport:
+    """Per block: trainable or not, BatchNorm layers, parameters; plus the head.
+
+    Example:
+        >>> print(trainability_report(model))  # doctest: +SKIP
+    """
+    base, spec = find_backbone(model)
+    groups = dict(block_of_layers(base, spec))
+    groups["head"] = [] if base is model else [
+        l for l in model.layers if l is not base and not isinstance(l, keras.layers.InputLayer)
+    ]
+    rows = [_row(block, layers) for block, layers in groups.items()]
+    return TrainabilityReport(model.name, spec.name, rows, _changed_since_compile(model))
+
+
+def _row(block: str, layers: list[keras.layers.Layer]) -> BlockRow:
+    is_bn = [isinstance(l, keras.layers.BatchNormalization) for l in layers]
+    return BlockRow(
+        block=block,
+        layers=len(layers),
+        trainable_layers=sum(1 for l, bn in zip(layers, is_bn) if l.trainable and l.weights and not bn),
+        batchnorm_layers=sum(is_bn),
+        params=sum(_count(l.weights) for l in layers),
+        trainable_params=sum(_count(l.trainable_weights) for l in layers),
+        trainable_candidates=sum(1 for l, bn in zip(layers, is_bn) if l.weights and not bn),
+    )
