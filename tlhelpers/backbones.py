@@ -79,7 +79,7 @@ class BackboneSpec:
 # ---- the bundled backbone: a small CNN with named blocks --------------------------------
 
 BUNDLED_INPUT_SIZE = 32
-BUNDLED_WIDTHS = (16, 32, 64, 128)  # filters per block
+BUNDLED_WIDTHS = (16, 32, 64, 256)  # filters per block
 BUNDLED_CONVS = (1, 2, 2, 1)  # conv layers per block
 
 

@@ -1,0 +1,183 @@
+"""The three ways to use a pretrained backbone on a target task, trained fairly.
+
+* ``scratch``: the same architecture from random weights, everything trained.
+* ``probe`` (feature extraction): a new head trained on cached features of the frozen base.
+* ``fine_tune``: that head, then the top ``blocks`` blocks unfrozen (BatchNorm frozen) and
+  trained further at a low learning rate.
+
+Every strategy gets the same data (the task's label budget), the same validation split for
+early stopping with the best weights restored, and is measured on the untouched test split.
+Lessons 00, 03 and 06 and the benchmarks all compare strategies through :func:`compare`.
+
+Example:
+    >>> from tlhelpers import data, strategies
+    >>> task = data.load_task(labels_per_class=5)               # doctest: +SKIP
+    >>> strategies.compare(task, "fashion_cnn").round(3)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+import keras
+import numpy as np
+
+from tlhelpers.backbones import load_backbone
+from tlhelpers.config import set_seed
+from tlhelpers.data import Task
+from tlhelpers.features import extract_features, feature_head
+from tlhelpers.pipeline import to_model_input
+from tlhelpers.training import compile_classifier
+from tlhelpers.transfer import build_classifier, unfreeze_top
+
+STRATEGIES = ("scratch", "probe", "fine_tune")
+
+
+@dataclass
+class StrategyResult:
+    """One trained strategy, measured."""
+
+    strategy: str
+    labels_per_class: int
+    seed: int
+    test_accuracy: float
+    val_accuracy: float
+    epochs: int
+    seconds: float
+
+
+def build_scratch(backbone: str, num_classes: int, input_size: int | None = None, dropout: float = 0.2) -> keras.Model:
+    """The backbone's architecture from random weights, with the same head, all trainable.
+
+    BatchNorm momentum is lowered to 0.9 so its moving statistics settle within the few
+    steps a small label budget gives (at Keras' default 0.99 they would still hold mostly
+    their initial values, and the model would look far worse than it is).
+
+    Example:
+        >>> build_scratch("fashion_cnn", 5).output.shape
+        (None, 5)
+    """
+    base = load_backbone(backbone, weights=None, input_size=input_size)
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.9
+    inputs = keras.Input(base.input_shape[1:], name="image")
+    x = keras.layers.GlobalAveragePooling2D(name="head_pool")(base(inputs))
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs, name=f"{backbone}_scratch")
+
+
+def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2) -> int:
+    """Fit with early stopping on validation accuracy after ``warmup`` epochs; best weights kept."""
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=patience, restore_best_weights=True, start_from_epoch=warmup
+    )
+    history = model.fit(
+        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[stop]
+    )
+    return len(history.epoch)
+
+
+def _accuracy(model: keras.Model, x, y) -> float:
+    return float(np.mean(model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y))
+
+
+@dataclass
+class PreparedTask:
+    """A task's images turned into backbone inputs once, and the frozen base's features."""
+
+    x_train: object
+    x_val: object
+    x_test: object
+    f_train: np.ndarray | None = None
+    f_val: np.ndarray | None = None
+    f_test: np.ndarray | None = None
+
+
+def prepare(task: Task, backbone: str, input_size: int | None = None, base: keras.Model | None = None) -> PreparedTask:
+    """Resize/preprocess the task for ``backbone``; with ``base``, also cache its features.
+
+    Example:
+        >>> prepared = prepare(task, "fashion_cnn", base=load_backbone("fashion_cnn"))  # doctest: +SKIP
+    """
+    inputs = [to_model_input(x, backbone, input_size) for x in (task.x_train, task.x_val, task.x_test)]
+    prepared = PreparedTask(*inputs)
+    if base is not None:
+        prepared.f_train, prepared.f_val, prepared.f_test = (extract_features(base, x) for x in inputs)
+    return prepared
+
+
+def compare(
+    task: Task,
+    backbone: str,
+    strategies: Iterable[str] = STRATEGIES,
+    seeds: Iterable[int] = (0,),
+    input_size: int | None = None,
+    blocks: int = 1,
+    max_epochs: int = 60,
+    patience: int = 10,
+    head_lr: float = 1e-3,
+    fine_lr: float = 1e-4,
+    scratch_lr: float = 1e-3,
+    batch_size: int = 16,
+    prepared: PreparedTask | None = None,
+):  # -> pandas.DataFrame
+    """Train each strategy on ``task`` for each seed; one row per run.
+
+    Args:
+        task: a :class:`tlhelpers.data.Task` (its label budget is what every strategy gets).
+        backbone: registry name.
+        strategies: any of ``"scratch"``, ``"probe"``, ``"fine_tune"``.
+        seeds: one run per seed (weights, shuffling, dropout).
+        input_size: backbone input side (default: the registry's).
+        blocks: blocks unfrozen by ``fine_tune``.
+        max_epochs, patience: early stopping on validation accuracy, best weights restored.
+        head_lr, fine_lr, scratch_lr: learning rates (Adam).
+        batch_size: images per step.
+        prepared: reuse inputs and features from :func:`prepare` (saves time across calls).
+
+    Returns:
+        A DataFrame with the fields of :class:`StrategyResult`.
+
+    Raises:
+        ValueError: an unknown strategy name.
+    """
+    import pandas as pd
+
+    strategies = list(strategies)
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        raise ValueError(f"unknown strategy {unknown[0]!r}; choose from: {', '.join(STRATEGIES)}")
+    base = load_backbone(backbone, input_size=input_size) if {"probe", "fine_tune"} & set(strategies) else None
+    if prepared is None or (base is not None and prepared.f_train is None):
+        prepared = prepare(task, backbone, input_size, base)
+    p, k = prepared, len(task.y_train) // task.num_classes
+    val = (p.x_val, task.y_val)
+    results = []
+    for seed in seeds:
+        for strategy in strategies:
+            set_seed(seed)
+            start = time.perf_counter()
+            if strategy == "scratch":
+                model = compile_classifier(build_scratch(backbone, task.num_classes, input_size), scratch_lr)
+                # from random weights, a few labels need many more epochs before they show
+                epochs = _fit(model, p.x_train, task.y_train, val, max_epochs * 2, batch_size, patience * 2, warmup=max_epochs // 3)
+                test, valid = _accuracy(model, p.x_test, task.y_test), _accuracy(model, *val)
+            else:
+                head = compile_classifier(feature_head(p.f_train.shape[1], task.num_classes), head_lr)
+                epochs = _fit(head, p.f_train, task.y_train, (p.f_val, task.y_val), max_epochs * 4, batch_size, patience * 2)
+                if strategy == "probe":
+                    test, valid = _accuracy(head, p.f_test, task.y_test), _accuracy(head, p.f_val, task.y_val)
+                else:
+                    model = build_classifier(load_backbone(backbone, input_size=input_size), task.num_classes)
+                    model.get_layer("head").set_weights(head.get_layer("head").get_weights())
+                    unfreeze_top(model, blocks)
+                    compile_classifier(model, fine_lr)
+                    epochs += _fit(model, p.x_train, task.y_train, val, max_epochs, batch_size, patience)
+                    test, valid = _accuracy(model, p.x_test, task.y_test), _accuracy(model, *val)
+            seconds = time.perf_counter() - start
+            results.append(StrategyResult(strategy, k, seed, test, valid, epochs, seconds))
+    return pd.DataFrame([asdict(r) for r in results])
