@@ -11,11 +11,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test lab doctor bench
+.PHONY: help setup data course test test-browser browser lab doctor
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
-	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval)"
+	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval + browser)"
+	@echo "make test-browser  the widgets in JupyterLab in headless Chromium (installs Debian's chromium)"
 	@echo "make lab      set up, then open JupyterLab on notebooks/"
 	@echo "make doctor   which tracks are ready on this machine"
 
@@ -42,8 +43,16 @@ data: | $(STAMP)
 course: setup
 	$(PY) -m tlhelpers course
 
-test: setup
+test: setup browser
 	$(PY) -m pytest
+
+# Debian's chromium (+ chromium-driver) for the JupyterLab browser test; no browser download.
+browser:
+	bash scripts/install-browser.sh
+
+# The course in a real browser: JupyterLab + Chromium, widgets render and respond.
+test-browser: setup browser
+	$(PY) -m pytest tests/test_browser.py
 
 lab: setup
 	$(PY) -m jupyter lab --notebook-dir=notebooks

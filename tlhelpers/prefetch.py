@@ -114,7 +114,7 @@ def plan(track: str, backbones: tuple[str, ...] | None = None) -> list[Item]:
     return items
 
 
-def check_online(url: str = DOWNLOAD_HOST, timeout: float = 5.0) -> None:
+def check_online(url: str | None = None, timeout: float = 5.0) -> None:
     """Fail fast, with a clear message, when the download host cannot be reached.
 
     Raises:
@@ -123,6 +123,7 @@ def check_online(url: str = DOWNLOAD_HOST, timeout: float = 5.0) -> None:
     Example:
         >>> check_online()  # doctest: +SKIP
     """
+    url = url or DOWNLOAD_HOST
     host = urlparse(url).hostname or url
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
