@@ -5,6 +5,7 @@ Commands:
     prefetch   download what a track needs (``--track imagenet``) into the Keras cache
     pretrain   retrain the bundled backbone (``--force`` to replace the committed one)
     course     execute every notebook headless into ``build/`` with a summary table
+    assignments  ``release SRC DEST [--force]`` student versions; ``check NOTEBOOK`` score a submission
 
 Example:
     $ python -m tlhelpers doctor
@@ -74,6 +75,40 @@ def _course(args: argparse.Namespace) -> int:
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
+def _assignments_release(args: argparse.Namespace) -> int:
+    from tlhelpers.assignments import MarkupError, release
+
+    try:
+        written = release(args.src, args.dest, force=args.force)
+    except (FileExistsError, FileNotFoundError, MarkupError, ValueError) as err:
+        print(f"release refused: {err}", file=sys.stderr)
+        return 2
+    for path, stats in written.items():
+        if stats is None:
+            print(f"copied   {path}")
+        else:
+            print(f"released {path}: {stats.solutions} answer cell(s) cleared, {stats.hidden_tests} hidden "
+                  f"test region(s) removed, {stats.graded_cells} graded cell(s) worth {stats.points:g} points")
+    return 0
+
+
+def _assignments_check(args: argparse.Namespace) -> int:
+    from tlhelpers.assignments import MarkupError, check_notebook
+
+    status = 0
+    for notebook in args.notebooks:
+        print(f"running {notebook} headless ...", file=sys.stderr, flush=True)
+        try:
+            report = check_notebook(notebook, source=args.source, timeout=args.timeout)
+        except (FileExistsError, FileNotFoundError, MarkupError, RuntimeError) as err:
+            print(f"check failed: {err}", file=sys.stderr)
+            status = 2
+            continue
+        print(report)
+        print()
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run a command; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m tlhelpers", description=__doc__.split("\n\n")[0])
@@ -98,6 +133,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="default: build/")
     p.add_argument("--track", choices=["offline", "imagenet"], help="default: course.toml / TL_TRACK")
     p.set_defaults(run=_course)
+
+    p = commands.add_parser("assignments", help="graded assignments without nbgrader: release, check")
+    steps = p.add_subparsers(dest="step", required=True)
+    q = steps.add_parser("release", help="write student versions (no solutions, no hidden tests, no outputs)")
+    q.add_argument("src", help="a source notebook, an assignment folder, or a folder of assignments")
+    q.add_argument("dest", help="folder to write the student versions to")
+    q.add_argument("--force", action="store_true", help="overwrite files that exist in DEST")
+    q.set_defaults(run=_assignments_release)
+    q = steps.add_parser("check", help="run submissions headless and print a score per question")
+    q.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source)")
+    q.add_argument("--timeout", type=int, default=600, help="seconds each cell may take (default: 600)")
+    q.set_defaults(run=_assignments_check)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,0 +1,872 @@
+"""Checks for the graded assignments in ``assignments/source/``, in the lessons' feedback style.
+
+Every check returns a :class:`tlhelpers.checks.Feedback`; an assignment's test cell calls
+``.require()`` on it, so a wrong answer fails the cell with the same message a lesson
+exercise shows. The checks test the property a question asks for (which weights train,
+what a preprocessing function returns, the accuracy reached), never one reference
+solution, so any correct answer passes.
+
+Student code called by a check runs inside :func:`quiet`: nbgrader scores a test cell 0
+when anything is written to stderr, so a library warning must not cost a correct answer
+its points (warnings are shown on stdout instead).
+
+Example:
+    >>> from tlhelpers.exercises import assignments as grade
+    >>> grade.check_wrong_pipelines_format({"B", "c"})
+    ✅ Correct: your answer lists pipelines B, C (the hidden test checks which are right).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+import warnings
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from tlhelpers.checks import Feedback, expect
+from tlhelpers.config import Track, current_track
+
+# ---- running student code ----------------------------------------------------------------
+
+
+def start(log_level: str = "2") -> None:
+    """Load TensorFlow and initialise its devices now, in an assignment's setup cell.
+
+    TensorFlow writes one-time start-up messages to stderr when it first runs an op;
+    nbgrader scores a graded cell that writes to stderr 0, so they must not land in one.
+    ``TF_CPP_MIN_LOG_LEVEL`` (unless already set) also keeps its C++ warnings out of later
+    cells. Call it before ``import keras``.
+
+    Example:
+        >>> start()
+    """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", log_level)
+    import tensorflow as tf
+
+    tf.config.list_logical_devices()
+    tf.constant(0.0) + 1.0
+
+
+@contextlib.contextmanager
+def _fd_stderr_to(buffer: io.StringIO) -> Iterator[None]:
+    """Send what C/C++ code writes to file descriptor 2 into ``buffer`` (best effort)."""
+    import os
+    import sys
+    import tempfile
+
+    try:
+        sys.__stderr__.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            buffer.write(sink.read().decode("utf-8", "replace"))
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Run code without writing to stderr: warnings and stderr text are printed on stdout.
+
+    Python warnings, ``sys.stderr`` and (where the platform allows) the C++ log of
+    TensorFlow are caught while the block runs, then shown as ``note:`` lines.
+
+    Example:
+        >>> import warnings
+        >>> with quiet():
+        ...     warnings.warn("careful")
+        note: UserWarning: careful
+    """
+    buffer = io.StringIO()
+    loggers = [logging.getLogger(name) for name in ("tensorflow", "absl", "keras", "h5py")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(buffer), _fd_stderr_to(buffer):
+            warnings.simplefilter("always")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+        for w in caught:
+            print(f"note: {w.category.__name__}: {w.message}")
+        text = buffer.getvalue().strip()
+        if text:
+            print("note:", text)
+
+
+def _call(fn: Any, *args: Any, what: str) -> tuple[Any, Feedback | None]:
+    """Call a student's function; a crash becomes a Feedback (NotImplementedError passes through)."""
+    if not callable(fn):
+        return None, Feedback(False, f"{what} should be a function, got {type(fn).__name__} {fn!r}.")
+    try:
+        with quiet():
+            return fn(*args), None
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        return None, Feedback(False, f"{what} raised {type(err).__name__}: {err}")
+
+
+def _fail(message: str) -> Feedback:
+    return Feedback(False, message)
+
+
+# ---- assignment 1: freezing and unfreezing ------------------------------------------------
+
+
+def _nested_base(model: Any, base: Any) -> bool:
+    layers = {id(layer) for layer in model._flatten_layers()}
+    return all(id(layer) in layers for layer in base.layers)
+
+
+def check_classifier(model: Any, base: Any, num_classes: int) -> Feedback:
+    """A new classifier on ``base``: the base frozen, a trainable softmax head of ``num_classes``.
+
+    Example:
+        >>> from tlhelpers import backbones, transfer
+        >>> base = backbones.load_backbone("fashion_cnn", weights=None)
+        >>> check_classifier(transfer.build_classifier(base, 3), base, 3)  # doctest: +ELLIPSIS
+        ✅ Correct: ...
+    """
+    import keras
+
+    from tlhelpers.transfer import find_backbone
+
+    if not isinstance(model, keras.Model):
+        return _fail(f"build_model should return a keras.Model, got {type(model).__name__}.")
+    try:
+        _, spec = find_backbone(model)
+    except ValueError as err:
+        return _fail(str(err))
+    if not _nested_base(model, base):
+        return _fail("the model should be built on the base you were given (use the `base` argument; do not load another one).")
+    shape = tuple(model.output_shape)
+    if shape[-1] != num_classes or len(shape) != 2:
+        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); got {shape}.")
+    lo, hi = spec.input_range
+    x = np.random.default_rng(0).uniform(lo, hi, (2, *model.input_shape[1:])).astype("float32")
+    with quiet():
+        probs = np.asarray(model(x, training=False))
+    if probs.min() < -1e-6 or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
+        return _fail("the outputs should be probabilities that sum to 1: end the head with Dense(num_classes, activation='softmax').")
+    trainable = {id(v) for v in model.trainable_weights}
+    trainable_base = sum(id(v) in trainable for v in base.weights)  # not base.trainable_weights: see check_unfrozen
+    if trainable_base:
+        return _fail(f"{trainable_base} weight tensors of the base would train: freeze it with base.trainable = False.")
+    if not model.trainable_weights:
+        return _fail("nothing in the model trains: the new head must stay trainable (freeze only the base).")
+    head_params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    return Feedback(True, f"a {num_classes}-class head ({head_params:,} trainable parameters) on a frozen {spec.name} base.")
+
+
+def check_unfrozen(model: Any, depth: int) -> Feedback:
+    """Exactly the top ``depth`` blocks train (BatchNorm excluded), lower blocks are frozen, the head trains.
+
+    Compares which weights are in ``model.trainable_weights`` (what ``fit`` trains) with
+    what the registry's block boundaries say, so any way of setting ``trainable`` that gives
+    this passes. (In Keras 3 a layer set trainable inside a base whose ``trainable`` is False
+    still trains as part of the outer model, so the base's own flag is not what counts.)
+
+    Example:
+        >>> from tlhelpers import backbones, transfer
+        >>> model = transfer.build_classifier(backbones.load_backbone("fashion_cnn", weights=None), 5)
+        >>> _ = transfer.unfreeze_top(model, 1)
+        >>> check_unfrozen(model, 1)  # doctest: +ELLIPSIS
+        ✅ Correct: the top 1 block(s) (block4) train...
+    """
+    import keras
+
+    from tlhelpers.backbones import block_of_layers
+    from tlhelpers.transfer import find_backbone
+
+    base, spec = find_backbone(model)
+    groups = block_of_layers(base, spec)
+    top = spec.block_names[spec.num_blocks - depth:] if depth else ()
+    trainable = {id(v) for v in model.trainable_weights}
+    for block, layers in groups.items():
+        for layer in layers:
+            if not layer.weights:
+                continue
+            trains = any(id(v) in trainable for v in layer.weights)
+            if isinstance(layer, keras.layers.BatchNormalization):
+                if trains:
+                    return _fail(
+                        f"BatchNorm layer {layer.name!r} in {block} is trainable: keep every BatchNorm layer "
+                        "frozen (layer.trainable = False) so its statistics from pretraining stay put."
+                    )
+            elif block in top and not trains:
+                return _fail(
+                    f"{block} is one of the top {depth} block(s) and should train, but its layer {layer.name!r} is frozen."
+                )
+            elif block not in top and trains:
+                return _fail(
+                    f"{block} should stay frozen (only the top {depth} block(s) train), but its layer "
+                    f"{layer.name!r} is trainable."
+                )
+    base_layers = {id(layer) for layer in base._flatten_layers()}
+    head = [l for l in model._flatten_layers(include_self=False) if id(l) not in base_layers and l.weights and l is not base]
+    frozen_head = [l.name for l in head if not any(id(v) in trainable for v in l.weights)]
+    if frozen_head:
+        return _fail(f"the head should keep training, but {frozen_head[0]!r} is frozen.")
+    lower = [b for b in spec.block_names if b not in top]
+    trains = f"the top {depth} block(s) ({', '.join(top)}) train without their BatchNorm layers" if top else "no block trains"
+    frozen = f"{', '.join(lower)} stay frozen" if lower else "no block stays frozen"
+    return Feedback(True, f"{trains}; {frozen}; the head trains.")
+
+
+def snapshot(model: Any) -> dict[int, np.ndarray]:
+    """The value of every weight of ``model`` (trainable or not), keyed by the variable's id.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> len(snapshot(m))
+        2
+    """
+    return {id(v): np.array(v.numpy()) for v in model.weights}
+
+
+def _changed(layer: Any, before: dict[int, np.ndarray]) -> bool:
+    return any(id(v) in before and not np.array_equal(before[id(v)], v.numpy()) for v in layer.weights)
+
+
+def learning_rate_of(model: Any) -> float | None:
+    """The learning rate the model's optimizer uses now, or None if the model is not compiled.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> m.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+        >>> round(learning_rate_of(m), 6)
+        0.0001
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(model, "compiled", True):
+        return None
+    import keras
+
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_lr: float = 1e-4) -> Feedback:
+    """After fine-tuning: a low learning rate, the top ``depth`` blocks changed, nothing below, BatchNorm intact.
+
+    Args:
+        model: the classifier after the student's fine-tuning.
+        before: :func:`snapshot` of it just before.
+        depth: blocks that were unfrozen.
+        max_lr: the highest learning rate accepted for fine-tuning.
+
+    Example:
+        >>> check_fine_tuned(model, before, depth=2)  # doctest: +SKIP
+    """
+    import keras
+
+    from tlhelpers.backbones import block_of_layers
+    from tlhelpers.transfer import find_backbone
+
+    lr = learning_rate_of(model)
+    if lr is None:
+        return _fail("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) before fit.")
+    if not 0 < lr <= max_lr:
+        return _fail(
+            f"the optimizer's learning rate is {lr:g}; fine-tuning needs a low one (at most {max_lr:g}, "
+            "typically 10-100x lower than for the head) so the pretrained weights move only a little. "
+            "Compile again after unfreezing, e.g. model.compile(optimizer=keras.optimizers.Adam(1e-5), ...)."
+        )
+    base, spec = find_backbone(model)
+    groups = block_of_layers(base, spec)
+    top = spec.block_names[spec.num_blocks - depth:] if depth else ()
+    for block, layers in groups.items():
+        for layer in layers:
+            if isinstance(layer, keras.layers.BatchNormalization) and _changed(layer, before):
+                return _fail(
+                    f"BatchNorm layer {layer.name!r} changed (its moving statistics or scale): it ran in "
+                    "training mode. Keep BatchNorm layers frozen (trainable = False) while fine-tuning."
+                )
+    for block, layers in groups.items():
+        if block not in top and any(_changed(l, before) for l in layers):
+            return _fail(f"{block} changed, but only the top {depth} block(s) should train: keep it frozen.")
+    if top and not any(_changed(l, before) for b in top for l in groups[b]):
+        return _fail(
+            f"the unfrozen block(s) {', '.join(top)} did not change: train the model (model.fit) after "
+            "compiling it with the low learning rate."
+        )
+    return Feedback(True, f"learning rate {lr:g}; {', '.join(top)} changed, the lower blocks and every BatchNorm layer did not.")
+
+
+# ---- assignment 2: preprocessing for two backbones ----------------------------------------
+
+
+def preprocessing_pair(track: Track | None = None) -> tuple[str, str]:
+    """The two backbones of the preprocessing assignment: the track's, and ResNet50.
+
+    Example:
+        >>> preprocessing_pair(current_track("offline"))
+        ('fashion_cnn', 'resnet50')
+    """
+    track = track or current_track()
+    return (track.backbone, "resnet50") if track.backbone != "resnet50" else ("resnet50", "mobilenet_v2")
+
+
+def _preprocessed_pixel(preprocess: Callable[[Any], Any], pixel: np.ndarray, size: int = 4) -> np.ndarray:
+    image = np.broadcast_to(np.asarray(pixel, np.float32), (1, size, size, len(pixel))).copy()
+    return np.asarray(preprocess(image), np.float64).reshape(-1, len(pixel)).mean(axis=0)
+
+
+def _diagnose(got: np.ndarray, pixel: np.ndarray, backbone: str, tol: float) -> str:
+    from tlhelpers.backbones import BACKBONES, get_spec
+
+    spec = get_spec(backbone)
+    pre = spec.preprocess
+    candidates = [
+        ("the raw 0..255 pixels: the backbone's preprocess_input is missing", pixel.astype(np.float64)),
+        (
+            "pixels divided by 255, but this backbone rescales raw 0..255 pixels itself"
+            if spec.built_in_preprocessing else
+            "pixels scaled to 0..1 before preprocess_input, which expects 0..255 (scaled twice)",
+            _preprocessed_pixel(pre, pixel / 255.0),
+        ),
+        ("preprocess_input applied twice", _preprocessed_pixel(lambda x: pre(pre(x)), pixel)),
+    ]
+    if len(pixel) == 3 and len(set(pixel.tolist())) > 1:
+        candidates.append(("the colour channels in the wrong order (RGB and BGR swapped)", _preprocessed_pixel(pre, pixel[::-1])))
+    for other in BACKBONES.values():
+        if other.name != backbone and other.channels == len(pixel):
+            candidates.append((f"{other.name}'s preprocessing, not {backbone}'s", _preprocessed_pixel(other.preprocess, pixel)))
+    errors = [(float(np.max(np.abs(got - value))), label) for label, value in candidates if value.shape == got.shape]
+    error, label = min(errors, key=lambda e: e[0], default=(np.inf, ""))  # ties: the first, simplest story
+    return f" It looks like {label}." if error <= tol else ""
+
+
+def check_prepare(prepare: Any, backbone: str, size: int, in_channels: int = 1) -> Feedback:
+    """``prepare(images, backbone, size)`` gives what ``backbone`` takes, from uint8 images.
+
+    Checked on images of one colour, whose resized version is the same colour whatever the
+    resizing method, so only the size, the channels and the value mapping matter; and on
+    random images for the value range.
+
+    Args:
+        prepare: the student's function.
+        backbone: a registry name.
+        size: the side the images must have.
+        in_channels: channels of the uint8 images given to ``prepare`` (1 gray, 3 RGB).
+
+    Example:
+        >>> from tlhelpers.pipeline import to_model_input
+        >>> check_prepare(lambda x, b, s: to_model_input(x, b, s), "resnet50", 32)  # doctest: +ELLIPSIS
+        ✅ Correct: prepare turns 1-channel images into resnet50's input...
+    """
+    from tlhelpers.backbones import get_spec
+
+    spec = get_spec(backbone)
+    lo, hi = spec.input_range
+    tol = 0.005 * (hi - lo)
+    call = f"prepare(images of shape (N, 28, 28, {in_channels}), {backbone!r}, {size})"
+    batch = np.random.default_rng(0).integers(0, 256, (3, 28, 28, in_channels), dtype=np.uint8)
+    out, failed = _call(prepare, batch.copy(), backbone, size, what="prepare")
+    if failed:
+        return failed
+    try:
+        out = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        return _fail(f"{call} should return an array or tensor of numbers, got {type(out).__name__}.")
+    expected_shape = (3, size, size, spec.channels)
+    if out.shape != expected_shape:
+        return _fail(
+            f"{call} should return shape {expected_shape} ({spec.channels} channel(s) at {size}x{size}), "
+            f"got {out.shape}. Hint: tf.image.resize, tf.image.grayscale_to_rgb / rgb_to_grayscale."
+        )
+    colours = [(v, v, v) for v in (0, 128, 255)]
+    if in_channels == 3 and spec.channels == 3:
+        colours.append((200, 100, 30))
+    for rgb in colours:
+        image = np.empty((1, 28, 28, in_channels), np.uint8)
+        image[...] = rgb[:in_channels]
+        out, failed = _call(prepare, image, backbone, size, what="prepare")
+        if failed:
+            return failed
+        got = np.asarray(out, np.float64).reshape(-1, spec.channels).mean(axis=0)
+        pixel = np.asarray(rgb[: spec.channels] if spec.channels == 3 else rgb[:1], np.float64)
+        want = _preprocessed_pixel(spec.preprocess, pixel)
+        if got.shape != want.shape or np.any(np.abs(got - want) > tol):
+            shown = ", ".join(f"{v:.4g}" for v in got)
+            expected = ", ".join(f"{v:.4g}" for v in want)
+            return _fail(
+                f"an image of colour {rgb[:in_channels]} should become [{expected}] for {backbone}, "
+                f"but prepare gives [{shown}].{_diagnose(got, pixel, backbone, tol)}"
+            )
+    out = np.asarray(_call(prepare, batch.copy(), backbone, size, what="prepare")[0], np.float64)
+    if out.min() < lo - tol or out.max() > hi + tol:
+        return _fail(f"{backbone} expects values in [{lo:g}, {hi:g}], but prepare gives [{out.min():.4g}, {out.max():.4g}].")
+    return Feedback(
+        True,
+        f"prepare turns {in_channels}-channel images into {backbone}'s input: {size}x{size}x{spec.channels}, "
+        f"values in [{lo:g}, {hi:g}].",
+    )
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One candidate way to feed images to ResNet50 (assignment 2)."""
+
+    code: str
+    wrong: bool
+    why: str
+
+
+PIPELINES: dict[str, Pipeline] = {
+    "A": Pipeline(
+        "x = tf.image.resize(images, (S, S))\nx = keras.applications.resnet50.preprocess_input(x)",
+        False, "resize, then ResNet50's own preprocess_input on 0..255 RGB pixels: the contract.",
+    ),
+    "B": Pipeline(
+        "x = tf.image.resize(images, (S, S)) / 255.0\nx = keras.applications.resnet50.preprocess_input(x)",
+        True, "preprocess_input expects 0..255 pixels; after dividing by 255, subtracting the ImageNet "
+        "means leaves every value near -110: the image is almost flat.",
+    ),
+    "C": Pipeline(
+        "x = tf.image.resize(images[..., ::-1], (S, S))  # RGB -> BGR\nx = keras.applications.resnet50.preprocess_input(x)",
+        True, "preprocess_input already turns RGB into BGR; flipping first swaps red and blue back, and "
+        "each channel gets another channel's mean.",
+    ),
+    "D": Pipeline(
+        "x = tf.image.resize(images, (S, S))\nx = keras.applications.mobilenet_v2.preprocess_input(x)",
+        True, "that is MobileNetV2's contract (scale to [-1, 1]); ResNet50 learned on BGR pixels minus "
+        "the ImageNet means ('caffe' mode).",
+    ),
+    "E": Pipeline(
+        "x = keras.applications.resnet50.preprocess_input(tf.cast(images, 'float32'))\nx = tf.image.resize(x, (S, S))",
+        False, "preprocessing, then resizing, is fine: subtracting a per-channel mean and resizing "
+        "(weighted averages of neighbours) commute.",
+    ),
+    "F": Pipeline(
+        "x = tf.image.resize(images, (S, S))\nx = keras.applications.resnet50.preprocess_input(x)  # in the data pipeline\n"
+        "x = keras.applications.resnet50.preprocess_input(x)  # and again in a Lambda layer at the top of the model",
+        True, "preprocessing runs twice (in the data pipeline and in the model): the second pass flips BGR "
+        "back to RGB and subtracts the means again.",
+    ),
+    "G": Pipeline(
+        "x = tf.image.resize(images, (S, S))  # the model gets 0..255 pixels",
+        True, "ResNet50 has no built-in preprocessing: raw 0..255 pixels are far from the "
+        "mean-centred values it learned on.",
+    ),
+}
+
+
+def pipelines_markdown() -> str:
+    """The candidate pipelines as Markdown (display with ``IPython.display.Markdown``).
+
+    Example:
+        >>> pipelines_markdown().splitlines()[0]
+        '**A**'
+    """
+    return "\n\n".join(f"**{letter}**\n```python\n{p.code}\n```" for letter, p in PIPELINES.items())
+
+
+def _letters(answer: Any) -> set[str] | None:
+    if isinstance(answer, str):
+        answer = [c for c in answer if not c.isspace() and c != ","]
+    try:
+        letters = {str(a).strip().upper() for a in answer}
+    except TypeError:
+        return None
+    return letters if letters <= set(PIPELINES) else None
+
+
+def check_wrong_pipelines_format(answer: Any) -> Feedback:
+    """The answer is a set of pipeline letters (not whether they are right).
+
+    Example:
+        >>> check_wrong_pipelines_format(None)  # doctest: +ELLIPSIS
+        ❌ Not yet: answer with a set of letters from A to G...
+    """
+    letters = _letters(answer) if answer is not None else None
+    if letters is None:
+        return _fail(f"answer with a set of letters from A to G, e.g. {{'A', 'C'}}; got {answer!r}.")
+    return Feedback(True, f"your answer lists pipelines {', '.join(sorted(letters)) or 'none'} (the hidden test checks which are right).")
+
+
+def check_wrong_pipelines(answer: Any) -> Feedback:
+    """Exactly the wrong pipelines are named; every mistake is explained.
+
+    Example:
+        >>> check_wrong_pipelines({"B", "C", "D", "F", "G"})  # doctest: +ELLIPSIS
+        ✅ Correct: ...
+    """
+    fmt = check_wrong_pipelines_format(answer)
+    if not fmt:
+        return fmt
+    letters = _letters(answer)
+    wrong = {k for k, p in PIPELINES.items() if p.wrong}
+    mistakes = [f"{k} is fine: {PIPELINES[k].why}" for k in sorted(letters - wrong)]
+    mistakes += [f"{k} is wrong: {PIPELINES[k].why}" for k in sorted(wrong - letters)]
+    if mistakes:
+        return _fail(" ".join(mistakes))
+    return Feedback(True, " ".join(f"{k}: {PIPELINES[k].why}" for k in sorted(wrong)))
+
+
+# ---- assignment 3: a target accuracy with k labels per class, in a time budget ------------
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """The label-budget challenge for one track.
+
+    Attributes:
+        labels_per_class: training labels per class the student gets.
+        val_per_class: validation examples per class (for choices, early stopping).
+        test_per_class: test images per class it is graded on.
+        target_accuracy: test accuracy to reach.
+        budget_seconds: wall-clock time ``solve(task)`` may take.
+        basis: where the target comes from.
+    """
+
+    labels_per_class: int
+    val_per_class: int
+    test_per_class: int
+    target_accuracy: float
+    budget_seconds: float
+    basis: str
+
+
+CHALLENGES: dict[str, Challenge] = {
+    "offline": Challenge(
+        labels_per_class=20, val_per_class=10, test_per_class=200, target_accuracy=0.65, budget_seconds=60,
+        basis="measured with the bundled backbone, label draws 0-4: see assignments/README.md",
+    ),
+    "imagenet": Challenge(
+        labels_per_class=100, val_per_class=10, test_per_class=100, target_accuracy=0.60, budget_seconds=300,
+        basis="not measured (no ImageNet weights on the build machine): run the reference solution "
+        "once and adjust before handing it out, see assignments/README.md",
+    ),
+}
+TEST_SEED = 1234  # fixes which test images the challenge is graded on, whatever the label draw
+
+
+def challenge(track: Track | None = None) -> Challenge:
+    """The challenge settings of the active track.
+
+    Example:
+        >>> challenge(current_track("offline")).labels_per_class
+        20
+    """
+    return CHALLENGES[(track or current_track()).name]
+
+
+@lru_cache(maxsize=2)
+def _dataset(name: str):
+    from tlhelpers.data import load_dataset
+
+    return load_dataset(name)
+
+
+def challenge_task(seed: int = 0, track: Track | None = None):  # -> tlhelpers.data.Task
+    """The track's target task with the challenge's label budget; ``seed`` draws the labels.
+
+    The test images are a fixed, class-balanced subset of the test split.
+
+    Example:
+        >>> challenge_task(seed=0)  # doctest: +SKIP
+        Task('fashion_mnist_target', 5 classes, train=100, val=50, test=1000, images=(28, 28, 1))
+    """
+    from tlhelpers.data import label_budget, make_task
+
+    track = track or current_track()
+    settings = challenge(track)
+    ((x, y), (xt, yt)), names = _dataset(track.dataset)
+    test_idx, _ = label_budget(yt, settings.test_per_class, 0, seed=TEST_SEED, class_names=names)
+    return make_task(
+        track.dataset, (x, y), (xt[test_idx], yt[test_idx]), names,
+        settings.labels_per_class, settings.val_per_class, seed,
+    )
+
+
+class HiddenLabelsError(RuntimeError):
+    """Test labels were used while solving."""
+
+
+class HiddenLabels:
+    """Stands for the test labels while a solution runs: it has a length, nothing else."""
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"<{self._n} hidden test labels>"
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise HiddenLabelsError(
+            "the test labels are hidden while solve() runs: make every choice on the validation "
+            "split (task.x_val, task.y_val); the test split only measures the final result."
+        )
+
+    __array__ = __getitem__ = __iter__ = __eq__ = __ne__ = _refuse
+    __hash__ = None
+
+
+def without_test_labels(task):  # Task -> Task
+    """A copy of ``task`` whose ``y_test`` is hidden (see :class:`HiddenLabels`).
+
+    Example:
+        >>> from tlhelpers.data import make_task
+        >>> x = np.zeros((8, 4, 4, 1), np.uint8); y = np.repeat([0, 1], 4)
+        >>> without_test_labels(make_task("toy", (x, y), (x, y), ("a", "b"), 2, 1)).y_test
+        <8 hidden test labels>
+    """
+    return replace(task, y_test=HiddenLabels(len(task.x_test)))
+
+
+def run_timed(solve: Callable[[Any], Any], task, budget: float | None = None) -> tuple[np.ndarray, float]:
+    """Run ``solve(task without test labels)``; return its predictions and the seconds it took.
+
+    Example:
+        >>> predictions, seconds = run_timed(solve, task)  # doctest: +SKIP
+        solve(task) took 6.2 s (budget: 60 s)
+    """
+    budget = challenge().budget_seconds if budget is None else budget
+    start = time.perf_counter()
+    with quiet():
+        predictions = solve(without_test_labels(task))
+    seconds = time.perf_counter() - start
+    print(f"solve(task) took {seconds:.1f} s (budget: {budget:g} s)")
+    return np.asarray(predictions), seconds
+
+
+def check_predictions(predictions: Any, task) -> Feedback:
+    """One integer class index per test image.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> task = SimpleNamespace(x_test=np.zeros((3, 2, 2, 1)), num_classes=2)
+        >>> check_predictions(np.array([[0.2, 0.8]] * 3), task)  # doctest: +ELLIPSIS
+        ❌ Not yet: solve(task) should return one class index per test image, shape (3,); got shape (3, 2)...
+    """
+    p = np.asarray(predictions)
+    n = len(task.x_test)
+    if p.shape != (n,):
+        hint = " Take the most likely class: probabilities.argmax(axis=1)." if p.ndim == 2 else ""
+        return _fail(f"solve(task) should return one class index per test image, shape ({n},); got shape {p.shape}.{hint}")
+    if not np.issubdtype(p.dtype, np.integer) or p.min() < 0 or p.max() >= task.num_classes:
+        return _fail(f"the predictions should be integer class indices from 0 to {task.num_classes - 1}; got {p.dtype} values {p[:5]}...")
+    return Feedback(True, f"{n} predictions, one class index per test image.")
+
+
+def check_challenge(predictions: Any, seconds: float, task, settings: Challenge | None = None) -> Feedback:
+    """The target test accuracy, reached within the time budget.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> task = SimpleNamespace(x_test=np.zeros((4, 2, 2, 1)), y_test=np.array([0, 1, 1, 0]), num_classes=2)
+        >>> rules = Challenge(1, 1, 2, target_accuracy=0.7, budget_seconds=10, basis="")
+        >>> check_challenge(np.array([0, 1, 1, 1]), 3.0, task, rules)  # doctest: +ELLIPSIS
+        ✅ Correct: test accuracy 0.750 (target 0.70) in 3.0 s (budget 10 s).
+    """
+    settings = settings or challenge()
+    form = check_predictions(predictions, task)
+    if not form:
+        return form
+    accuracy = float(np.mean(np.asarray(predictions) == np.asarray(task.y_test)))
+    if accuracy < settings.target_accuracy:
+        return _fail(
+            f"test accuracy {accuracy:.3f} is below the target {settings.target_accuracy:.2f}. Hint: with "
+            f"{settings.labels_per_class} labels per class, start from the pretrained backbone (a new head on "
+            "its cached features) and choose epochs and learning rate on the validation split."
+        )
+    if seconds > settings.budget_seconds:
+        return _fail(
+            f"test accuracy {accuracy:.3f} reaches the target, but solve took {seconds:.1f} s, over the "
+            f"budget of {settings.budget_seconds:g} s. Hint: run the frozen backbone once (cached features) "
+            "instead of every epoch."
+        )
+    return Feedback(
+        True, f"test accuracy {accuracy:.3f} (target {settings.target_accuracy:.2f}) in {seconds:.1f} s "
+        f"(budget {settings.budget_seconds:g} s).",
+    )
+
+
+# ---- assignment 4: fine-tuning on your own image folder -----------------------------------
+
+DEMO_CLASSES = {"offline": ("Pullover", "Sneaker", "Bag"), "imagenet": ("airplane", "cat", "ship")}
+
+
+def make_demo_folder(folder: str | Path, per_class: int = 24, track: Track | None = None) -> Path:
+    """Write a small image folder (one sub-folder per class, PNG files) to start from.
+
+    Images come from the track's dataset (Fashion-MNIST offline, CIFAR-10 imagenet).
+
+    Raises:
+        FileExistsError: ``folder`` exists and is not empty (your images are never touched).
+
+    Example:
+        >>> make_demo_folder("my_images")  # doctest: +SKIP
+        PosixPath('my_images')
+    """
+    from PIL import Image
+
+    from tlhelpers.data import FASHION_MNIST_CLASSES, load_dataset
+
+    track = track or current_track()
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise FileExistsError(f"{str(folder)!r} exists and is not empty; the demo folder is written only into a new or empty folder")
+    dataset = "fashion_mnist" if track.name == "offline" else track.dataset
+    (_, (x, y)), names = load_dataset(dataset)
+    if dataset == "fashion_mnist":
+        names = FASHION_MNIST_CLASSES
+    rng = np.random.default_rng(0)
+    for name in DEMO_CLASSES[track.name]:
+        target = folder / name.replace("/", "_").replace(" ", "_").lower()
+        target.mkdir(parents=True, exist_ok=True)
+        picks = rng.choice(np.flatnonzero(y == names.index(name)), per_class, replace=False)
+        for i, index in enumerate(picks):
+            Image.fromarray(x[index].squeeze()).save(target / f"{i:03d}.png")
+    return folder
+
+
+def _class_folders(folder: Path) -> list[str]:
+    return sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def check_folder_task(task: Any, folder: str | Path) -> Feedback:
+    """A task from the folder: its classes, each class in train and test, no test image in train.
+
+    Example:
+        >>> check_folder_task(task, "my_images")  # doctest: +SKIP
+    """
+    from tlhelpers.data import Task
+
+    if not isinstance(task, Task):
+        return _fail(f"task should be a tlhelpers.data.Task (e.g. from data.load_folder_task), got {type(task).__name__}.")
+    classes = _class_folders(Path(folder))
+    if list(task.class_names) != classes:
+        return _fail(f"the task's classes {list(task.class_names)} should be the sub-folders of {str(folder)!r}: {classes}.")
+    for split in ("train", "val", "test"):
+        y = np.asarray(getattr(task, f"y_{split}"))
+        missing = [task.class_names[c] for c in range(task.num_classes) if not np.any(y == c)]
+        if split != "val" and missing:
+            return _fail(f"the {split} split has no image of {missing}; every class needs examples in train and test.")
+    train = {hash(x.tobytes()) for x in np.concatenate([task.x_train, task.x_val])}
+    leaked = sum(hash(x.tobytes()) in train for x in task.x_test)
+    if leaked:
+        return _fail(f"{leaked} test image(s) also appear in the training or validation split: the test images must be held out.")
+    return Feedback(
+        True, f"{task.num_classes} classes ({', '.join(task.class_names)}): {len(task.y_train)} training, "
+        f"{len(task.y_val)} validation and {len(task.y_test)} held-out test images.",
+    )
+
+
+def check_own_model(model: Any, num_classes: int) -> Feedback:
+    """Fine-tuned from the pretrained backbone: top block(s) changed, the lowest block and BatchNorm not.
+
+    The model's backbone is compared, block by block, with a freshly loaded pretrained copy.
+
+    Example:
+        >>> check_own_model(model, task.num_classes)  # doctest: +SKIP
+    """
+    import keras
+
+    from tlhelpers.backbones import block_of_layers, load_backbone
+    from tlhelpers.transfer import find_backbone
+
+    if not isinstance(model, keras.Model):
+        return _fail(f"model should be a keras.Model, got {type(model).__name__}.")
+    try:
+        base, spec = find_backbone(model)
+    except ValueError as err:
+        return _fail(str(err))
+    if tuple(model.output_shape) != (None, num_classes):
+        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); got {model.output_shape}.")
+    with quiet():
+        pretrained = load_backbone(spec.name, input_size=base.input_shape[1])
+    mine, theirs = block_of_layers(base, spec), block_of_layers(pretrained, spec)
+
+    def differs(a: Any, b: Any) -> bool:
+        return any(not np.allclose(v.numpy(), w.numpy(), rtol=0, atol=1e-7) for v, w in zip(a.weights, b.weights))
+
+    changed = []
+    for block in spec.block_names:
+        for a, b in zip(mine[block], theirs[block]):
+            if isinstance(a, keras.layers.BatchNormalization) and differs(a, b):
+                return _fail(f"BatchNorm layer {a.name!r} changed during training: keep BatchNorm layers frozen (trainable = False).")
+        if any(differs(a, b) for a, b in zip(mine[block], theirs[block])):
+            changed.append(block)
+    if not changed:
+        return _fail("the backbone is exactly the pretrained one: after training the head, unfreeze the top block(s) and fine-tune them.")
+    if spec.block_names[0] in changed:
+        return _fail(f"the lowest block ({spec.block_names[0]}) changed: with a few labels keep the lower blocks frozen, fine-tune only the top.")
+    return Feedback(True, f"fine-tuned {', '.join(changed)} of the pretrained {spec.name}; lower blocks and BatchNorm untouched.")
+
+
+def check_predict(predict: Any, task, margin: float = 0.1) -> Feedback:
+    """``predict(images)`` beats always guessing the largest class by ``margin`` on the held-out test.
+
+    Example:
+        >>> check_predict(predict, task)  # doctest: +SKIP
+    """
+    y = np.asarray(task.y_test)
+    predictions, failed = _call(predict, task.x_test.copy(), what="predict")
+    if failed:
+        return failed
+    form = check_predictions(predictions, task)
+    if not form:
+        return Feedback(False, form.message.replace("solve(task)", "predict(images)"))
+    accuracy = float(np.mean(np.asarray(predictions) == y))
+    baseline = float(np.bincount(y, minlength=task.num_classes).max() / len(y))
+    return expect(
+        accuracy >= baseline + margin,
+        f"held-out test accuracy {accuracy:.3f}; always guessing the largest class gives {baseline:.3f}.",
+        f"held-out test accuracy {accuracy:.3f} is not clearly better than always guessing the largest class "
+        f"({baseline:.3f}). Hint: prepare test images exactly as the training images (size, channels, preprocessing).",
+    )
+
+
+def check_predict_file(predict_file: Any, folder: str | Path, class_names: tuple[str, ...], per_class: int = 3) -> Feedback:
+    """``predict_file(path)`` names a class for image files, mostly the right one.
+
+    Tried on the first ``per_class`` files of each class folder.
+
+    Example:
+        >>> check_predict_file(predict_file, "my_images", task.class_names)  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    right = total = 0
+    for label, name in enumerate(class_names):
+        files = sorted(p for p in (folder / name).iterdir() if p.is_file() and not p.name.startswith("."))[:per_class]
+        for path in files:
+            answer, failed = _call(predict_file, path, what=f"predict_file({str(path)!r})")
+            if failed:
+                return failed
+            if answer not in class_names:
+                return _fail(f"predict_file({str(path)!r}) should return a class name, one of {list(class_names)}; got {answer!r}.")
+            right += answer == name
+            total += 1
+    baseline = 1 / len(class_names)
+    return expect(
+        right / total > baseline,
+        f"predict_file named {right} of {total} images right.",
+        f"predict_file named only {right} of {total} images right (guessing gives {baseline:.2f}). Hint: load "
+        "the file at the size, channels and preprocessing the model was trained with.",
+    )
