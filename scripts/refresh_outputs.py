@@ -28,14 +28,16 @@ def keep_checked_outputs(nb: nbformat.NotebookNode) -> int:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        cell.metadata.pop("execution", None)
         if MARK in cell.source:
-            kept += 1
+            kept += 1  # nbval treats a checked cell without an execution count as unrun
+            cell.execution_count = kept
             for output in cell.outputs:
-                output.pop("execution_count", None)
+                if "execution_count" in output:
+                    output["execution_count"] = kept
         else:
             cell.outputs = []
-        cell.execution_count = None
-        cell.metadata.pop("execution", None)
+            cell.execution_count = None
     return kept
 
 
