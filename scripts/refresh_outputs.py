@@ -23,7 +23,8 @@ MARK = "NBVAL_CHECK_OUTPUT"
 
 
 def keep_checked_outputs(nb: nbformat.NotebookNode) -> int:
-    """Clear outputs and counts of unchecked cells; return how many checked cells kept theirs."""
+    """Clear outputs and counts of unchecked cells and saved widget state; return how many checked cells kept theirs."""
+    nb.metadata.pop("widgets", None)  # nbclient saves the run's widget state (plots, numbers)
     kept = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
