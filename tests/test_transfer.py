@@ -33,7 +33,7 @@ def test_build_classifier_starts_frozen(model: keras.Model) -> None:
     report = transfer.trainability_report(model)
     assert report.trainable_blocks == []
     assert report.rows[-1].block == "head" and report.rows[-1].state == "trainable"
-    assert report.trainable_params == 128 * 3 + 3
+    assert report.trainable_params == 256 * 3 + 3
 
 
 def test_unfreeze_top_trains_only_top_blocks_and_keeps_batchnorm_frozen(model, toy_data) -> None:
@@ -65,8 +65,8 @@ def test_report_counts_parameters_and_batchnorm(model) -> None:
     report = transfer.unfreeze_top(model, blocks=1)
     block4 = report.rows[3]
     assert block4.block == "block4" and block4.state == "trainable" and block4.batchnorm_layers == 1
-    assert block4.trainable_params == 3 * 3 * 64 * 128  # the conv; BN stays frozen
-    assert block4.params == 3 * 3 * 64 * 128 + 4 * 128
+    assert block4.trainable_params == 3 * 3 * 64 * 256  # the conv; BN stays frozen
+    assert block4.params == 3 * 3 * 64 * 256 + 4 * 256
     assert report.total_params == model.count_params()
     assert report.trainable_params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     text = repr(report)
@@ -85,7 +85,7 @@ def test_report_warns_until_recompiled(model) -> None:
 def test_unfreeze_all_and_none(model) -> None:
     assert transfer.unfreeze_top(model, blocks=4).frozen_blocks == []
     assert transfer.unfreeze_top(model, blocks=0).trainable_blocks == []
-    assert transfer.freeze(model).trainable_params == 128 * 3 + 3
+    assert transfer.freeze(model).trainable_params == 256 * 3 + 3
 
 
 @pytest.mark.parametrize("blocks", [5, -1, 1.5, True])
