@@ -1,0 +1,308 @@
+"""Lesson 06's experiment plumbing, on tiny data the tests make (no real training runs)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from tlhelpers import challenges  # noqa: E402
+from tlhelpers import plots_challenges as plots  # noqa: E402
+from tlhelpers.data import Task  # noqa: E402
+
+
+def tiny_task(per_class: int = 6, classes: int = 3, size: int = 28, channels: int = 1, seed: int = 0) -> Task:
+    """Classes that differ by brightness, so even a tiny model can learn them."""
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = np.repeat(np.arange(classes), n)
+        x = rng.integers(0, 60, (len(y), size, size, channels)) + 80 * y[:, None, None, None]
+        return x.astype(np.uint8), y
+
+    (xt, yt), (xv, yv), (xs, ys) = split(per_class), split(2), split(3)
+    return Task("tiny", tuple(f"c{i}" for i in range(classes)), xt, yt, xv, yv, xs, ys)
+
+
+# ---- devices and precision -------------------------------------------------------------
+
+
+def test_configure_cpu_devices_in_a_fresh_process() -> None:
+    script = textwrap.dedent("""
+        import warnings
+        from tlhelpers import challenges
+        first = challenges.configure_cpu_devices(2)
+        import tensorflow as tf
+        tf.constant(1.0) + 1  # TensorFlow starts here
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = challenges.configure_cpu_devices(2)
+            other = challenges.configure_cpu_devices(3)
+        strategy = challenges.data_parallel_strategy()
+        print(first == again, len(first), len(other), len(caught), strategy.num_replicas_in_sync)
+    """)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    # same devices again; 3 cannot be configured once TF runs: one warning, still 2 devices
+    assert out.stdout.split()[-5:] == ["True", "2", "2", "1", "2"]
+
+
+def test_configure_cpu_devices_rejects_bad_counts() -> None:
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        challenges.configure_cpu_devices(0)
+
+
+def test_mixed_precision_support_from_flags() -> None:
+    assert challenges.mixed_precision_support(flags={"avx2"}, gpus=0)[0] is None
+    assert "lacks" in challenges.mixed_precision_support(flags=set(), gpus=0)[1]
+    assert challenges.mixed_precision_support(flags={"avx512_bf16"}, gpus=0)[0] == "mixed_bfloat16"
+    assert challenges.mixed_precision_support(flags=set(), gpus=1)[0] == "mixed_float16"
+
+
+def test_dtype_policy_is_restored() -> None:
+    before = keras.mixed_precision.global_policy().name
+    with challenges.dtype_policy("mixed_bfloat16"):
+        assert keras.layers.Dense(2).dtype_policy.name == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == before
+    with pytest.raises(RuntimeError):
+        with challenges.dtype_policy("mixed_bfloat16"):
+            raise RuntimeError("boom")
+    assert keras.mixed_precision.global_policy().name == before
+
+
+def test_backbone_variant_keeps_the_bundled_weights() -> None:
+    from tlhelpers.backbones import load_backbone
+
+    full = load_backbone("fashion_cnn", pooling=None)
+    small = challenges.backbone_variant("fashion_cnn", input_size=16)
+    assert small.input_shape == (None, 16, 16, 1)
+    for a, b in zip(full.get_weights(), small.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    mixed = challenges.backbone_variant("fashion_cnn", policy="mixed_bfloat16")
+    assert mixed.get_layer("block1_conv1").dtype_policy.name == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(ValueError, match="too small"):
+        challenges.backbone_variant("fashion_cnn", input_size=4)
+
+
+def test_backbone_variant_imagenet_path_without_download(monkeypatch) -> None:
+    from tlhelpers import backbones
+
+    calls = {}
+    real_load = backbones.load_backbone
+
+    def fake_load(name, weights="default", input_size=None, **kw):
+        calls.update(name=name, size=input_size, policy=keras.mixed_precision.global_policy().name)
+        return real_load(name, weights=None, input_size=input_size)
+
+    monkeypatch.setattr(backbones, "load_backbone", fake_load)
+    model = challenges.backbone_variant("mobilenet_v2", input_size=48, policy="mixed_bfloat16")
+    assert calls == {"name": "mobilenet_v2", "size": 48, "policy": "mixed_bfloat16"}
+    assert model.input_shape == (None, 48, 48, 3)
+
+
+# ---- cost ------------------------------------------------------------------------------
+
+
+def test_take_per_class_is_nested_and_checked() -> None:
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2])
+    x = np.arange(9)
+    xs, ys = challenges.take_per_class(x, y, 2)
+    assert ys.tolist() == [0, 0, 1, 1, 2, 2] and xs.tolist() == [0, 3, 1, 4, 2, 5]
+    assert set(challenges.take_per_class(x, y, 1)[0]) <= set(xs)
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        challenges.take_per_class(x, y, 4)
+
+
+def test_subsample_test() -> None:
+    task = tiny_task()
+    small = challenges.subsample_test(task, 4)
+    assert len(small.y_test) == 4 and small.x_test.shape[0] == 4
+    assert challenges.subsample_test(task, 100) is task
+
+
+def test_measure_cost_runs_each_method_and_size() -> None:
+    task = tiny_task(per_class=4)
+    skipped = challenges.mixed_precision_support()[0] is None
+    with pytest.warns(UserWarning, match="mixed_precision skipped") if skipped else contextlib.nullcontext():
+        cost = challenges.measure_cost(task, "fashion_cnn", per_class=[2, 4], epochs=1, head_epochs=2, batch_size=4)
+    methods = ["fine_tune", "cached", "small_input"]
+    assert list(dict.fromkeys(cost.method))[:3] == methods
+    assert cost[cost.method == "small_input"].input_size.unique().tolist() == [16]
+    assert sorted(cost.train_images.unique()) == [6, 12]
+    assert (cost.seconds > 0).all() and cost.test_accuracy.between(0, 1).all()
+
+
+def test_measure_cost_rejects_bad_arguments() -> None:
+    task = tiny_task(per_class=4)
+    with pytest.raises(ValueError, match="unknown method 'gpu'"):
+        challenges.measure_cost(task, "fashion_cnn", per_class=[2], methods=["gpu"])
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        challenges.measure_cost(task, "fashion_cnn", per_class=[2, 9])
+    with pytest.raises(ValueError, match="per_class is empty"):
+        challenges.measure_cost(task, "fashion_cnn", per_class=[])
+
+
+def test_growth_exponent() -> None:
+    df = pd.DataFrame({"method": ["a"] * 3 + ["b"] * 3, "train_images": [10, 100, 1000] * 2,
+                       "seconds": [1.0, 10.0, 100.0, 2.0, 2.0, 2.0]})
+    assert challenges.growth_exponent(df, "a") == pytest.approx(1.0)
+    assert challenges.growth_exponent(df, "b") == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="needs two sizes"):
+        challenges.growth_exponent(df, "c")
+
+
+# ---- domain shift ----------------------------------------------------------------------
+
+
+def test_shift_images() -> None:
+    x = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3, 1)
+    assert (challenges.shift_images(x, "none") == x).all()
+    assert (challenges.shift_images(x, "inverted") == 255 - x).all()
+    rotated = challenges.shift_images(x, "rotated")
+    assert (rotated[0, :, :, 0] == np.rot90(x[0, :, :, 0])).all()
+    noisy = challenges.shift_images(x, "noisy", seed=1)
+    assert noisy.dtype == np.uint8 and not (noisy == x).all()
+    assert (challenges.shift_images(x, "noisy", seed=1) == noisy).all()  # seeded
+    with pytest.raises(ValueError, match="unknown shift 'blur'; choose one of: none"):
+        challenges.shift_images(x, "blur")
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        challenges.shift_images(x[0], "none")
+
+
+def test_shift_task_moves_every_split() -> None:
+    task = tiny_task()
+    shifted = challenges.shift_task(task, "inverted")
+    for split in ("x_train", "x_val", "x_test"):
+        assert (getattr(shifted, split) == 255 - getattr(task, split)).all()
+    assert (shifted.y_test == task.y_test).all() and shifted.name == "tiny[inverted]"
+
+
+def test_similarity_measures() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(60, 4)) + 5
+    assert challenges.centroid_similarity(a, a * 3) == pytest.approx(1.0)
+    assert challenges.centroid_similarity(a, -a) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="zero mean"):
+        challenges.centroid_similarity(np.zeros((2, 3)), a)
+    same = challenges.domain_classifier_accuracy(a[:30], a[30:])
+    apart = challenges.domain_classifier_accuracy(a, a + 3)
+    assert same < 0.8 and apart > 0.95
+
+
+def test_linear_probe_accuracy() -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    separable = rng.normal(size=(40, 3)) + 4 * y[:, None]
+    assert challenges.linear_probe_accuracy(separable, y, separable, y) == 1.0
+    noise = rng.normal(size=(40, 3))
+    assert challenges.linear_probe_accuracy(noise[:20], y[::2], noise[20:], y[1::2]) < 0.9
+
+
+def test_pretraining_checks_and_missing_source() -> None:
+    from tlhelpers.backbones import load_backbone
+
+    task = tiny_task(per_class=10)
+    base = load_backbone("fashion_cnn")
+    checks = challenges.pretraining_checks(task, base, "fashion_cnn", task.x_test, shifts=["none", "inverted"])
+    assert list(checks.index) == ["none", "inverted"]
+    assert checks.probe_advantage.tolist() == pytest.approx((checks.probe_features - checks.probe_pixels).tolist())
+    assert checks.domain_accuracy.between(0, 1).all()
+    blind = challenges.pretraining_checks(task, base, "fashion_cnn", None, shifts=["none"])
+    assert blind.similarity.isna().all() and blind.probe_features.notna().all()
+
+
+def test_shift_gains_table() -> None:
+    task = tiny_task(per_class=4)
+    gains = challenges.shift_gains(task, "fashion_cnn", shifts=["none", "rotated"], max_epochs=2, patience=1)
+    assert list(gains.index) == ["none", "rotated"]
+    assert gains.gain.tolist() == pytest.approx((gains.probe - gains.scratch).tolist())
+    assert (gains.scratch_epochs >= 1).all()
+
+
+# ---- forgetting ------------------------------------------------------------------------
+
+
+def test_feature_drift() -> None:
+    a = np.ones((3, 4))
+    assert challenges.feature_drift(a, a) == pytest.approx(1.0)
+    assert challenges.feature_drift(a, -a) == pytest.approx(-1.0)
+
+
+def test_source_data_and_model_per_track() -> None:
+    assert challenges.source_data("mobilenet_v2") is None
+    assert challenges.source_model("mobilenet_v2") is None
+    assert challenges.source_model("fashion_cnn").output.shape == (None, 5)
+
+
+def test_forgetting_run_measures_the_source_head() -> None:
+    task = tiny_task(per_class=4, size=32)
+    source = (task.x_test, np.zeros(len(task.y_test), dtype=int))
+    gentle = challenges.forgetting_run(task, "fashion_cnn", fine_lr=1e-6, head_epochs=1, fine_epochs=1,
+                                       source=source, setting="gentle")
+    harsh = challenges.forgetting_run(task, "fashion_cnn", fine_lr=0.5, head_epochs=1, fine_epochs=2,
+                                      source=source)
+    assert gentle.setting == "gentle" and harsh.setting == "lr 0.5, 4 block(s)"
+    assert gentle.source_after == pytest.approx(gentle.source_before, abs=1e-9)  # 1e-6 barely moves it
+    assert gentle.feature_similarity > 0.999 > harsh.feature_similarity
+    table = challenges.forgetting_table([gentle, harsh])
+    assert list(table.index) == ["gentle", "lr 0.5, 4 block(s)"]
+    assert table.loc["gentle", "forgotten"] == pytest.approx(0.0, abs=1e-9)
+
+
+# ---- backbones, benchmarks, plots ------------------------------------------------------
+
+
+def test_backbone_speed_uses_random_weights() -> None:
+    speed = challenges.backbone_speed(["fashion_cnn", "mobilenet_v2"], input_size=32, batch_size=4, repeats=1)
+    from tlhelpers.backbones import load_backbone
+
+    expected = load_backbone("fashion_cnn", weights=None, pooling="avg").count_params()
+    assert speed.loc["fashion_cnn", "params"] == expected  # the backbone without its 5-class classifier
+    assert speed.loc["mobilenet_v2", "input_size"] == 32
+    assert speed.loc["fashion_cnn", "weights_offline"] and not speed.loc["mobilenet_v2", "weights_offline"]
+    assert (speed.images_per_second > 0).all()
+
+
+def test_benchmark_results(tmp_path) -> None:
+    assert challenges.benchmark_results(tmp_path / "missing") == {}
+    (tmp_path / "few_shot.json").write_text(json.dumps({"rows": [1]}))
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.warns(UserWarning, match="broken.json"):
+        results = challenges.benchmark_results(tmp_path)
+    assert results == {"few_shot": {"rows": [1]}}
+
+
+def test_plots_carry_the_data() -> None:
+    cost = pd.DataFrame({"method": ["fine_tune"] * 2 + ["cached"] * 2, "train_images": [10, 40] * 2,
+                         "seconds": [1.0, 4.0, 0.5, 0.7], "test_accuracy": [0.5, 0.6, 0.55, 0.65]})
+    fig = plots.plot_cost(cost)
+    lines = fig.axes[0].get_lines()
+    assert [l.get_label() for l in lines] == ["fine-tune end to end", "cached features + head"]
+    assert lines[0].get_ydata().tolist() == [1.0, 4.0]
+    with pytest.raises(ValueError, match="seconds"):
+        plots.plot_cost(cost.drop(columns="seconds"))
+    checks = pd.DataFrame({"probe_features": [0.8, 0.5], "probe_pixels": [0.6, 0.6]}, index=["none", "inverted"])
+    gains = pd.DataFrame({"scratch": [0.6, 0.6], "probe": [0.7, 0.5], "gain": [0.1, -0.1]}, index=["none", "inverted"])
+    fig = plots.plot_domain_shift(checks, gains)
+    assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[1].texts] == ["+0.10", "-0.10"]
+    assert len(plots.plot_domain_shift(checks).axes) == 1
+    table = pd.DataFrame({"source_before": [0.9, 0.9], "source_after": [0.9, 0.2], "target_accuracy": [0.7, 0.6]},
+                         index=["low", "high"])
+    fig = plots.plot_forgetting(table)
+    assert [p.get_height() for p in fig.axes[0].patches][:2] == [0.9, 0.9]
+    speed = pd.DataFrame({"params": [1e3, 1e6], "images_per_second": [900.0, 50.0], "input_size": [32, 32],
+                          "weights_offline": [True, False]}, index=["small", "big"])
+    assert len(plots.plot_backbones(speed).axes[0].texts) == 2
