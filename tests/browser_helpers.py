@@ -359,11 +359,21 @@ def write_notebook(path: Path, sources: Sequence[str]) -> Path:
     return path
 
 
-def course_notebook(name: str) -> Callable[[Path], Path]:
+def course_notebook(name: str, until: str | None = None) -> Callable[[Path], Path]:
     """Return a writer that copies ``notebooks/<name>`` of this repo to a given path.
 
     Tests open a copy inside the server's root, so that JupyterLab's autosave never writes
     outputs into the committed notebook.
+
+    Args:
+        name: the lesson notebook's file name in ``notebooks/``.
+        until: text of the widget's code cell (e.g. ``"UploadPredictor("``, the last code
+            cell holding it); the copy then ends with that cell, so Run All runs the lesson
+            up to and including its widget and skips the (slow) cells after it.
+
+    Raises (when the writer runs):
+        FileNotFoundError: the notebook is missing (the message lists those present).
+        LookupError: no code cell contains ``until`` (the widget's cell is missing).
 
     Example:
         >>> course_notebook("02_preprocessing.ipynb")(lab.root / "02.ipynb")  # doctest: +SKIP
@@ -374,7 +384,17 @@ def course_notebook(name: str) -> Callable[[Path], Path]:
         if not source.exists():
             available = ", ".join(sorted(p.name for p in source.parent.glob("*.ipynb"))) or "none"
             raise FileNotFoundError(f"notebook {name!r} not in notebooks/; available: {available}")
-        shutil.copy2(source, path)
+        if until is None:
+            shutil.copy2(source, path)
+            return path
+        import nbformat
+
+        nb = nbformat.read(source, as_version=4)
+        found = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and until in c.source]
+        if not found:
+            raise LookupError(f"no code cell of notebooks/{name} contains {until!r}")
+        nb.cells = nb.cells[: found[-1] + 1]
+        nbformat.write(nb, path)
         return path
 
     return copy_to

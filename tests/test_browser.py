@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from browser_helpers import (
     WIDGET_EXTENSION,
     JupyterLab,
     cell_errors,
+    course_notebook,
     launch_chromium,
     open_notebook,
     page_screenshot,
@@ -50,7 +52,7 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: run `make browser` (installs Debian's chromium)"
 )
 
-RESPONSE_TIMEOUT_MS = 15_000  # a slider move goes browser -> kernel observer -> browser
+RESPONSE_TIMEOUT_MS = 30_000  # a slider move goes browser -> kernel observer -> browser (busy CI)
 LABEL_WIDGET = ".jupyter-widgets.widget-label"  # a Label view (a slider's own <label> is not)
 
 
@@ -124,24 +126,163 @@ def check_demo_slider(notebook, name: str) -> None:
     screenshot(box, f"{name}-after")
 
 
+def widget_cell(notebook):
+    """The notebook's last code cell: the widget's cell in a ``course_notebook(..., until=...)``."""
+    return notebook.locator(".jp-CodeCell").last
+
+
+def slider_named(scope, description: str):
+    """The slider view (``.widget-slider``) whose description label is exactly ``description``."""
+    page = scope if hasattr(scope, "goto") else scope.page
+    label = page.locator("label", has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+    return scope.locator(".widget-slider").filter(has=label)  # `has` is relative: from the page
+
+
+def press_slider(slider, key: str, times: int = 1) -> None:
+    """Move a slider with the keyboard on its handle, as a student would."""
+    handle = slider.locator("[role=slider]")
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def check_augmentation_slider(notebook, name: str) -> None:
+    """Lesson 02: moving the rotation slider redraws the preview grid (a new <img>)."""
+    assert_widgets_render(notebook, {".widget-hbox": 1, ".widget-slider": 4, ".widget-output img": 1})
+    cell = widget_cell(notebook)
+    box = cell.locator(".widget-hbox").filter(has=notebook.page.locator(".widget-slider")).first
+    rotation = slider_named(box, "rotation")
+    expect(rotation).to_have_count(1)
+    preview = box.locator(".widget-output img")
+    expect(preview).to_have_count(1)
+    before = preview.get_attribute("src")
+    assert before and before.startswith("data:image/png"), f"preview is not a PNG image: {before!r:.60}"
+    screenshot(box, f"{name}-before")
+
+    press_slider(rotation, "ArrowRight", times=4)  # 0.05 -> 0.25: clearly turned copies
+    expect(rotation.locator("[role=slider]")).to_have_attribute("aria-valuetext", "0.25")
+    expect(rotation.locator(".widget-readout")).to_have_text("0.25")
+    expect(preview).not_to_have_attribute("src", before, timeout=RESPONSE_TIMEOUT_MS)
+    expect(preview).to_have_count(1)
+    screenshot(box, f"{name}-after")
+
+
+TRAINABLE = re.compile(r"trainable parameters: ([\d,]+) of ([\d,]+)")
+
+
+def trainable_count(label) -> tuple[int, int]:
+    """``(trainable, total)`` read from the explorer's "trainable parameters: N of M" label."""
+    text = label.inner_text()
+    match = TRAINABLE.search(text)
+    assert match, f"no trainable-parameter count in {text!r}"
+    return tuple(int(g.replace(",", "")) for g in match.groups())
+
+
+def check_unfreeze_slider(notebook, name: str) -> None:
+    """Lesson 03: the unfreeze-depth slider changes the trainable-parameter count shown."""
+    assert_widgets_render(notebook, {".widget-vbox": 1, ".widget-slider": 1, LABEL_WIDGET: 1})
+    cell = widget_cell(notebook)
+    slider = slider_named(cell, "Unfrozen blocks")
+    expect(slider).to_have_count(1)
+    box = cell.locator(".widget-vbox").filter(has=slider_named(notebook.page, "Unfrozen blocks")).first
+    label = box.locator(LABEL_WIDGET, has_text="trainable parameters")
+    expect(label).to_have_count(1)
+    handle = slider.locator("[role=slider]")
+    start = int(handle.get_attribute("aria-valuetext"))  # the readout's text: "2"
+    top = int(float(handle.get_attribute("aria-valuemax")))  # "4.0"
+    before, total = trainable_count(label)
+    chart = box.locator(".widget-output img")  # the per-block bar chart, redrawn after the label
+    chart_before = chart.first.get_attribute("src") if chart.count() else None
+    screenshot(box, f"{name}-before")
+
+    # one block deeper (or shallower when already at the top): the count must move that way
+    key, deeper = ("ArrowRight", True) if start < top else ("ArrowLeft", False)
+    press_slider(slider, key)
+    expect(handle).to_have_attribute("aria-valuetext", str(start + (1 if deeper else -1)))
+    expect(label).not_to_have_text(re.compile(rf"trainable parameters: {before:,} of"),
+                                   timeout=RESPONSE_TIMEOUT_MS)
+    after, total_after = trainable_count(label)
+    assert total_after == total, f"the total changed: {total} -> {total_after}"
+    assert (after > before) if deeper else (after < before), (
+        f"{key} on 'Unfrozen blocks' ({start} -> {start + (1 if deeper else -1)}): "
+        f"trainable parameters {before:,} -> {after:,}"
+    )
+    if chart_before is not None:  # the screenshot shows the redrawn chart, not the old one
+        expect(chart.first).not_to_have_attribute("src", chart_before, timeout=RESPONSE_TIMEOUT_MS)
+    screenshot(box, f"{name}-after")
+
+
+def write_png(path: Path) -> Path:
+    """Write a small PNG (a light shoe-like shape on black, as in Fashion-MNIST) to ``path``."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (64, 64), 0)
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(6, 40), (30, 22), (44, 30), (58, 38), (58, 50), (6, 50)], fill=220)
+    image.save(path, format="PNG")
+    return path
+
+
+def check_upload_predictions(notebook, name: str) -> None:
+    """Lesson 04: the upload button takes a PNG; the image and the top-k table appear."""
+    assert_widgets_render(notebook, {".widget-upload": 1})
+    cell = widget_cell(notebook)
+    button = cell.locator(".widget-upload")
+    expect(button).to_have_count(1)
+    box = cell.locator(".widget-vbox").filter(has=notebook.page.locator(".widget-upload")).first
+    expect(box).to_contain_text("Upload a PNG or JPEG image.")
+    expect(box.locator("table.tl-predictions")).to_have_count(0)
+    screenshot(box, f"{name}-before")
+
+    with tempfile.TemporaryDirectory() as folder:
+        png = write_png(Path(folder) / "shoe.png")
+        # ipywidgets 8's upload is a button opening a file dialog: no <input type=file> to fill
+        with notebook.page.expect_file_chooser() as chooser:
+            button.click()
+        chooser.value.set_files(str(png))
+
+    table = box.locator("table.tl-predictions")
+    expect(table).to_have_count(1, timeout=RESPONSE_TIMEOUT_MS)
+    expect(table.locator("tr")).to_have_count(3)  # k=3 classes, each with its probability
+    expect(table).to_contain_text("%")
+    expect(box).to_contain_text(f"{png.name}: 64x64 pixels", timeout=RESPONSE_TIMEOUT_MS)
+    expect(box.locator(".widget-output img")).to_have_count(1, timeout=RESPONSE_TIMEOUT_MS)
+    assert "⚠" not in box.inner_text(), f"the widget reported a problem: {box.inner_text()!r}"
+    screenshot(box, f"{name}-after")
+
+
 @dataclass(frozen=True)
 class NotebookCase:
     """A notebook with widgets and the check its widgets must pass in the browser.
 
     Attributes:
         write: writes the notebook to the path it gets (inside the server's root); for a
-            course notebook use ``course_notebook("NN_name.ipynb")``.
+            course notebook use ``course_notebook("NN_name.ipynb", until="<widget cell text>")``.
         check: ``check(notebook_panel, name)``; asserts, and saves screenshots named
             ``<name>-...`` through ``screenshot``.
+        marks: pytest marks for this case (e.g. ``pytest.mark.skip(reason=...)``).
     """
 
     write: Callable[[Path], Path]
     check: Callable[..., None]
+    marks: tuple = ()
 
 
-# notebook -> its check. Phase 2 adds the lessons' widgets here (02, 03, 04).
+# notebook -> its check. The lessons run up to and including their widget's cell.
 CASES: dict[str, NotebookCase] = {
     "demo_slider": NotebookCase(demo_notebook, check_demo_slider),
+    "02_augmentation": NotebookCase(
+        course_notebook("02_preprocessing.ipynb", until="AugmentationPreview("),
+        check_augmentation_slider,
+    ),
+    "03_unfreeze": NotebookCase(
+        course_notebook("03_fine_tuning.ipynb", until="UnfreezeExplorer(spare"),
+        check_unfreeze_slider,
+    ),
+    "04_upload": NotebookCase(
+        course_notebook("04_validation.ipynb", until="predictor = UploadPredictor("),
+        check_upload_predictions,
+    ),
 }
 
 
@@ -202,7 +343,9 @@ def open_and_run(page, lab: JupyterLab, case: NotebookCase, filename: str):
 # --------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=case.marks, id=name) for name, case in CASES.items()]
+)
 def test_widgets_render_and_respond(page, lab: JupyterLab, name: str) -> None:
     notebook = open_and_run(page, lab, CASES[name], f"{name}.ipynb")
     CASES[name].check(notebook, name)

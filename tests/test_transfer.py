@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from tlhelpers import backbones, transfer
+from tlhelpers.backbones import BUNDLED_WIDTHS
 from tlhelpers.training import compile_classifier, fine_tune
+
+FEATURES = BUNDLED_WIDTHS[-1]  # the bundled backbone's pooled feature size
+HEAD_PARAMS = FEATURES * 3 + 3  # the 3-class head of the model fixture
 
 
 @pytest.fixture
@@ -33,7 +37,7 @@ def test_build_classifier_starts_frozen(model: keras.Model) -> None:
     report = transfer.trainability_report(model)
     assert report.trainable_blocks == []
     assert report.rows[-1].block == "head" and report.rows[-1].state == "trainable"
-    assert report.trainable_params == 256 * 3 + 3
+    assert report.trainable_params == HEAD_PARAMS
 
 
 def test_unfreeze_top_trains_only_top_blocks_and_keeps_batchnorm_frozen(model, toy_data) -> None:
@@ -65,8 +69,8 @@ def test_report_counts_parameters_and_batchnorm(model) -> None:
     report = transfer.unfreeze_top(model, blocks=1)
     block4 = report.rows[3]
     assert block4.block == "block4" and block4.state == "trainable" and block4.batchnorm_layers == 1
-    assert block4.trainable_params == 3 * 3 * 64 * 256  # the conv; BN stays frozen
-    assert block4.params == 3 * 3 * 64 * 256 + 4 * 256
+    assert block4.trainable_params == 3 * 3 * BUNDLED_WIDTHS[2] * FEATURES  # the conv; BN stays frozen
+    assert block4.params == 3 * 3 * BUNDLED_WIDTHS[2] * FEATURES + 4 * FEATURES
     assert report.total_params == model.count_params()
     assert report.trainable_params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     text = repr(report)
@@ -85,7 +89,7 @@ def test_report_warns_until_recompiled(model) -> None:
 def test_unfreeze_all_and_none(model) -> None:
     assert transfer.unfreeze_top(model, blocks=4).frozen_blocks == []
     assert transfer.unfreeze_top(model, blocks=0).trainable_blocks == []
-    assert transfer.freeze(model).trainable_params == 256 * 3 + 3
+    assert transfer.freeze(model).trainable_params == HEAD_PARAMS
 
 
 @pytest.mark.parametrize("blocks", [5, -1, 1.5, True])
@@ -126,3 +130,84 @@ def test_fine_tune_rejects_bad_learning_rates(model, toy_data) -> None:
         fine_tune(model, x, y, fine_lr=0)
     with pytest.raises(ValueError, match="head_lr must be a positive number, got 'fast'"):
         fine_tune(model, x, y, head_lr="fast")
+
+
+def test_report_by_layer_lists_every_weighted_layer(model) -> None:
+    report = transfer.unfreeze_top(model, blocks=1)
+    text = report.by_layer()
+    assert "block4_conv1" in text and "block4_bn1" in text and "block1_relu1" not in text
+    frame = report.to_frame(by="layer")
+    assert bool(frame.loc["block4_conv1", "trainable"]) and not bool(frame.loc["block4_bn1", "trainable"])
+    assert bool(frame.loc["block4_bn1", "batchnorm"]) and frame.loc["block4_bn1", "trainable_params"] == 0
+    assert frame["params"].sum() == model.count_params()
+    assert frame["trainable_params"].sum() == report.trainable_params
+    assert "block1_relu1" in report.by_layer(weighted_only=False)
+    with pytest.raises(ValueError, match="by must be 'block' or 'layer', got 'row'"):
+        report.to_frame(by="row")
+
+
+def test_unfreeze_top_on_a_bare_backbone() -> None:
+    base = backbones.load_backbone("fashion_cnn", weights=None)
+    report = transfer.unfreeze_top(base, blocks=2)
+    assert report.trainable_blocks == ["block3", "block4"]
+    assert report.rows[-1].block == "head" and report.rows[-1].params == 0
+    assert report.trainable_params == sum(int(np.prod(w.shape)) for w in base.trainable_weights)
+
+
+def test_check_blocks_names_the_range() -> None:
+    spec = backbones.get_spec("resnet50")
+    assert transfer.check_blocks(5, spec) == 5
+    with pytest.raises(ValueError, match="resnet50, which has 5 blocks .* from 0 to 5"):
+        transfer.check_blocks(6, spec)
+
+
+def test_without_recompile_the_unfreezing_has_no_effect(model, toy_data) -> None:
+    """What the report's warning is about: Keras keeps training what was trainable at compile()."""
+    x, y = toy_data
+    compile_classifier(model, 1e-2)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    transfer.unfreeze_top(model, blocks=1)
+    conv = transfer.find_backbone(model)[0].get_layer("block4_conv1")
+    before = conv.kernel.numpy().copy()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    np.testing.assert_array_equal(before, conv.kernel.numpy())  # not recompiled: did not train
+    compile_classifier(model, 1e-2)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert not np.array_equal(before, conv.kernel.numpy())  # recompiled: it trains
+
+
+def test_fine_tune_checks_blocks_before_training(model, toy_data) -> None:
+    x, y = toy_data
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match="blocks=7 is out of range for fashion_cnn"):
+        fine_tune(model, x, y, blocks=7, head_epochs=1, fine_epochs=1)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)  # no phase ran
+    with pytest.raises(ValueError, match="layer_decay must be in"):
+        fine_tune(model, x, y, layer_decay=0)
+
+
+def test_fine_tune_with_layer_decay_uses_discriminative_rates(model, toy_data) -> None:
+    from tlhelpers.discriminative import DiscriminativeAdam
+
+    x, y = toy_data
+    history = fine_tune(model, x, y, blocks=2, head_epochs=1, fine_epochs=1, batch_size=16, layer_decay=0.5)
+    assert history.history["phase"] == ["head", "fine"]
+    assert isinstance(model.optimizer, DiscriminativeAdam)
+    base, _ = transfer.find_backbone(model)
+    factors = {w.path: model.optimizer.factor_of(w) for w in model.trainable_weights}
+    assert factors[base.get_layer("block3_conv1").kernel.path] == pytest.approx(0.25)
+    assert factors[base.get_layer("block4_conv1").kernel.path] == pytest.approx(0.5)
+    assert factors[model.get_layer("head").kernel.path] == pytest.approx(1.0)
+
+
+def test_freeze_also_freezes_layers_set_one_by_one(model) -> None:
+    base, _ = transfer.find_backbone(model)  # frozen by build_classifier
+    base.get_layer("block2_conv1").trainable = True  # set by hand
+    report = transfer.freeze(model)
+    assert report.trainable_blocks == [] and report.trainable_params == HEAD_PARAMS
+    assert not base.get_layer("block2_conv1").trainable
+    transfer.unfreeze_top(model, blocks=1)
+    base.get_layer("block1_conv1").trainable = True
+    assert transfer.unfreeze_top(model, blocks=1).trainable_blocks == ["block4"]
+    assert transfer.unfreeze_top(model, blocks=0).trainable_params == HEAD_PARAMS

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tlhelpers.transfer import build_classifier
+
 
 def extract_features(
     base: keras.Model, images: np.ndarray | tf.Tensor, batch_size: int = 256, verbose: int = 0
@@ -37,6 +39,8 @@ def extract_features(
         >>> extract_features(base, np.zeros((5, 4, 4, 1))).shape
         (5, 3)
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     features = base.predict(images, batch_size=batch_size, verbose=verbose)
     if features.ndim == 4:
         features = features.mean(axis=(1, 2))
@@ -46,11 +50,50 @@ def extract_features(
 def feature_head(dim: int, num_classes: int, dropout: float = 0.2) -> keras.Model:
     """The same head as :func:`tlhelpers.transfer.build_classifier`, on cached features.
 
+    Its ``Dense`` layer is named ``"head"`` as in ``build_classifier``, so its weights can
+    be copied onto the backbone (:func:`attach_head`).
+
     Example:
         >>> feature_head(128, 5).count_params()
         645
     """
+    if dim < 1 or num_classes < 2:
+        raise ValueError(f"need dim >= 1 and num_classes >= 2, got dim={dim}, num_classes={num_classes}")
     inputs = keras.Input((dim,), name="features")
     x = keras.layers.Dropout(dropout, name="head_dropout")(inputs)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
     return keras.Model(inputs, outputs, name="feature_head")
+
+
+def attach_head(base: keras.Model, head: keras.Model, name: str | None = None) -> keras.Model:
+    """Put a head trained on cached features back on its backbone: one model for images.
+
+    Builds :func:`tlhelpers.transfer.build_classifier` (frozen base called with
+    ``training=False``, pooling, dropout, ``Dense`` "head") and copies the trained head's
+    weights into it, so the new model predicts on images what ``head`` predicts on the
+    base's features. This is the starting point for fine-tuning.
+
+    Raises:
+        ValueError: ``head`` has no ``Dense`` layer named "head", or its input size does not
+            match the base's features.
+
+    Example:
+        >>> head = feature_head(256, 5)                 # doctest: +SKIP
+        >>> model = attach_head(base, head)             # doctest: +SKIP
+    """
+    names = [layer.name for layer in head.layers]
+    if "head" not in names:
+        raise ValueError(f"head model {head.name!r} has no Dense layer named 'head' (layers: {names}); build it with feature_head()")
+    dense = head.get_layer("head")
+    dropout = next((l.rate for l in head.layers if isinstance(l, keras.layers.Dropout)), 0.0)
+    model = build_classifier(base, int(dense.units), dropout=dropout, name=name)
+    target = model.get_layer("head")
+    expected = tuple(w.shape for w in target.weights)
+    got = tuple(w.shape for w in dense.weights)
+    if expected != got:
+        raise ValueError(
+            f"head weights have shapes {got}, but {base.name!r} needs {expected}: the head was trained "
+            "on features of another backbone or pooling"
+        )
+    target.set_weights(dense.get_weights())
+    return model

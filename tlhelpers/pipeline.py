@@ -1,7 +1,9 @@
 """Turning dataset images into what a backbone takes: size, channels, dtype.
 
 The backbone's own ``preprocess_input`` (value range) is a separate, visible step: see
-:func:`tlhelpers.backbones.get_spec` and lesson 02.
+:func:`tlhelpers.backbones.get_spec` and lesson 02. :func:`make_dataset` puts the steps
+into a ``tf.data`` pipeline (resize, ``cache()``, shuffle, batch, augment,
+``preprocess_input``, ``prefetch()``).
 
 Example:
     >>> import numpy as np
@@ -10,6 +12,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -65,3 +69,76 @@ def to_model_input(images: np.ndarray | tf.Tensor, backbone: str, size: int | No
     spec = get_spec(backbone)
     x = prepare_images(images, spec.input_size if size is None else size, spec.channels)
     return tf.convert_to_tensor(spec.preprocess(x))
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    backbone: str,
+    size: int | None = None,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    augment: Callable[..., tf.Tensor] | None = None,
+    cache: bool | str = True,
+    *,
+    preprocess: bool = True,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """A ``tf.data`` input pipeline from images to what ``backbone`` takes.
+
+    The steps, in order:
+
+    1. ``map``: resize to ``size`` and convert channels (:func:`prepare_images`; 0..255 kept);
+    2. ``cache()``: keep the resized images (in memory, or in the file ``cache`` names), so
+       later epochs skip step 1;
+    3. ``shuffle`` (a new order every epoch), then ``batch``;
+    4. ``augment(x, training=True)`` on each batch, if given (random, so after the cache);
+    5. the backbone's ``preprocess_input`` (after augmentation, which works on 0..255);
+    6. ``prefetch``: prepare the next batch while the model works on this one.
+
+    Args:
+        x: uint8 (or 0..255 float) images ``(N, H, W, C)``.
+        y: integer labels ``(N,)``, or ``None`` for a dataset of images only.
+        backbone: registry name: gives channels, default size and ``preprocess_input``.
+        size: side in pixels (default: the registry's native size for ``backbone``).
+        batch_size: images per batch.
+        shuffle: reshuffle every epoch (use for training data only).
+        augment: e.g. :func:`tlhelpers.preprocessing.make_augmentation`; use for training
+            data only.
+        cache: ``True`` caches in memory, a path caches to that file, ``False`` does not cache.
+        preprocess: apply ``preprocess_input`` (``False`` keeps 0..255 pixels, e.g. to show them).
+        seed: the shuffle order.
+
+    Raises:
+        ValueError: ``x`` and ``y`` of different lengths, or a ``batch_size`` below 1.
+
+    Example:
+        >>> ds = make_dataset(np.zeros((10, 28, 28, 1), np.uint8), np.arange(10), "mobilenet_v2", 32, 4)
+        >>> ds.element_spec[0].shape
+        TensorShape([None, 32, 32, 3])
+    """
+    from tlhelpers.backbones import get_spec
+
+    spec = get_spec(backbone)
+    side = spec.input_size if size is None else int(size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if y is not None and len(x) != len(y):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels; they must match")
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+
+    def on_images(fn):
+        return (lambda images: fn(images)) if y is None else (lambda images, labels: (fn(images), labels))
+
+    ds = ds.map(on_images(lambda im: prepare_images(im, side, spec.channels)), num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        ds = ds.cache() if cache is True else ds.cache(str(cache))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment is not None:
+        ds = ds.map(on_images(lambda im: augment(im, training=True)), num_parallel_calls=tf.data.AUTOTUNE)
+    if preprocess:
+        ds = ds.map(on_images(lambda im: tf.convert_to_tensor(spec.preprocess(im))),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -16,7 +16,7 @@ from typing import Any
 
 import keras
 
-from tlhelpers.transfer import freeze, unfreeze_top
+from tlhelpers.transfer import check_blocks, find_backbone, freeze, unfreeze_top
 
 
 def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
@@ -89,6 +89,7 @@ def fine_tune(
     batch_size: int | None = 32,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 0,
+    layer_decay: float | None = None,
 ) -> keras.callbacks.History:
     """The two-phase recipe: train the head on a frozen base, then fine-tune the top blocks.
 
@@ -103,17 +104,27 @@ def fine_tune(
         batch_size: for array inputs (ignored for datasets).
         callbacks: passed to both phases (e.g. a live plot).
         verbose: Keras ``fit`` verbosity.
+        layer_decay: if given, phase 2 uses discriminative learning rates: the head
+            ``fine_lr``, the top block ``fine_lr * layer_decay``, the next
+            ``fine_lr * layer_decay**2``... (see :mod:`tlhelpers.discriminative`).
 
     Returns:
         One merged ``History``; ``history["phase"]`` says which phase each epoch belongs to.
 
     Raises:
-        ValueError: a learning rate <= 0, negative epochs, or ``blocks`` out of range.
+        ValueError: a learning rate <= 0, negative epochs, ``blocks`` out of range or a
+            model without a registry backbone: all checked before any training.
+
+    Example:
+        >>> history = fine_tune(model, x, y, validation_data=(xv, yv), blocks=2, fine_lr=1e-4)  # doctest: +SKIP
     """
     check_learning_rate(head_lr, "head_lr")
     check_learning_rate(fine_lr, "fine_lr")
     if head_epochs < 0 or fine_epochs < 0:
         raise ValueError(f"epochs must be 0 or more, got head_epochs={head_epochs}, fine_epochs={fine_epochs}")
+    check_blocks(blocks, find_backbone(model)[1])
+    if layer_decay is not None and not 0 < layer_decay <= 1:
+        raise ValueError(f"layer_decay must be in (0, 1] or None, got {layer_decay!r}")
     fit_args = dict(validation_data=validation_data, callbacks=callbacks or [], verbose=verbose)
     if not hasattr(x, "element_spec"):
         fit_args["batch_size"] = batch_size
@@ -122,7 +133,17 @@ def fine_tune(
     compile_classifier(model, head_lr)
     head = model.fit(x, y, epochs=head_epochs, **fit_args)
 
-    unfreeze_top(model, blocks)  # validates blocks before any training of phase 2
-    compile_classifier(model, fine_lr)
+    unfreeze_top(model, blocks)
+    if layer_decay is None:
+        compile_classifier(model, fine_lr)
+    else:
+        from tlhelpers.discriminative import block_learning_rates, discriminative_optimizer
+
+        rates = block_learning_rates(model, fine_lr, layer_decay)
+        model.compile(
+            optimizer=discriminative_optimizer(model, rates),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     fine = model.fit(x, y, epochs=head_epochs + fine_epochs, initial_epoch=head_epochs, **fit_args)
     return merge_histories(head, fine, phases=("head", "fine"))

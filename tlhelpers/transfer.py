@@ -11,12 +11,12 @@ Example:
     >>> model = transfer.build_classifier(base, num_classes=5)  # doctest: +SKIP
     >>> report = transfer.unfreeze_top(model, blocks=1)  # doctest: +SKIP
     >>> report.trainable_params  # doctest: +SKIP
-    74245
+    148741
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 
@@ -79,11 +79,41 @@ def freeze(model: keras.Model) -> TrainabilityReport:
 
     Example:
         >>> freeze(model).trainable_params  # doctest: +SKIP
-        645
+        1285
     """
     base, _ = find_backbone(model)
-    base.trainable = False
+    _set_all(base, False)
     return trainability_report(model)
+
+
+def _set_all(base: keras.Model, trainable: bool) -> None:
+    """Set ``trainable`` on the base and every layer in it.
+
+    Explicitly, layer by layer: Keras skips the cascade to the layers when ``base.trainable``
+    already had that value, which would leave layers set one by one unchanged.
+    """
+    base.trainable = trainable
+    for layer in base._flatten_layers(include_self=False):
+        layer.trainable = trainable
+
+
+def check_blocks(blocks: int, spec: BackboneSpec) -> int:
+    """Return ``blocks`` if it is an integer from 0 to the backbone's number of blocks.
+
+    Raises:
+        ValueError: naming the valid range and the block names.
+
+    Example:
+        >>> from tlhelpers.backbones import get_spec
+        >>> check_blocks(2, get_spec("fashion_cnn"))
+        2
+    """
+    if not isinstance(blocks, int) or isinstance(blocks, bool) or not 0 <= blocks <= spec.num_blocks:
+        raise ValueError(
+            f"blocks={blocks!r} is out of range for {spec.name}, which has {spec.num_blocks} blocks "
+            f"({', '.join(spec.block_names)}); choose an integer from 0 to {spec.num_blocks}"
+        )
+    return blocks
 
 
 def unfreeze_top(model: keras.Model, blocks: int) -> TrainabilityReport:
@@ -100,12 +130,8 @@ def unfreeze_top(model: keras.Model, blocks: int) -> TrainabilityReport:
         ['block1', 'block2']
     """
     base, spec = find_backbone(model)
-    if not isinstance(blocks, int) or isinstance(blocks, bool) or not 0 <= blocks <= spec.num_blocks:
-        raise ValueError(
-            f"blocks={blocks!r} is out of range for {spec.name}, which has {spec.num_blocks} blocks "
-            f"({', '.join(spec.block_names)}); choose an integer from 0 to {spec.num_blocks}"
-        )
-    base.trainable = blocks > 0
+    check_blocks(blocks, spec)
+    _set_all(base, blocks > 0)
     if blocks:
         groups = block_of_layers(base, spec)
         first_trainable = spec.num_blocks - blocks
@@ -118,6 +144,19 @@ def unfreeze_top(model: keras.Model, blocks: int) -> TrainabilityReport:
 
 def _count(weights: list) -> int:
     return int(sum(int(w.numpy().size) if hasattr(w, "numpy") else 0 for w in weights))
+
+
+@dataclass
+class LayerRow:
+    """One layer of the report's per-layer view."""
+
+    block: str
+    layer: str
+    kind: str
+    trainable: bool
+    batchnorm: bool
+    params: int
+    trainable_params: int
 
 
 @dataclass
@@ -148,6 +187,7 @@ class TrainabilityReport:
     backbone: str
     rows: list[BlockRow]
     changed_since_compile: list[str]
+    layer_rows: list[LayerRow] = field(default_factory=list)
 
     @property
     def trainable_params(self) -> int:
@@ -190,10 +230,34 @@ class TrainabilityReport:
             )
         return "\n".join(lines)
 
-    def to_frame(self):  # -> pandas.DataFrame
-        """The rows as a pandas DataFrame (for display or plotting)."""
+    def by_layer(self, weighted_only: bool = True) -> str:
+        """The per-layer view as text: block, layer, kind, trainable, BatchNorm, parameters.
+
+        Args:
+            weighted_only: leave out layers without weights (ReLU, pooling, ...).
+
+        Example:
+            >>> print(report.by_layer())  # doctest: +SKIP
+        """
+        head = f"{'block':<12}{'layer':<22}{'kind':<20}{'trains':<8}{'BN':<5}{'params':>10}{'trainable':>11}"
+        lines = [head, "-" * len(head)]
+        for r in self.layer_rows:
+            if weighted_only and not r.params:
+                continue
+            lines.append(
+                f"{r.block:<12}{r.layer:<22}{r.kind:<20}{'yes' if r.trainable_params else 'no':<8}"
+                f"{'BN' if r.batchnorm else '':<5}{r.params:>10,}{r.trainable_params:>11,}"
+            )
+        return "\n".join(lines)
+
+    def to_frame(self, by: str = "block"):  # -> pandas.DataFrame
+        """The rows as a pandas DataFrame (``by="block"`` or ``by="layer"``)."""
         import pandas as pd
 
+        if by == "layer":
+            return pd.DataFrame([vars(r) for r in self.layer_rows]).set_index("layer")
+        if by != "block":
+            raise ValueError(f"by must be 'block' or 'layer', got {by!r}")
         return pd.DataFrame([{**vars(r), "state": r.state} for r in self.rows]).set_index("block")
 
 
@@ -207,6 +271,13 @@ def _changed_since_compile(model: keras.Model) -> list[str]:
 def trainability_report(model: keras.Model) -> TrainabilityReport:
     """Per block: trainable or not, BatchNorm layers, parameters; plus the head.
 
+    ``print(report)`` shows the blocks, the total of trainable parameters and a warning if
+    ``trainable`` changed since the last ``compile``; ``report.by_layer()`` shows every
+    layer. ``model`` may also be a bare backbone (its head row is then empty).
+
+    Raises:
+        ValueError: no registry backbone inside ``model``.
+
     Example:
         >>> print(trainability_report(model))  # doctest: +SKIP
     """
@@ -216,7 +287,15 @@ def trainability_report(model: keras.Model) -> TrainabilityReport:
         l for l in model.layers if l is not base and not isinstance(l, keras.layers.InputLayer)
     ]
     rows = [_row(block, layers) for block, layers in groups.items()]
-    return TrainabilityReport(model.name, spec.name, rows, _changed_since_compile(model))
+    layer_rows = [
+        LayerRow(
+            block=block, layer=l.name, kind=type(l).__name__, trainable=bool(l.trainable),
+            batchnorm=isinstance(l, keras.layers.BatchNormalization),
+            params=_count(l.weights), trainable_params=_count(l.trainable_weights),
+        )
+        for block, layers in groups.items() for l in layers
+    ]
+    return TrainabilityReport(model.name, spec.name, rows, _changed_since_compile(model), layer_rows)
 
 
 def _row(block: str, layers: list[keras.layers.Layer]) -> BlockRow:
