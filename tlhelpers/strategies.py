@@ -71,12 +71,17 @@ def build_scratch(backbone: str, num_classes: int, input_size: int | None = None
 
 
 def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2) -> int:
-    """Fit with early stopping on validation accuracy after ``warmup`` epochs; best weights kept."""
+    """Fit with early stopping on validation accuracy after ``warmup`` epochs; best weights kept.
+
+    Validation runs in batches of 256 whatever the training batch size: it is the larger
+    split here, and small batches would make it the slow part of every epoch.
+    """
     stop = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=patience, restore_best_weights=True, start_from_epoch=warmup
     )
     history = model.fit(
-        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[stop]
+        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[stop],
+        validation_batch_size=256,
     )
     return len(history.epoch)
 
@@ -124,6 +129,7 @@ def compare(
     scratch_lr: float = 1e-3,
     batch_size: int = 16,
     prepared: PreparedTask | None = None,
+    base: keras.Model | None = None,
 ):  # -> pandas.DataFrame
     """Train each strategy on ``task`` for each seed; one row per run.
 
@@ -138,6 +144,8 @@ def compare(
         head_lr, fine_lr, scratch_lr: learning rates (Adam).
         batch_size: images per step.
         prepared: reuse inputs and features from :func:`prepare` (saves time across calls).
+        base: the frozen backbone to cache features with, if ``prepared`` has none (saves
+            loading it again). ``fine_tune`` always starts from a freshly loaded copy.
 
     Returns:
         A DataFrame with the fields of :class:`StrategyResult`.
@@ -151,9 +159,11 @@ def compare(
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategy {unknown[0]!r}; choose from: {', '.join(STRATEGIES)}")
-    base = load_backbone(backbone, input_size=input_size) if {"probe", "fine_tune"} & set(strategies) else None
-    if prepared is None or (base is not None and prepared.f_train is None):
-        prepared = prepare(task, backbone, input_size, base)
+    needs_features = bool({"probe", "fine_tune"} & set(strategies))
+    if prepared is None or (needs_features and prepared.f_train is None):
+        if needs_features and base is None:
+            base = load_backbone(backbone, input_size=input_size)
+        prepared = prepare(task, backbone, input_size, base if needs_features else None)
     p, k = prepared, len(task.y_train) // task.num_classes
     val = (p.x_val, task.y_val)
     results = []
