@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test test-browser browser lab doctor
+.PHONY: help setup data course test test-browser browser lab doctor bench
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-browser  the widgets in JupyterLab in headless Chromium (installs Debian's chromium)"
 	@echo "make lab      set up, then open JupyterLab on notebooks/"
 	@echo "make doctor   which tracks are ready on this machine"
+	@echo "make bench    run every benchmark in full (long: use a quiet machine), then regenerate the tables"
 
 $(PY):
 	$(PYTHON) -m venv $(ENV_DIR)
@@ -53,6 +54,13 @@ browser:
 # The course in a real browser: JupyterLab + Chromium, widgets render and respond.
 test-browser: setup browser
 	$(PY) -m pytest tests/test_browser.py
+
+BENCHMARKS := few_shot cached_features step_cost tuner course
+
+# The course's claims, measured: benchmarks/results/*.json, benchmarks/README.md, README's table.
+bench: setup
+	@set -e; for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py; done
+	$(PY) benchmarks/report.py
 
 lab: setup
 	$(PY) -m jupyter lab --notebook-dir=notebooks

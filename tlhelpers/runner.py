@@ -60,8 +60,10 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = 1200) -> Result:
     return Result(path.name, status, seconds, error)
 
 
-def run_notebooks(paths: list[str | os.PathLike], out_dir: str | os.PathLike) -> list[Result]:
+def run_notebooks(paths: list[str | os.PathLike], out_dir: str | os.PathLike, timeout: int = 1200) -> list[Result]:
     """Run notebooks in order, printing each result as it comes.
+
+    ``timeout`` is the most seconds one cell may take before its notebook counts as failed.
 
     Example:
         >>> run_notebooks([], "build")
@@ -70,7 +72,7 @@ def run_notebooks(paths: list[str | os.PathLike], out_dir: str | os.PathLike) ->
     results = []
     for path in map(Path, paths):
         print(f"running {path} ...", flush=True)
-        result = run_notebook(path, Path(out_dir))
+        result = run_notebook(path, Path(out_dir), timeout)
         print(f"  {result.status} in {result.seconds:.0f} s {result.error}", flush=True)
         results.append(result)
     return results

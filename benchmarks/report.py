@@ -1,0 +1,247 @@
+"""Turn ``benchmarks/results/*.json`` into ``benchmarks/README.md``, the few-shot plot and the README summary.
+
+* ``benchmarks/README.md``: what each benchmark measures, its target and whether it was
+  met, the latest table, the machine and date it ran on (generated: do not edit by hand);
+* ``<results>/few_shot.png``: test accuracy against labels per class, median with
+  min/max bars, one line per strategy;
+* the repository README: only the text between ``<!-- bench:start -->`` and
+  ``<!-- bench:end -->`` is replaced, by a compact table (benchmark, result, target, met?)
+  and links to the plot and the details.
+
+A benchmark without a JSON file is listed as "not run yet"; a target that was not met is
+said so in words; a quick run is marked as such (its numbers check the machinery, they
+are not the benchmark).
+
+Run: ``python benchmarks/report.py [--results DIR] [--readme PATH] [--bench-readme PATH]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from common import BENCHMARKS, REPO_DIR, RESULTS_DIR, BENCH_DIR, markdown_table
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+PLOT_NAME = "few_shot.png"
+BUSY_LOAD = 0.5  # a 1-minute load average above half the usable CPUs means others were running
+QUICK_NOTE = "quick run: checks the machinery on less work; its numbers are not the benchmark"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="benchmarks/report.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder of <name>.json files (default: %(default)s)")
+    parser.add_argument("--readme", type=Path, default=REPO_DIR / "README.md",
+                        help="README whose bench markers get the summary (default: %(default)s)")
+    parser.add_argument("--bench-readme", type=Path, default=BENCH_DIR / "README.md",
+                        help="the generated benchmarks page (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def load_results(folder: Path) -> dict[str, dict[str, Any] | None]:
+    """Each catalogue benchmark's JSON from ``folder``, or ``None`` when it has not run.
+
+    Raises:
+        ValueError: a file that is not valid JSON or belongs to another benchmark.
+    """
+    results: dict[str, dict[str, Any] | None] = {}
+    for name in BENCHMARKS:
+        path = folder / f"{name}.json"
+        if not path.is_file():
+            results[name] = None
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise ValueError(f"{path} is not valid JSON ({err}); rerun python benchmarks/{name}.py") from err
+        if data.get("benchmark") != name:
+            raise ValueError(f"{path} holds benchmark {data.get('benchmark')!r}, expected {name!r}")
+        results[name] = data
+    return results
+
+
+def verdict(result: dict[str, Any] | None) -> str:
+    """"met", "NOT MET", "not judged", "not measured", "no target" or "not run yet", from the JSON alone.
+
+    Example:
+        >>> verdict(None), verdict({"targets": [], "met": None}), verdict({"targets": [{}], "met": False})
+        ('not run yet', 'no target', 'NOT MET')
+    """
+    if result is None:
+        return "not run yet"
+    if not result["targets"]:
+        return "no target"
+    if result["met"] is None:
+        return "not judged" if any(not t.get("judged", True) for t in result["targets"]) else "not measured"
+    return "met" if result["met"] else "NOT MET"
+
+
+def unmet(result: dict[str, Any]) -> list[str]:
+    """One sentence per target that was not met."""
+    return [f"{t['description']}: measured {t['value']:.3g}{t['unit']}, target {t['comparison']} {t['threshold']:g}{t['unit']}"
+            for t in result["targets"] if t["met"] is False]
+
+
+def ran_on(result: dict[str, Any]) -> str:
+    """Date, mode and machine of a run, in one line."""
+    m, v = result["machine"], result["versions"]
+    load = ", ".join(f"{x:g}" for x in m["load_average_at_start"])
+    commit = (v.get("git_commit") or "unknown")[:10]
+    busy = m["load_average_at_start"][0] >= BUSY_LOAD * m["usable_cpus"]
+    return (f"{result['started'][:10]} ({'quick' if result['quick'] else 'full'} run, {result['seconds']:.0f} s), "
+            f"{m['usable_cpus']} of {m['cpu_count']} CPUs usable, load average at start {load}"
+            + (" (a busy machine: timings are inflated)" if busy else "") + "; "
+            f"TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}, commit {commit}")
+
+
+def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.Figure
+    """Test accuracy vs labels per class (log axis), median with min/max bars, one line per strategy; saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    budgets = [int(k) for k in result["summary"]]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for offset, strategy in zip((-0.015, 0.0, 0.015), result["settings"]["strategies"]):
+        stats = [result["summary"][str(k)]["strategies"][strategy] for k in budgets]
+        median = [s["median"] for s in stats]
+        errors = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
+        xs = [k * 10 ** offset for k in budgets]  # nudge lines apart so the bars do not overlap
+        ax.errorbar(xs, median, yerr=errors, marker="o", capsize=4, label=strategy)
+    ax.set_xscale("log")
+    ax.set_xticks(budgets)
+    ax.set_xticklabels([str(k) for k in budgets])
+    ax.minorticks_off()
+    ax.set_xlabel("labels per class (log scale)")
+    ax.set_ylabel("test accuracy (median, bars: min-max over seeds)")
+    s = result["settings"]
+    title = f"{s['backbone']} on {s['dataset']}, {len(s['seeds'])} seed(s)"
+    ax.set_title(title + (" (quick run)" if result["quick"] else ""), fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(title="strategy")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return fig
+
+
+def link(target: Path, start: Path) -> str:
+    """A relative Markdown link path from the folder of ``start`` to ``target``."""
+    return Path(os.path.relpath(target.resolve(), start.resolve().parent)).as_posix()
+
+
+def summary_table(results: dict[str, dict[str, Any] | None]) -> str:
+    """The compact table: benchmark, result, target, met?"""
+    rows = []
+    for name, info in BENCHMARKS.items():
+        result = results[name]
+        text = "not run yet" if result is None else result["headline"] + (" (quick run)" if result["quick"] else "")
+        met = verdict(result)
+        rows.append([info.title, text, info.target, f"**{met}**" if met == "NOT MET" else met])
+    return markdown_table(["benchmark", "result", "target", "met?"], rows)
+
+
+def not_met_lines(results: dict[str, dict[str, Any] | None]) -> list[str]:
+    lines = [f"- **Not met**: {BENCHMARKS[name].title}: {sentence}." for name, r in results.items() if r for sentence in unmet(r)]
+    quick = [BENCHMARKS[name].title for name, r in results.items() if r and r["quick"]]
+    if quick:
+        lines.append(f"- From quick runs, which check the machinery on less work (their numbers are not the benchmark): {', '.join(quick)}.")
+    missing = [f"`python benchmarks/{name}.py`" for name, r in results.items() if r is None]
+    if missing:
+        lines.append(f"- Not run yet: {', '.join(missing)}.")
+    return lines
+
+
+def bench_readme(results: dict[str, dict[str, Any] | None], plot: Path | None, page: Path) -> str:
+    """The whole ``benchmarks/README.md``."""
+    out = [
+        "# Benchmarks",
+        "",
+        "<!-- generated by benchmarks/report.py from benchmarks/results/*.json: edit the scripts, not this page -->",
+        "",
+        "The course's claims, measured by the scripts in this folder. Each script prints a table and writes",
+        "`results/<name>.json` (settings, machine, versions, every run's numbers, the summary, the targets and",
+        "whether they were met, computed from the numbers). `make bench` runs them all (full runs: long; use a",
+        "quiet machine) and then `python benchmarks/report.py`, which regenerates this page, the plot and the",
+        "table in the top-level README.",
+        "",
+        "`python benchmarks/<name>.py --quick` reruns one on less work in under 2 minutes: a check of the",
+        "machinery whose numbers are not the benchmark (targets that need the full work are left unjudged).",
+        "`--out DIR` writes the JSON elsewhere; a quick run refuses to replace a full run's JSON unless given",
+        "`--force`.",
+        "",
+        summary_table(results),
+        "",
+        *not_met_lines(results),
+        "",
+    ]
+    for name, info in BENCHMARKS.items():
+        result = results[name]
+        out += [f"## {info.title} (`{name}.py`)", "", f"**Measures**: {info.measures}", "", f"**Target**: {info.target}.", ""]
+        if result is None:
+            out += [f"**Not run yet**: `python benchmarks/{name}.py`.", ""]
+            continue
+        out += [f"**Result**: {verdict(result)}. {result['headline'][:1].upper()}{result['headline'][1:]}.", ""]
+        out += [f"- Not met: {sentence}." for sentence in unmet(result)]
+        if result["quick"]:
+            out.append(f"- This is a {QUICK_NOTE}.")
+        out += [f"- Ran {ran_on(result)}.", "", markdown_table(result["table"]["columns"], result["table"]["rows"]), ""]
+        if name == "few_shot" and plot is not None:
+            out += [f"![test accuracy against labels per class]({link(plot, page)})", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def replace_between_markers(text: str, block: str, where: str = "README") -> str:
+    """``text`` with everything between the bench markers replaced by ``block``.
+
+    Raises:
+        ValueError: the markers are missing, repeated or out of order.
+
+    Example:
+        >>> replace_between_markers("a\\n<!-- bench:start -->\\nold\\n<!-- bench:end -->\\nb", "new")
+        'a\\n<!-- bench:start -->\\nnew\\n<!-- bench:end -->\\nb'
+    """
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"{where} must hold exactly one {START} followed by one {END}; nothing was changed")
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    return f"{head}{START}\n{block.strip()}\n{END}{tail}"
+
+
+def readme_block(results: dict[str, dict[str, Any] | None], plot: Path | None, readme: Path, page: Path) -> str:
+    lines = [summary_table(results), "", *not_met_lines(results)]
+    extras = [f"[few-shot plot]({link(plot, readme)})"] if plot is not None else []
+    extras.append(f"[details, machine and date]({link(page, readme)})")
+    return "\n".join(lines + ["", " · ".join(extras)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = load_results(args.results)
+    readme_text = args.readme.read_text(encoding="utf-8")  # read (and check the markers) before writing anything
+    replace_between_markers(readme_text, "", str(args.readme))
+    plot = None
+    if results["few_shot"] is not None:
+        plot = args.results / PLOT_NAME
+        plot_few_shot(results["few_shot"], plot)
+    args.bench_readme.parent.mkdir(parents=True, exist_ok=True)
+    args.bench_readme.write_text(bench_readme(results, plot, args.bench_readme), encoding="utf-8")
+    new = replace_between_markers(readme_text, readme_block(results, plot, args.readme, args.bench_readme), str(args.readme))
+    args.readme.write_text(new, encoding="utf-8")
+    print(f"wrote {args.bench_readme}" + (f", {plot}" if plot else "") + f"; updated the bench section of {args.readme}")
+    for line in not_met_lines(results):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except ValueError as err:
+        sys.exit(f"report.py: {err}")
