@@ -8,7 +8,7 @@ import pytest
 
 from tlhelpers import backbones, transfer
 from tlhelpers.backbones import BUNDLED_WIDTHS
-from tlhelpers.features import attach_head, extract_features, feature_head
+from tlhelpers.features import attach_head, extract_features, feature_head, linear_probe
 
 
 @pytest.fixture
@@ -75,3 +75,45 @@ def test_attach_head_on_the_imagenet_track_backbone() -> None:
     head = feature_head(features.shape[1], 10)
     model = attach_head(base, head)
     np.testing.assert_allclose(model.predict(images, verbose=0), head.predict(features, verbose=0), atol=1e-5)
+
+
+def _blobs(n: int, classes: int, dim: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs with features on very different scales (as ReLU features are)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 1, (classes, dim))
+    y = np.arange(n) % classes
+    scales = np.logspace(-2, 2, dim)
+    return ((centers[y] + rng.normal(0, 1.0, (n, dim))) * scales).astype(np.float32), y
+
+
+def test_linear_probe_head_predicts_what_the_standardized_logistic_regression_does() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    f, y = _blobs(60, 4)
+    f_test, _ = _blobs(200, 4, seed=1)
+    head = linear_probe(f, y, 4, strengths=(0.1,))
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000)).fit(f, y)
+    np.testing.assert_allclose(head.predict(f_test, verbose=0), reference.predict_proba(f_test), atol=1e-4)
+    # the folded head is the feature head, ready for attach_head
+    assert [layer.name for layer in head.layers] == [layer.name for layer in feature_head(12, 4).layers]
+
+
+def test_linear_probe_picks_the_strength_that_scores_best_on_validation() -> None:
+    f, y = _blobs(40, 3)
+    f_val, y_val = _blobs(300, 3, seed=2)
+    weak, strong = (linear_probe(f, y, 3, strengths=(c,)) for c in (1e-4, 10.0))
+    scores = [float(np.mean(h.predict(f_val, verbose=0).argmax(1) == y_val)) for h in (weak, strong)]
+    picked = linear_probe(f, y, 3, f_val, y_val, strengths=(1e-4, 10.0))
+    best = (weak, strong)[int(np.argmax(scores))]
+    np.testing.assert_allclose(picked.get_layer("head").get_weights()[0], best.get_layer("head").get_weights()[0])
+    assert scores[0] != scores[1]  # otherwise the test would not tell the two apart
+
+
+def test_linear_probe_handles_two_classes_and_a_class_without_labels() -> None:
+    f, y = _blobs(30, 2)
+    probs = linear_probe(f, y, 3).predict(f, verbose=0)  # class 2 has no label
+    assert probs.shape == (30, 3)
+    assert np.mean(probs.argmax(1) == y) > 0.9
+    assert probs[:, 2].max() < 1e-6

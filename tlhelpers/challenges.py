@@ -498,18 +498,19 @@ def linear_probe_accuracy(
 ) -> float:
     """Accuracy of a standardized logistic regression trained on ``f_train`` (seconds, no GPU).
 
+    Features of any shape (e.g. raw pixels) are flattened first; see
+    :func:`tlhelpers.features.linear_probe`.
+
     Example:
         >>> f = np.r_[np.zeros((5, 2)), np.ones((5, 2))]; y = np.repeat([0, 1], 5)
         >>> linear_probe_accuracy(f, y, f, y)
         1.0
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from tlhelpers.features import linear_probe
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-    probe.fit(np.reshape(f_train, (len(f_train), -1)), y_train)
-    return float(probe.score(np.reshape(f_eval, (len(f_eval), -1)), y_eval))
+    flat = [np.reshape(f, (len(f), -1)) for f in (f_train, f_eval)]
+    probe = linear_probe(flat[0], y_train, int(max(np.max(y_train), np.max(y_eval))) + 1, strengths=(C,))
+    return float(np.mean(probe.predict(flat[1], batch_size=1024, verbose=0).argmax(axis=1) == y_eval))
 
 
 def centroid_similarity(f_a: np.ndarray, f_b: np.ndarray) -> float:

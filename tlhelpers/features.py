@@ -65,6 +65,58 @@ def feature_head(dim: int, num_classes: int, dropout: float = 0.2) -> keras.Mode
     return keras.Model(inputs, outputs, name="feature_head")
 
 
+def linear_probe(
+    f_train: np.ndarray, y_train: np.ndarray, num_classes: int, f_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None, strengths: tuple[float, ...] = (0.01, 0.1, 1.0),
+) -> keras.Model:
+    """The classic linear probe, as a Keras head: logistic regression on standardized features.
+
+    Fits scikit-learn's L2-regularised ``LogisticRegression`` on the features scaled to
+    zero mean and unit variance, for each regularisation strength ``C`` in ``strengths``,
+    and keeps the one that scores best on the validation split (the first, without one).
+    With a handful of labels this converges to a better head than a few epochs of Adam,
+    in a fraction of a second. The scaling and the weights are folded into the ``Dense``
+    "head" of :func:`feature_head`, so the result takes raw features, predicts the same
+    probabilities, and can be put on its backbone with :func:`attach_head` to start
+    fine-tuning.
+
+    Args:
+        f_train, y_train: features ``(N, D)`` and integer labels.
+        num_classes: classes of the task (a class missing from ``y_train`` is never predicted).
+        f_val, y_val: the validation split that picks ``C``.
+        strengths: the values of ``C`` tried (smaller: stronger regularisation).
+
+    Example:
+        >>> f = np.r_[np.zeros((5, 2)), np.ones((5, 2))]; y = np.repeat([0, 1], 5)
+        >>> head = linear_probe(f, y, 2)
+        >>> head.predict(f, verbose=0).argmax(axis=1).tolist()
+        [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    f_train = np.asarray(f_train, np.float64)
+    scaler = StandardScaler().fit(f_train)
+    fits = [LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(f_train), y_train) for c in strengths]
+    if f_val is not None and y_val is not None:
+        best = max(fits, key=lambda fit: fit.score(scaler.transform(np.asarray(f_val, np.float64)), y_val))
+    else:
+        best = fits[0]
+    coef = np.zeros((num_classes, f_train.shape[1]))
+    intercept = np.full(num_classes, -30.0)  # classes without a label: never predicted
+    classes = best.classes_.astype(int)
+    if len(classes) == 2:  # sklearn keeps one row: the logit of classes[1] against classes[0]
+        coef[classes[1]], intercept[classes[1]] = best.coef_[0], best.intercept_[0]
+        intercept[classes[0]] = 0.0
+    else:
+        coef[classes], intercept[classes] = best.coef_, best.intercept_
+    kernel = coef / scaler.scale_  # softmax(coef @ (f - mean) / scale + b), folded into one Dense layer
+    bias = intercept - kernel @ scaler.mean_
+    head = feature_head(f_train.shape[1], num_classes)
+    head.get_layer("head").set_weights([kernel.T.astype(np.float32), bias.astype(np.float32)])
+    return head
+
+
 def attach_head(base: keras.Model, head: keras.Model, name: str | None = None) -> keras.Model:
     """Put a head trained on cached features back on its backbone: one model for images.
 

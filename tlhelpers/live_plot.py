@@ -18,6 +18,8 @@ from typing import Any, Iterable
 
 import keras
 
+from tlhelpers.widgets import show
+
 
 class LivePlot(keras.callbacks.Callback):
     """Record ``fit``'s epoch logs in lists and draw the curves into an ``Output``.
@@ -126,10 +128,5 @@ class LivePlot(keras.callbacks.Callback):
 
     def draw(self) -> None:
         """Redraw the curves into :attr:`output`."""
-        from IPython.display import clear_output, display
-
-        fig = self.figure()
-        with self.output:
-            clear_output(wait=True)
-            display(fig)
+        show(self.output, self.figure())
         self.draws += 1

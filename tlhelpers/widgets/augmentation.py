@@ -17,10 +17,10 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import display
 
 from tlhelpers.plots_lessons import image_grid
 from tlhelpers.preprocessing import augment_examples, make_augmentation
+from tlhelpers.widgets import show
 
 
 class AugmentationPreview:
@@ -89,6 +89,4 @@ class AugmentationPreview:
         self.figure = image_grid(self.grid.reshape(-1, *self.grid.shape[2:]), titles, columns=cols, size=1.2)
         names = [layer.name for layer in self.augmentation.layers if layer.name != "identity"] or ["none"]
         self.info.value = f"layers: {', '.join(names)}"
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure)
+        show(self.output, self.figure)

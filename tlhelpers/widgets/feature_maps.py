@@ -14,9 +14,9 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import keras
 import numpy as np
-from IPython.display import display
 
 from tlhelpers.inspection import plot_feature_maps, spatial_layers
+from tlhelpers.widgets import show
 
 
 class FeatureMapExplorer:
@@ -84,6 +84,4 @@ class FeatureMapExplorer:
         self.figure = plot_feature_maps(
             self.maps, f"{self.layer}: first {min(c, self.max_channels)} of {c} channels", self.max_channels
         )
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure)
+        show(self.output, self.figure)

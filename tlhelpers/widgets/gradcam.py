@@ -19,6 +19,7 @@ import numpy as np
 
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.gradcam import gradcam, gradcam_layer, overlay
+from tlhelpers.widgets import show
 
 PREDICTED = -1  # the "explain" dropdown's value for "the predicted class"
 
@@ -96,7 +97,6 @@ class GradCamExplorer:
     def update(self) -> None:
         """Compute the heatmap of the chosen image for the chosen class and draw it."""
         import matplotlib.pyplot as plt
-        from IPython.display import display
 
         ev, i = self.evaluation, self.image.value
         cls = int(ev.y_pred[i]) if self.target.value == PREDICTED else int(self.target.value)
@@ -122,6 +122,4 @@ class GradCamExplorer:
         fig.tight_layout()
         plt.close(fig)
         self.figure = fig
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(fig)
+        show(self.output, fig)

@@ -18,10 +18,10 @@ from typing import Iterable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import display
 
 from tlhelpers.data import Task
 from tlhelpers.strategies import PreparedTask
+from tlhelpers.widgets import show
 
 STRATEGY_LABELS = {
     "scratch": "from scratch (same architecture)",
@@ -224,6 +224,4 @@ class LabelBudgetExplorer:
         """Update the sentence and the plot for the slider's budget (no training)."""
         self.summary.value = self.describe()
         self.figure = plot_budget_curve(self.results, highlight=self.slider.value, chance=self.chance)
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure)
+        show(self.output, self.figure)

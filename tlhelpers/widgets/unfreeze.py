@@ -23,6 +23,7 @@ import ipywidgets as widgets
 import keras
 
 from tlhelpers.transfer import TrainabilityReport, check_blocks, find_backbone, unfreeze_top
+from tlhelpers.widgets import show
 
 
 class UnfreezeExplorer:
@@ -111,12 +112,7 @@ class UnfreezeExplorer:
 
     def draw(self) -> None:
         """Redraw the chart into :attr:`plot_output`."""
-        from IPython.display import clear_output, display
-
-        fig = self.figure()
-        with self.plot_output:
-            clear_output(wait=True)
-            display(fig)
+        show(self.plot_output, self.figure())
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

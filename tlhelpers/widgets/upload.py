@@ -29,6 +29,8 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import numpy as np
 
+from tlhelpers.widgets import show
+
 MAX_BYTES = 20 * 1024 * 1024  # 20 MB: more than any phone photo
 MAX_PIXELS = 50_000_000  # 50 megapixels
 MIN_SIDE = 16
@@ -380,7 +382,6 @@ class UploadPredictor:
 
     def _draw(self) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import display
 
         assert self.prepared is not None
         fig, axes = plt.subplots(1, 2, figsize=(4.2, 2.2))
@@ -393,6 +394,4 @@ class UploadPredictor:
         fig.tight_layout()
         plt.close(fig)
         self.figure = fig
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(fig)
+        show(self.output, fig)
