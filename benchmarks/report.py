@@ -216,9 +216,8 @@ def replace_between_markers(text: str, block: str, where: str = "README") -> str
 
 def readme_block(results: dict[str, dict[str, Any] | None], plot: Path | None, readme: Path, page: Path) -> str:
     lines = [summary_table(results), "", *not_met_lines(results)]
-    extras = [f"[few-shot plot]({link(plot, readme)})"] if plot is not None else []
-    extras.append(f"[details, machine and date]({link(page, readme)})")
-    return "\n".join(lines + ["", " · ".join(extras)])
+    figure = [f"![few-shot curve: test accuracy against labels per class]({link(plot, readme)})", ""] if plot else []
+    return "\n".join(lines + ["", *figure, f"[Details, machine and date]({link(page, readme)})"])
 
 
 def main(argv: list[str] | None = None) -> int:
