@@ -236,10 +236,20 @@ def check_upload_predictions(notebook, name: str) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         png = write_png(Path(folder) / "shoe.png")
-        # ipywidgets 8's upload is a button opening a file dialog: no <input type=file> to fill
-        with notebook.page.expect_file_chooser() as chooser:
-            button.click()
-        chooser.value.set_files(str(png))
+        # ipywidgets 8's upload is a button opening a file dialog: no <input type=file> to fill.
+        # Once in a CI run the chosen file never reached the widget (the button still read
+        # "Upload image (0)"), as if the click landed while the view was being replaced; so
+        # the choice is made again, at most twice more, until the button counts the file.
+        for attempt in range(3):
+            with notebook.page.expect_file_chooser() as chooser:
+                button.click()
+            chooser.value.set_files(str(png))
+            try:
+                expect(button).to_contain_text("(1)", timeout=10_000)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
 
     table = box.locator("table.tl-predictions")
     expect(table).to_have_count(1, timeout=RESPONSE_TIMEOUT_MS)
