@@ -89,7 +89,8 @@ def test_few_shot_accuracies_and_gain(quick) -> None:
     assert len(r["runs"]) == len(budgets) * len(seeds) * 3
     for run in r["runs"]:
         assert run["strategy"] in ("scratch", "probe", "fine_tune")
-        assert in_unit(run["test_accuracy"]) and in_unit(run["val_accuracy"]) and run["epochs"] >= 1
+        assert in_unit(run["test_accuracy"]) and in_unit(run["val_accuracy"])
+        assert run["epochs"] >= (0 if run["strategy"] == "probe" else 1)  # the probe is fitted without epochs
     for k in budgets:
         entry = r["summary"][str(k)]
         for stats in entry["strategies"].values():
