@@ -97,8 +97,10 @@ def linear_probe(
 
     f_train = np.asarray(f_train, np.float64)
     scaler = StandardScaler().fit(f_train)
-    fits = [LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(f_train), y_train) for c in strengths]
-    if f_val is not None and y_val is not None:
+    validated = f_val is not None and y_val is not None
+    fits = [LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(f_train), y_train)
+            for c in (strengths if validated else strengths[:1])]  # nothing to choose with: fit one
+    if validated:
         best = max(fits, key=lambda fit: fit.score(scaler.transform(np.asarray(f_val, np.float64)), y_val))
     else:
         best = fits[0]
