@@ -124,6 +124,16 @@ def test_fine_tune_runs_two_phases_into_one_history(model, toy_data) -> None:
     assert transfer.trainability_report(model).trainable_blocks == ["block4"]
 
 
+def test_compile_classifier_runs_several_steps_per_call() -> None:
+    keras.utils.set_random_seed(0)
+    head = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    compile_classifier(head, 1e-2, steps_per_execution=4)
+    assert head.steps_per_execution == 4
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    history = head.fit(x, (x[:, 0] > 0).astype(int), batch_size=4, epochs=5, verbose=0)  # 10 steps: 4 + 4 + 2
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
 def test_fine_tune_rejects_bad_learning_rates(model, toy_data) -> None:
     x, y = toy_data
     with pytest.raises(ValueError, match="fine_lr must be greater than 0, got 0"):
