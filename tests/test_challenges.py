@@ -137,7 +137,7 @@ def test_measure_cost_runs_each_method_and_size() -> None:
     task = tiny_task(per_class=4)
     skipped = challenges.mixed_precision_support()[0] is None
     with pytest.warns(UserWarning, match="mixed_precision skipped") if skipped else contextlib.nullcontext():
-        cost = challenges.measure_cost(task, "fashion_cnn", per_class=[2, 4], epochs=1, head_epochs=2, batch_size=4)
+        cost = challenges.measure_cost(task, "fashion_cnn", per_class=[2, 4], epochs=1, batch_size=4)
     methods = ["fine_tune", "cached", "small_input"]
     assert list(dict.fromkeys(cost.method))[:3] == methods
     assert cost[cost.method == "small_input"].input_size.unique().tolist() == [16]
@@ -224,6 +224,17 @@ def test_pretraining_checks_and_missing_source() -> None:
     assert blind.similarity.isna().all() and blind.probe_features.notna().all()
 
 
+def test_check_warnings_reads_each_check_in_its_direction() -> None:
+    checks = pd.DataFrame({"similarity": [0.9, 0.95, np.nan], "domain_accuracy": [0.8, 0.7, 0.9],
+                           "probe_advantage": [0.1, -0.2, 0.0]}, index=["none", "closer", "blind"])
+    closer = challenges.check_warnings(checks, "closer")
+    assert closer.warned.tolist() == [False, False, True]
+    assert closer.loc["similarity", "closer"] == pytest.approx(0.95)
+    assert challenges.check_warnings(checks, "blind").warned.tolist() == [None, True, True]
+    with pytest.raises(ValueError, match="shift 'rotated' is not in the checks; checked: none, closer, blind"):
+        challenges.check_warnings(checks, "rotated")
+
+
 def test_shift_gains_table() -> None:
     task = tiny_task(per_class=4)
     gains = challenges.shift_gains(task, "fashion_cnn", shifts=["none", "rotated"], max_epochs=2, patience=1)
@@ -266,12 +277,13 @@ def test_forgetting_run_measures_the_source_head() -> None:
 
 
 def test_backbone_speed_uses_random_weights() -> None:
-    speed = challenges.backbone_speed(["fashion_cnn", "mobilenet_v2"], input_size=32, batch_size=4, repeats=1)
+    speed = challenges.backbone_speed(["fashion_cnn", "mobilenet_v2"], input_size=40, batch_size=4, repeats=1)
     from tlhelpers.backbones import load_backbone
 
     expected = load_backbone("fashion_cnn", weights=None, pooling="avg").count_params()
     assert speed.loc["fashion_cnn", "params"] == expected  # the backbone without its 5-class classifier
-    assert speed.loc["mobilenet_v2", "input_size"] == 32
+    assert speed.loc["mobilenet_v2", "input_size"] == 40
+    assert speed.loc["fashion_cnn", "input_size"] == 32  # the bundled backbone takes only its own size
     assert speed.loc["fashion_cnn", "weights_offline"] and not speed.loc["mobilenet_v2", "weights_offline"]
     assert (speed.images_per_second > 0).all()
 

@@ -46,6 +46,7 @@ class BackboneSpec:
         built_in_preprocessing: the model rescales raw pixels itself.
         input_size: default side in pixels (the native one).
         min_input_size: smallest side the architecture accepts.
+        max_input_size: largest side it accepts (``None``: any).
         channels: 1 (grayscale) or 3 (RGB).
         blocks: ``(block name, last layer of the block)``, bottom to top.
         pretrained_on: what the weights learned from.
@@ -63,6 +64,7 @@ class BackboneSpec:
     blocks: tuple[tuple[str, str], ...]
     pretrained_on: str
     weights: str = "imagenet"
+    max_input_size: int | None = None
     notes: str = field(default="", compare=False)
 
     @property
@@ -217,6 +219,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             built_in_preprocessing=True,
             input_size=BUNDLED_INPUT_SIZE,
             min_input_size=BUNDLED_INPUT_SIZE,
+            max_input_size=BUNDLED_INPUT_SIZE,
             channels=1,
             blocks=tuple((f"block{b}", f"block{b}_pool" if b < 4 else BUNDLED_TOP_LAYER) for b in range(1, 5)),
             pretrained_on="Fashion-MNIST source classes (the course's own, bundled)",

@@ -309,21 +309,16 @@ def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs:
     return train
 
 
-def _cached(backbone: str, size: int, lr: float, epochs: int, batch_size: int,
-            task: Task) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
-    """Images -> frozen base once -> features; only a head trains (many cheap epochs)."""
-    from tlhelpers.features import extract_features, feature_head
+def _cached(backbone: str, size: int, task: Task) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
+    """Images -> frozen base once -> features -> a linear probe (a logistic regression, no epochs)."""
+    from tlhelpers.features import extract_features, linear_probe
     from tlhelpers.pipeline import to_model_input
-    from tlhelpers.training import compile_classifier
 
     base = backbone_variant(backbone, size)
-    warm = extract_features(base, to_model_input(task.x_train[: batch_size + 1], backbone, size))
-    head = compile_classifier(feature_head(warm.shape[1], task.num_classes), lr)
-    state = _Resettable(head, warm, task.y_train[: batch_size + 1])
+    extract_features(base, to_model_input(task.x_train[:2], backbone, size))  # warm-up: traces the graph
 
     def train(x, y):
-        features = extract_features(base, to_model_input(x, backbone, size))
-        state.reset().fit(features, y, epochs=epochs, batch_size=batch_size, verbose=0)
+        head = linear_probe(extract_features(base, to_model_input(x, backbone, size)), y, task.num_classes)
         return lambda: _accuracy(head, extract_features(base, to_model_input(task.x_test, backbone, size)), task.y_test)
 
     return train
@@ -337,9 +332,7 @@ def measure_cost(
     input_size: int | None = None,
     small_size: int | None = None,
     epochs: int = 3,
-    head_epochs: int = 30,
     fine_lr: float = 3e-4,
-    head_lr: float = 3e-3,
     batch_size: int = 32,
     seed: int = 0,
     progress: bool = False,
@@ -352,7 +345,8 @@ def measure_cost(
     and every run starts from the same weights and optimizer state. Methods:
 
     * ``fine_tune``: the whole backbone (BatchNorm frozen) and a new head, ``epochs`` epochs;
-    * ``cached``: the frozen backbone run once, then a head for ``head_epochs`` epochs;
+    * ``cached``: the frozen backbone run once, then a linear probe on the features
+      (:func:`tlhelpers.features.linear_probe`: a logistic regression, no epochs);
     * ``small_input``: ``fine_tune`` at ``small_size`` pixels (default: half the size);
     * ``mixed_precision``: ``fine_tune`` with the backbone in 16-bit math; skipped with a
       warning where :func:`mixed_precision_support` says it would be emulated.
@@ -393,7 +387,7 @@ def measure_cost(
         methods.remove("mixed_precision")
     builders = {
         "fine_tune": (lambda: _end_to_end(backbone, size, None, fine_lr, epochs, batch_size, task), size, "float32"),
-        "cached": (lambda: _cached(backbone, size, head_lr, head_epochs, batch_size, task), size, "float32"),
+        "cached": (lambda: _cached(backbone, size, task), size, "float32"),
         "small_input": (lambda: _end_to_end(backbone, small, None, fine_lr, epochs, batch_size, task), small, "float32"),
         "mixed_precision": (lambda: _end_to_end(backbone, size, policy, fine_lr, epochs, batch_size, task), size,
                             str(policy)),
@@ -543,12 +537,15 @@ def domain_classifier_accuracy(f_a: np.ndarray, f_b: np.ndarray, seed: int = 0) 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from tlhelpers.features import single_threaded_blas
+
     n = min(len(f_a), len(f_b))
     x = np.concatenate([f_a[:n], f_b[:n]])
     y = np.repeat([0, 1], n)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-    return float(np.mean(cross_val_score(model, x, y, cv=folds)))
+    with single_threaded_blas():
+        return float(np.mean(cross_val_score(model, x, y, cv=folds)))
 
 
 def pretraining_checks(
@@ -602,6 +599,37 @@ def pretraining_checks(
             "probe_advantage": probe - pixel,
         })
     return pd.DataFrame(rows).set_index("shift")
+
+
+# each check, and the direction in which it warns that the backbone will help less
+CHECK_WARNS_WHEN = {"similarity": "lower", "domain_accuracy": "higher", "probe_advantage": "lower"}
+
+
+def check_warnings(checks, shift: str, reference: str = "none"):  # -> pandas.DataFrame
+    """Did each pre-training check warn that ``shift`` is further from the source than ``reference``?
+
+    Returns one row per check of :data:`CHECK_WARNS_WHEN`: its value on ``reference`` and on
+    ``shift``, and ``warned`` (True/False; None where the check could not be measured, e.g.
+    without source images).
+
+    Example:
+        >>> import pandas as pd
+        >>> checks = pd.DataFrame({"similarity": [0.9, 0.7], "domain_accuracy": [0.8, 0.99],
+        ...                        "probe_advantage": [0.1, 0.1]}, index=["none", "inverted"])
+        >>> check_warnings(checks, "inverted").warned.tolist()
+        [True, True, False]
+    """
+    import pandas as pd
+
+    for name in (shift, reference):
+        if name not in checks.index:
+            raise ValueError(f"shift {name!r} is not in the checks; checked: {', '.join(checks.index)}")
+    rows = []
+    for check, warns_when in CHECK_WARNS_WHEN.items():
+        before, after = float(checks.loc[reference, check]), float(checks.loc[shift, check])
+        warned = None if np.isnan(before) or np.isnan(after) else bool(after < before if warns_when == "lower" else after > before)
+        rows.append({"check": check, reference: before, shift: after, "warns_when": warns_when, "warned": warned})
+    return pd.DataFrame(rows).set_index("check")
 
 
 def shift_gains(
@@ -767,12 +795,12 @@ def forgetting_run(
     input_size = None if full is not None else input_size
     source = source_data(backbone) if source is None and full is not None else source
     x_src = None if source is None or full is None else to_model_input(source[0], backbone)
-    x_train, x_val, x_test = (to_model_input(x, backbone, input_size) for x in (task.x_train, task.x_val, task.x_test))
+    x_train, x_test = (to_model_input(x, backbone, input_size) for x in (task.x_train, task.x_test))
     probe_images = x_test[:256]
     before_features = extract_features(base, probe_images)
     before = _accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
     model = build_classifier(base, task.num_classes)  # base.trainable = False; base(x, training=False)
-    fine_tune(model, x_train, task.y_train, validation_data=(x_val, task.y_val), blocks=blocks,
+    fine_tune(model, x_train, task.y_train, blocks=blocks,  # fixed epochs: no validation needed
               head_epochs=head_epochs, fine_epochs=fine_epochs, head_lr=head_lr, fine_lr=fine_lr, batch_size=16)
     after = _accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
     similarity = feature_drift(before_features, extract_features(base, probe_images))
@@ -802,7 +830,8 @@ def backbone_speed(
     """Parameters and inference speed of registry architectures, with random weights.
 
     Speed does not depend on the weights' values, so ``weights=None`` measures it without a
-    download. Each architecture runs at ``input_size`` or its minimum, whichever is larger.
+    download. Each architecture runs at ``input_size``, or at the nearest size it accepts
+    (``min_input_size``/``max_input_size`` of its spec: the bundled backbone takes only 32).
 
     Returns:
         One row per backbone: ``input_size``, ``params``, ``images_per_second`` (the best of
@@ -819,7 +848,7 @@ def backbone_speed(
     rows = []
     for name in BACKBONES if names is None else names:
         spec = get_spec(name)
-        size = max(int(input_size), spec.min_input_size)
+        size = min(max(int(input_size), spec.min_input_size), spec.max_input_size or int(input_size))
         model = load_backbone(name, weights=None, input_size=size, pooling="avg")
         x = np.random.default_rng(0).uniform(0, 255, (batch_size, size, size, spec.channels)).astype(np.float32)
         x = np.asarray(spec.preprocess(x))

@@ -65,6 +65,22 @@ def feature_head(dim: int, num_classes: int, dropout: float = 0.2) -> keras.Mode
     return keras.Model(inputs, outputs, name="feature_head")
 
 
+def single_threaded_blas():  # -> a context manager
+    """Limit NumPy's BLAS to one thread for scikit-learn fits inside a TensorFlow process.
+
+    With TensorFlow's thread pools loaded, a multi-threaded OpenBLAS competes with them for
+    the cores: on 2 cores a small logistic regression measured about 10x slower (1.1 s
+    instead of 0.1 s for 640 features).
+
+    Example:
+        >>> with single_threaded_blas():
+        ...     _ = np.ones((3, 3)) @ np.ones((3, 3))
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def linear_probe(
     f_train: np.ndarray, y_train: np.ndarray, num_classes: int, f_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None, strengths: tuple[float, ...] = (0.01, 0.1, 1.0),
@@ -98,8 +114,9 @@ def linear_probe(
     f_train = np.asarray(f_train, np.float64)
     scaler = StandardScaler().fit(f_train)
     validated = f_val is not None and y_val is not None
-    fits = [LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(f_train), y_train)
-            for c in (strengths if validated else strengths[:1])]  # nothing to choose with: fit one
+    with single_threaded_blas():
+        fits = [LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(f_train), y_train)
+                for c in (strengths if validated else strengths[:1])]  # nothing to choose with: fit one
     if validated:
         best = max(fits, key=lambda fit: fit.score(scaler.transform(np.asarray(f_val, np.float64)), y_val))
     else:

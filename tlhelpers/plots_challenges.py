@@ -92,7 +92,8 @@ def plot_domain_shift(checks, gains=None) -> Any:
         ax.bar(pos - 0.2, gains["scratch"], 0.4, label="from scratch")
         ax.bar(pos + 0.2, transfer, 0.4, label="transfer (linear probe)")
         for p, g, t in zip(pos, gains["gain"], transfer):
-            ax.annotate(f"{g:+.2f}", (p + 0.2, t), ha="center", va="bottom", fontsize=8)
+            if np.isfinite(g):  # shifts that were checked but not trained stay empty
+                ax.annotate(f"{g:+.2f}", (p + 0.2, t), ha="center", va="bottom", fontsize=8)
         ax.set(xticks=pos, xticklabels=shifts, ylabel="test accuracy", ylim=(0, 1),
                title="after training: the gain from transfer")
         ax.legend(fontsize=8, loc="lower left")
