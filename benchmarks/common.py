@@ -53,7 +53,8 @@ BENCHMARKS: dict[str, Info] = {
         Info("few_shot", "Few-shot curve",
              "Test accuracy of scratch, linear probe on cached features and fine-tuning "
              "(tlhelpers.strategies.compare) at 1, 5, 20 and 100 labels per class, 3 seeds each "
-             "(the seed picks the labelled examples and seeds training); median with min/max.",
+             "(the seed picks the labelled examples and seeds training); median with min/max; the pixels "
+             "column, for reference: the same linear probe on raw pixels.",
              "the better transfer strategy beats scratch by at least 8 points (median) at 5 and at 20 labels per class"),
         Info("cached_features", "Cached features vs frozen base",
              "The same head, seed, epochs and batch size trained twice: on features cached once, and on "

@@ -6,6 +6,9 @@ kept, the untouched test split); "probe" is its head on cached features of the f
 base. The seed picks the labelled examples (:func:`tlhelpers.data.make_task`) and seeds
 training. The backbone, input size and dataset come from the active track.
 
+A fourth row, "pixels", is a reference without any network: the same linear probe on the
+raw pixels. Transfer is worth its cost where it clearly beats that baseline.
+
 Target: the better transfer strategy (by median) beats scratch by at least 8 points of
 test accuracy (median over seeds) at 5 and at 20 labels per class.
 
@@ -18,6 +21,7 @@ from common import Run, Target, parse_args, quiet_tensorflow, spread, subsample_
 
 NAME = "few_shot"
 TRANSFER = ("probe", "fine_tune")
+BASELINE = "pixels"  # reported for reference, not judged
 TARGET_POINTS = 8.0
 TARGET_BUDGETS = (5, 20)
 # compare()'s own defaults for the full run; the quick run trains less on fewer images.
@@ -28,6 +32,22 @@ SETTINGS = {
     "quick": {"labels_per_class": [5, 20], "seeds": [0], "val_per_class": 10, "test_images": 300,
               "max_epochs": 4, "patience": 1, "blocks": 1},
 }
+
+
+def pixel_baseline(task, seed: int) -> dict:
+    """The linear probe on raw pixels scaled to 0..1: one run row like :func:`compare`'s."""
+    import time
+
+    from tlhelpers.features import linear_probe
+
+    start = time.perf_counter()
+    flat = [x.reshape(len(x), -1).astype("float32") / 255 for x in (task.x_train, task.x_val, task.x_test)]
+    head = linear_probe(flat[0], task.y_train, task.num_classes, flat[1], task.y_val)
+    val, test = ((head.predict(f, batch_size=1024, verbose=0).argmax(axis=1) == y).mean()
+                 for f, y in ((flat[1], task.y_val), (flat[2], task.y_test)))
+    return {"strategy": BASELINE, "labels_per_class": len(task.y_train) // task.num_classes, "seed": seed,
+            "test_accuracy": float(test), "val_accuracy": float(val), "epochs": 0,
+            "seconds": round(time.perf_counter() - start, 2)}
 
 
 def summarize(runs: list[dict], budgets: list[int], strategies: tuple[str, ...]) -> dict:
@@ -64,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
             prepared = prepare(task, track.backbone, track.input_size, base)
             table = compare(task, track.backbone, STRATEGIES, seeds=(seed,), input_size=track.input_size,
                             blocks=s["blocks"], max_epochs=s["max_epochs"], patience=s["patience"], prepared=prepared)
-            for r in table.to_dict("records"):
+            for r in [*table.to_dict("records"), pixel_baseline(task, seed)]:
                 runs.append({**r, "seconds": round(r["seconds"], 2)})
                 print(f"  {k:>3} labels/class, seed {seed}, {r['strategy']:<9} test accuracy {r['test_accuracy']:.3f} "
                       f"({r['epochs']} epochs, {r['seconds']:.0f} s)", flush=True)
 
-    summary = summarize(runs, s["labels_per_class"], STRATEGIES)
-    columns = ["labels/class", *(f"{st} median (min-max)" for st in STRATEGIES), "best transfer", "gain (points)"]
+    strategies = (*STRATEGIES, BASELINE)
+    summary = summarize(runs, s["labels_per_class"], strategies)
+    columns = ["labels/class", *(f"{st} median (min-max)" for st in strategies), "best transfer", "gain (points)"]
     rows = []
     for k in s["labels_per_class"]:
         entry = summary[str(k)]
@@ -85,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
                       note="the quick run trains too little for its accuracies to mean anything" if args.quick else "")
                for k in TARGET_BUDGETS]
     settings = {**s, "val_per_class": val_per_class, "track": track.name, "backbone": track.backbone,
-                "input_size": track.input_size, "dataset": track.dataset, "strategies": list(STRATEGIES),
+                "input_size": track.input_size, "dataset": track.dataset, "strategies": list(strategies),
                 "test_images": s["test_images"] or len(test[1]),
                 "recipe": "tlhelpers.strategies.compare (scratch trains up to 2x max_epochs, the head up to 4x; "
-                          "early stopping on validation accuracy, best weights kept)"}
+                          "early stopping on validation accuracy, best weights kept); pixels: "
+                          "tlhelpers.features.linear_probe on raw pixels / 255"}
     run.finish(settings, runs, summary, columns, rows, headline, targets)
     return 0
 

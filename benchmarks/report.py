@@ -107,11 +107,13 @@ def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.F
 
     budgets = [int(k) for k in result["summary"]]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for offset, strategy in zip((-0.015, 0.0, 0.015), result["settings"]["strategies"]):
+    strategies = result["settings"]["strategies"]
+    for i, strategy in enumerate(strategies):
+        offset = 0.015 * (i - (len(strategies) - 1) / 2)  # nudge lines apart so the bars do not overlap
         stats = [result["summary"][str(k)]["strategies"][strategy] for k in budgets]
         median = [s["median"] for s in stats]
         errors = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
-        xs = [k * 10 ** offset for k in budgets]  # nudge lines apart so the bars do not overlap
+        xs = [k * 10 ** offset for k in budgets]
         ax.errorbar(xs, median, yerr=errors, marker="o", capsize=4, label=strategy)
     ax.set_xscale("log")
     ax.set_xticks(budgets)

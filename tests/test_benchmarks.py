@@ -86,11 +86,11 @@ def test_quick_run_writes_complete_json(quick, name: str) -> None:
 def test_few_shot_accuracies_and_gain(quick) -> None:
     r = result(quick, "few_shot")
     budgets, seeds = r["settings"]["labels_per_class"], r["settings"]["seeds"]
-    assert len(r["runs"]) == len(budgets) * len(seeds) * 3
+    assert len(r["runs"]) == len(budgets) * len(seeds) * 4
     for run in r["runs"]:
-        assert run["strategy"] in ("scratch", "probe", "fine_tune")
+        assert run["strategy"] in ("scratch", "probe", "fine_tune", "pixels")
         assert in_unit(run["test_accuracy"]) and in_unit(run["val_accuracy"])
-        assert run["epochs"] >= (0 if run["strategy"] == "probe" else 1)  # the probe is fitted without epochs
+        assert run["epochs"] >= (0 if run["strategy"] in ("probe", "pixels") else 1)  # probes are fitted without epochs
     for k in budgets:
         entry = r["summary"][str(k)]
         for stats in entry["strategies"].values():

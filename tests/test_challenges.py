@@ -273,6 +273,35 @@ def test_forgetting_run_measures_the_source_head() -> None:
     assert table.loc["gentle", "forgotten"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_forgetting_run_without_a_source_head(tmp_path) -> None:
+    # An ImageNet backbone (imagenet track), in a fresh process whose Keras cache holds a
+    # weights file made here from the same architecture with random weights.
+    script = textwrap.dedent("""
+        import json, sys, keras, numpy as np
+        from tlhelpers import challenges
+        from tlhelpers.data import Task
+        keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3)).save(
+            sys.argv[1] + "/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5")
+        rng = np.random.default_rng(0)
+        x, y = rng.integers(0, 255, (6, 32, 32, 3)).astype(np.uint8), np.repeat([0, 1], 3)
+        task = Task("tiny", ("a", "b"), x, y, x, y, x, y)
+        r = challenges.forgetting_run(task, "mobilenet_v2", fine_lr=1e-3, blocks=1, head_epochs=1,
+                                      fine_epochs=1, input_size=96)
+        table = challenges.forgetting_table([r])
+        print(json.dumps([r.setting, r.source_before, r.source_after, table.loc[r.setting, "forgotten"],
+                          r.target_accuracy, r.feature_similarity]))
+    """)
+    (tmp_path / "models").mkdir()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    setting, before, after, forgotten, target, similarity = json.loads(out.stdout.splitlines()[-1])
+    assert setting == "lr 0.001, 1 block(s)"
+    assert np.isnan(before) and np.isnan(after) and np.isnan(forgotten)  # no source head to measure
+    assert 0 <= target <= 1 and -1 <= similarity < 1  # the top block was fine-tuned: its features moved
+
+
 # ---- backbones, benchmarks, plots ------------------------------------------------------
 
 
