@@ -280,8 +280,9 @@ def test_forgetting_run_without_a_source_head(tmp_path) -> None:
         import json, sys, keras, numpy as np
         from tlhelpers import challenges
         from tlhelpers.data import Task
+        from tlhelpers.prefetch import WEIGHTS_FILES
         keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3)).save(
-            sys.argv[1] + "/models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5")
+            sys.argv[1] + "/models/" + WEIGHTS_FILES["mobilenet_v2"](96, False))
         rng = np.random.default_rng(0)
         x, y = rng.integers(0, 255, (6, 32, 32, 3)).astype(np.uint8), np.repeat([0, 1], 3)
         task = Task("tiny", ("a", "b"), x, y, x, y, x, y)
