@@ -152,6 +152,7 @@ def test_leakage_between_splits_is_found_by_hashes() -> None:
     val = rng.integers(0, 256, (5, 8, 8, 1), dtype=np.uint8)
     result = ev.check_leakage({"train": train, "val": val, "test": leaky})
     assert not result.ok and "train/test share 2 image(s)" in result.message
+    assert repr(result).startswith("⚠️ leakage between splits: train/test share 2")  # names the check, not a verdict
     assert result.details["pairs"] == {"train/test": [(2, 11), (7, 4)]}
     # one changed pixel is not an exact copy
     near = train[:1].copy()

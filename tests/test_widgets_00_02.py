@@ -133,6 +133,13 @@ def test_backbone_dropdown_measures_with_progress() -> None:
         BackboneExplorer(["vgg"])
 
 
+def test_backbone_dropdown_at_the_imagenet_track_size_keeps_the_bundled_backbone_at_32() -> None:
+    explorer = BackboneExplorer(["mobilenet_v2", "fashion_cnn"], input_size=96, min_seconds=0.05)
+    assert explorer.results["mobilenet_v2"]["measured at"] == 96
+    explorer.dropdown.value = "fashion_cnn"
+    assert explorer.results["fashion_cnn"]["measured at"] == 32 and explorer.results["fashion_cnn"]["images/second"] > 0
+
+
 def test_augmentation_preview_follows_the_sliders() -> None:
     images = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 1)).astype(np.uint8)
     preview = AugmentationPreview(images, copies=2)

@@ -77,6 +77,16 @@ class BackboneSpec:
         """Block names, bottom to top."""
         return tuple(name for name, _ in self.blocks)
 
+    def nearest_size(self, size: int) -> int:
+        """The input side closest to ``size`` that the architecture accepts.
+
+        Example:
+            >>> get_spec("inception_v3").nearest_size(32), get_spec("fashion_cnn").nearest_size(96)
+            (75, 32)
+        """
+        size = max(int(size), self.min_input_size)
+        return size if self.max_input_size is None else min(size, self.max_input_size)
+
 
 # ---- the bundled backbone: a small CNN with named blocks --------------------------------
 

@@ -848,7 +848,7 @@ def backbone_speed(
     rows = []
     for name in BACKBONES if names is None else names:
         spec = get_spec(name)
-        size = min(max(int(input_size), spec.min_input_size), spec.max_input_size or int(input_size))
+        size = spec.nearest_size(input_size)
         model = load_backbone(name, weights=None, input_size=size, pooling="avg")
         x = np.random.default_rng(0).uniform(0, 255, (batch_size, size, size, spec.channels)).astype(np.float32)
         x = np.asarray(spec.preprocess(x))

@@ -562,7 +562,7 @@ def check_leakage(splits: dict[str, np.ndarray], method: str = "exact") -> Sanit
     Example:
         >>> x = np.arange(5 * 4).reshape(5, 2, 2, 1).astype(np.uint8)
         >>> check_leakage({"train": x[:3], "test": x[2:]})
-        ⚠️ no leakage between splits: train/test share 1 image(s) (train[2] = test[0]). Remove them from one split, or split by source (e.g. by object or by person) before training
+        ⚠️ leakage between splits: train/test share 1 image(s) (train[2] = test[0]). Remove them from one split, or split by source (e.g. by object or by person) before training
     """
     if len(splits) < 2:
         raise ValueError(f"give at least two splits to compare, got {list(splits)}")
@@ -575,7 +575,7 @@ def check_leakage(splits: dict[str, np.ndarray], method: str = "exact") -> Sanit
                 found[f"{names[a]}/{names[b]}"] = pairs
     sizes = ", ".join(f"{name} {len(images)}" for name, images in splits.items())
     if not found:
-        return SanityCheck("no leakage between splits", True,
+        return SanityCheck("leakage between splits", True,
                            f"no image is in two splits ({method} hashes; {sizes} images)", {"pairs": {}})
     parts = []
     for key, pairs in found.items():
@@ -584,7 +584,7 @@ def check_leakage(splits: dict[str, np.ndarray], method: str = "exact") -> Sanit
         more = ", ..." if len(pairs) > 3 else ""
         parts.append(f"{key} share {len(pairs)} image(s) ({example}{more})")
     return SanityCheck(
-        "no leakage between splits", False,
+        "leakage between splits", False,
         "; ".join(parts) + ". Remove them from one split, or split by source (e.g. by object or by "
         "person) before training",
         {"pairs": found},

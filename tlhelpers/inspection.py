@@ -37,9 +37,12 @@ def parameter_counts(model: keras.Model) -> dict[str, int]:
 
 
 def measure_size(name: str, input_size: int | None = None) -> int:
-    """Smallest input side to build ``name`` at for counting: counts do not depend on it."""
+    """The side to build ``name`` at: ``input_size`` moved into the range it accepts, or its smallest.
+
+    Parameter counts do not depend on the side, so counting uses the smallest.
+    """
     spec = get_spec(name)
-    return spec.min_input_size if input_size is None else max(int(input_size), spec.min_input_size)
+    return spec.min_input_size if input_size is None else spec.nearest_size(input_size)
 
 
 def registry_table(names: list[str] | tuple[str, ...] | None = None):  # -> pandas.DataFrame

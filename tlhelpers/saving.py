@@ -3,9 +3,9 @@
 ``model.save("name.keras")`` is all Keras needs. What this module adds is what a
 student's work deserves:
 
-* **atomic**: the model is written to a temporary file next to the target, then renamed
-  over it with ``os.replace``; a crash or a full disk mid-save leaves the old file (or no
-  file) intact, never half a model;
+* **atomic**: the model is written to a temporary file next to the target, then given the
+  target's name in one step (a hard link for a new name, ``os.replace`` to overwrite); a
+  crash or a full disk mid-save leaves the old file (or no file) intact, never half a model;
 * **no silent overwrite**: an existing file is kept and a ``FileExistsError`` says so,
   unless ``overwrite=True``;
 * **verified**: :func:`save_and_verify` reloads the file and compares its predictions
