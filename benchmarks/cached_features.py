@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from tlhelpers.data import load_task
     from tlhelpers.features import extract_features, feature_head
     from tlhelpers.pipeline import to_model_input
-    from tlhelpers.training import compile_classifier
+    from tlhelpers.training import accuracy, compile_classifier
     from tlhelpers.transfer import build_classifier
 
     class EpochTimer(keras.callbacks.Callback):
@@ -99,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
             set_seed(s["seed"])
             model.fit(x, task.y_train, validation_data=(xv, task.y_val), epochs=s["epochs"], batch_size=batch_size,
                       verbose=0, callbacks=[timer])
-            accuracy = float((model.predict(xt, batch_size=256, verbose=0).argmax(axis=1) == task.y_test).mean())
-            results[path] = {"seconds_per_epoch": statistics.median(timer.seconds[1:]), "test_accuracy": accuracy,
+            test_accuracy = accuracy(model, xt, task.y_test)
+            results[path] = {"seconds_per_epoch": statistics.median(timer.seconds[1:]), "test_accuracy": test_accuracy,
                              "first_epoch_seconds": timer.seconds[0]}
             runs.append({"labels_per_class": k, "batch_size": batch_size, "steps_per_execution": steps_per_execution, "path": path, "epoch_seconds": [round(t, 4) for t in timer.seconds],
-                         "test_accuracy": accuracy})
+                         "test_accuracy": test_accuracy})
             print(f"  {key:>15} labels/class, {path:<12} {results[path]['seconds_per_epoch']:.3f} s per epoch, "
-                  f"test accuracy {accuracy:.3f}", flush=True)
+                  f"test accuracy {test_accuracy:.3f}", flush=True)
         frozen_s, cached_s = results["frozen_base"]["seconds_per_epoch"], results["cached"]["seconds_per_epoch"]
         summary[key] = {
             **results, "batch_size": batch_size, "steps_per_execution": steps_per_execution, "train_images": len(task.y_train), "val_images": len(task.y_val), "extract_seconds": extract_seconds,

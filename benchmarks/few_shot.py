@@ -39,14 +39,14 @@ def pixel_baseline(task, seed: int) -> dict:
     import time
 
     from tlhelpers.features import linear_probe
+    from tlhelpers.training import accuracy
 
     start = time.perf_counter()
     flat = [x.reshape(len(x), -1).astype("float32") / 255 for x in (task.x_train, task.x_val, task.x_test)]
     head = linear_probe(flat[0], task.y_train, task.num_classes, flat[1], task.y_val)
-    val, test = ((head.predict(f, batch_size=1024, verbose=0).argmax(axis=1) == y).mean()
-                 for f, y in ((flat[1], task.y_val), (flat[2], task.y_test)))
     return {"strategy": BASELINE, "labels_per_class": len(task.y_train) // task.num_classes, "seed": seed,
-            "test_accuracy": float(test), "val_accuracy": float(val), "epochs": 0,
+            "test_accuracy": accuracy(head, flat[2], task.y_test), "val_accuracy": accuracy(head, flat[1], task.y_val),
+            "epochs": 0,
             "seconds": time.perf_counter() - start}
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tlhelpers import backbones, transfer
 from tlhelpers.backbones import BUNDLED_WIDTHS
-from tlhelpers.training import compile_classifier, fine_tune
+from tlhelpers.training import accuracy, compile_classifier, fine_tune
 
 FEATURES = BUNDLED_WIDTHS[-1]  # the bundled backbone's pooled feature size
 HEAD_PARAMS = FEATURES * 3 + 3  # the 3-class head of the model fixture
@@ -132,6 +132,13 @@ def test_compile_classifier_runs_several_steps_per_call() -> None:
     x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
     history = head.fit(x, (x[:, 0] > 0).astype(int), batch_size=4, epochs=5, verbose=0)  # 10 steps: 4 + 4 + 2
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_accuracy_counts_argmax_hits() -> None:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Softmax()])
+    x = np.array([[3.0, 0, 0], [0, 3.0, 0], [0, 0, 3.0], [3.0, 0, 0]])
+    assert accuracy(model, x, np.array([0, 1, 2, 0])) == 1.0
+    assert accuracy(model, x, [0, 1, 0, 1], batch_size=1) == 0.5  # labels as a list, any batch size
 
 
 def test_fine_tune_rejects_bad_learning_rates(model, toy_data) -> None:

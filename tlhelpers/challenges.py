@@ -246,10 +246,6 @@ class CostResult:
     policy: str
 
 
-def _accuracy(model, x, y) -> float:
-    return float(np.mean(model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y))
-
-
 @contextlib.contextmanager
 def _quiet_tensorflow() -> Iterator[None]:
     """Silence TensorFlow's retracing warnings while many small models are measured."""
@@ -293,7 +289,7 @@ def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs:
     """Images -> resized and preprocessed -> whole network trained (BatchNorm frozen)."""
     from tlhelpers.backbones import get_spec
     from tlhelpers.pipeline import to_model_input
-    from tlhelpers.training import compile_classifier
+    from tlhelpers.training import accuracy, compile_classifier
     from tlhelpers.transfer import build_classifier, unfreeze_top
 
     model = build_classifier(backbone_variant(backbone, size, policy), task.num_classes)
@@ -304,7 +300,7 @@ def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs:
 
     def train(x, y):
         state.reset().fit(to_model_input(x, backbone, size), y, epochs=epochs, batch_size=batch_size, verbose=0)
-        return lambda: _accuracy(model, to_model_input(task.x_test, backbone, size), task.y_test)
+        return lambda: accuracy(model, to_model_input(task.x_test, backbone, size), task.y_test)
 
     return train
 
@@ -313,13 +309,14 @@ def _cached(backbone: str, size: int, task: Task) -> Callable[[np.ndarray, np.nd
     """Images -> frozen base once -> features -> a linear probe (a logistic regression, no epochs)."""
     from tlhelpers.features import extract_features, linear_probe
     from tlhelpers.pipeline import to_model_input
+    from tlhelpers.training import accuracy
 
     base = backbone_variant(backbone, size)
     extract_features(base, to_model_input(task.x_train[:2], backbone, size))  # warm-up: traces the graph
 
     def train(x, y):
         head = linear_probe(extract_features(base, to_model_input(x, backbone, size)), y, task.num_classes)
-        return lambda: _accuracy(head, extract_features(base, to_model_input(task.x_test, backbone, size)), task.y_test)
+        return lambda: accuracy(head, extract_features(base, to_model_input(task.x_test, backbone, size)), task.y_test)
 
     return train
 
@@ -501,10 +498,11 @@ def linear_probe_accuracy(
         1.0
     """
     from tlhelpers.features import linear_probe
+    from tlhelpers.training import accuracy
 
     flat = [np.reshape(f, (len(f), -1)) for f in (f_train, f_eval)]
     probe = linear_probe(flat[0], y_train, int(max(np.max(y_train), np.max(y_eval))) + 1, strengths=(C,))
-    return float(np.mean(probe.predict(flat[1], batch_size=1024, verbose=0).argmax(axis=1) == y_eval))
+    return accuracy(probe, flat[1], y_eval, batch_size=1024)
 
 
 def centroid_similarity(f_a: np.ndarray, f_b: np.ndarray) -> float:
@@ -784,7 +782,7 @@ def forgetting_run(
     from tlhelpers.config import set_seed
     from tlhelpers.features import extract_features
     from tlhelpers.pipeline import to_model_input
-    from tlhelpers.training import fine_tune
+    from tlhelpers.training import accuracy, fine_tune
     from tlhelpers.transfer import build_classifier
 
     spec = get_spec(backbone)
@@ -798,14 +796,14 @@ def forgetting_run(
     x_train, x_test = (to_model_input(x, backbone, input_size) for x in (task.x_train, task.x_test))
     probe_images = x_test[:256]
     before_features = extract_features(base, probe_images)
-    before = _accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
+    before = accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
     model = build_classifier(base, task.num_classes)  # base.trainable = False; base(x, training=False)
     fine_tune(model, x_train, task.y_train, blocks=blocks,  # fixed epochs: no validation needed
               head_epochs=head_epochs, fine_epochs=fine_epochs, head_lr=head_lr, fine_lr=fine_lr, batch_size=16)
-    after = _accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
+    after = accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
     similarity = feature_drift(before_features, extract_features(base, probe_images))
     return ForgettingResult(setting or f"lr {fine_lr:g}, {blocks} block(s)", fine_lr, blocks,
-                            _accuracy(model, x_test, task.y_test), before, after, similarity)
+                            accuracy(model, x_test, task.y_test), before, after, similarity)
 
 
 def forgetting_table(results: Iterable[ForgettingResult]):  # -> pandas.DataFrame

@@ -33,7 +33,7 @@ from tlhelpers.config import set_seed
 from tlhelpers.data import Task
 from tlhelpers.features import extract_features, feature_head, linear_probe
 from tlhelpers.pipeline import to_model_input
-from tlhelpers.training import compile_classifier
+from tlhelpers.training import accuracy, compile_classifier
 from tlhelpers.transfer import build_classifier, unfreeze_top
 
 STRATEGIES = ("scratch", "probe", "fine_tune")
@@ -88,10 +88,6 @@ def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2) -> int:
         validation_batch_size=256,
     )
     return len(history.epoch)
-
-
-def _accuracy(model: keras.Model, x, y) -> float:
-    return float(np.mean(model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y))
 
 
 @dataclass
@@ -180,11 +176,11 @@ def compare(
                 model = compile_classifier(build_scratch(backbone, task.num_classes, input_size), scratch_lr)
                 # from random weights, a few labels need many more epochs before they show
                 epochs = _fit(model, p.x_train, task.y_train, val, max_epochs * 2, batch_size, patience * 2, warmup=max_epochs // 3)
-                test, valid = _accuracy(model, p.x_test, task.y_test), _accuracy(model, *val)
+                test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
             elif strategy == "probe":
                 head = linear_probe(p.f_train, task.y_train, task.num_classes, p.f_val, task.y_val)
                 epochs = 0  # fitted by scikit-learn, no epochs
-                test, valid = _accuracy(head, p.f_test, task.y_test), _accuracy(head, p.f_val, task.y_val)
+                test, valid = accuracy(head, p.f_test, task.y_test), accuracy(head, p.f_val, task.y_val)
             else:
                 head = compile_classifier(feature_head(p.f_train.shape[1], task.num_classes), head_lr)
                 epochs = _fit(head, p.f_train, task.y_train, (p.f_val, task.y_val), max_epochs * 4, batch_size, patience * 2)
@@ -193,7 +189,7 @@ def compare(
                 unfreeze_top(model, blocks)
                 compile_classifier(model, fine_lr)
                 epochs += _fit(model, p.x_train, task.y_train, val, max_epochs, batch_size, patience)
-                test, valid = _accuracy(model, p.x_test, task.y_test), _accuracy(model, *val)
+                test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
             seconds = time.perf_counter() - start
             results.append(StrategyResult(strategy, k, seed, test, valid, epochs, seconds))
     return pd.DataFrame([asdict(r) for r in results])

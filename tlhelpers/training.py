@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 
 from tlhelpers.transfer import check_blocks, find_backbone, freeze, unfreeze_top
 
@@ -59,6 +60,17 @@ def compile_classifier(
         steps_per_execution=steps_per_execution,
     )
     return model
+
+
+def accuracy(model: keras.Model, x: Any, y: Any, batch_size: int = 256) -> float:
+    """Share of ``x`` that ``model`` (softmax outputs) assigns to its label in ``y``.
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Softmax()])
+        >>> accuracy(m, np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 0]))
+        0.5
+    """
+    return float(np.mean(model.predict(x, batch_size=batch_size, verbose=0).argmax(axis=1) == np.asarray(y)))
 
 
 def merge_histories(*histories: keras.callbacks.History, phases: tuple[str, ...] | None = None) -> keras.callbacks.History:
