@@ -91,13 +91,22 @@ def test_few_shot_accuracies_and_gain(quick) -> None:
         assert run["strategy"] in ("scratch", "probe", "fine_tune", "pixels")
         assert in_unit(run["test_accuracy"]) and in_unit(run["val_accuracy"])
         assert run["epochs"] >= (0 if run["strategy"] in ("probe", "pixels") else 1)  # probes are fitted without epochs
+        assert run["labels"] == 2 * 5 * run["labels_per_class"]  # k to train on plus k to validate with, 5 classes
     for k in budgets:
         entry = r["summary"][str(k)]
         for stats in entry["strategies"].values():
             assert stats["min"] <= stats["median"] <= stats["max"] and in_unit(stats["min"]) and in_unit(stats["max"])
-        best = entry["strategies"][entry["best_transfer"]]["median"]
-        assert entry["gain_points"] == pytest.approx(100 * (best - entry["strategies"]["scratch"]["median"]), abs=0.01)
-    assert [t["value"] for t in r["targets"]] == [r["summary"][str(k)]["gain_points"] for k in (5, 20)]
+        # the recommendation is made on validation accuracy, per seed
+        for seed, choice in zip(seeds, entry["recommended_choices"]):
+            val = {run["strategy"]: run["val_accuracy"] for run in r["runs"]
+                   if run["labels_per_class"] == k and run["seed"] == seed}
+            assert val[choice] == max(val["probe"], val["fine_tune"])
+        medians = {s: v["median"] for s, v in entry["strategies"].items()}
+        assert entry["gain_over_scratch"] == pytest.approx(100 * (medians["recommended"] - medians["scratch"]), abs=0.01)
+        assert entry["gain_over_pixels"] == pytest.approx(100 * (medians["recommended"] - medians["pixels"]), abs=0.01)
+    values = [t["value"] for t in r["targets"]]
+    assert values[:4] == [r["summary"][str(k)][f"gain_over_{a}"] for k in (5, 20) for a in ("scratch", "pixels")]
+    assert values[4] == r["summary"]["20"]["strategies"]["recommended"]["median"]
 
 
 def test_cached_features_ratio_and_accuracies(quick) -> None:

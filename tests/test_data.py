@@ -72,14 +72,23 @@ def test_label_budget_is_stratified_seeded_and_nested() -> None:
     np.testing.assert_array_equal(train, again)
     other, _ = data.label_budget(y, 5, 10, seed=4)
     assert set(other) != set(train)
-    larger, val_larger = data.label_budget(y, 8, 10, seed=3)
+    larger, val_larger = data.label_budget(y, 8, 12, seed=3)
     assert set(train) <= set(larger)  # a bigger budget adds examples, keeps the old ones
-    np.testing.assert_array_equal(val, val_larger)  # validation does not depend on k
+    assert set(val) <= set(val_larger)
+    assert not set(larger) & set(val)  # no budget's training examples validate another's
+
+
+def test_label_budget_validates_on_as_many_labels_as_it_trains_on() -> None:
+    y = np.repeat(np.arange(3), 20)
+    train, val = data.label_budget(y, 4, seed=0)
+    assert np.bincount(y[train]).tolist() == np.bincount(y[val]).tolist() == [4] * 3
+    task = data.make_task("toy", (np.zeros((60, 2, 2, 1)), y), (np.zeros((3, 2, 2, 1)), y[:3]), ("a", "b", "c"), 4)
+    assert task.labels == 24 and "train=12 + val=12 = 24 labels" in repr(task)
 
 
 def test_label_budget_too_large_names_class_and_count() -> None:
     y = np.array([0] * 10 + [1] * 3)
-    with pytest.raises(ValueError, match=r"class 'boots' has only 3 examples.*needs 4"):
+    with pytest.raises(ValueError, match=r"class 'boots' has only 3 examples.*choose both <= 1"):
         data.label_budget(y, 2, 2, class_names=("shoes", "boots"))
     with pytest.raises(ValueError, match="labels_per_class must be at least 1, got 0"):
         data.label_budget(y, 0)
@@ -103,9 +112,16 @@ def test_real_fashion_mnist_source_and_target_split() -> None:
     assert not set(data.SOURCE_CLASSES) & set(data.TARGET_CLASSES)
     assert sorted(data.SOURCE_CLASSES + data.TARGET_CLASSES) == list(range(10))
     task = data.load_task("fashion_mnist_target", labels_per_class=5, val_per_class=10)
-    assert task.class_names == ("Pullover", "Coat", "Shirt", "Sneaker", "Ankle boot")
-    assert task.x_train.shape == (25, 28, 28, 1) and task.x_train.dtype == np.uint8
-    assert len(task.y_test) == 5000 and set(task.y_test.tolist()) == set(range(5))
+    assert task.class_names == ("Trouser", "Coat", "Shirt", "Sneaker", "Ankle boot")
+    assert task.x_train.shape == (25, 32, 32, 1) and task.x_train.dtype == np.uint8  # rendered in the wild
+    assert len(task.y_val) == 50 and len(task.y_test) == 5000 and set(task.y_test.tolist()) == set(range(5))
+    clean = data.load_task("fashion_mnist_target_clean", labels_per_class=5)
+    assert clean.x_train.shape == (25, 28, 28, 1) and len(clean.y_val) == 25  # Fashion-MNIST as published
+
+
+def test_load_task_never_validates_on_more_labels_than_it_trains_on() -> None:
+    task = data.load_task(labels_per_class=3)
+    assert len(task.y_val) == len(task.y_train) == 3 * task.num_classes
 
 
 def test_unknown_dataset_lists_the_known_ones() -> None:

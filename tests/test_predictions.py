@@ -45,7 +45,7 @@ def test_imagenet_path_with_random_weights(fake_imagenet_names) -> None:
 def test_bundled_backbone_predicts_its_source_classes() -> None:
     images, names = predictions.sample_images("fashion_cnn", n=4, seed=1)
     source = bundled_manifest()["source_classes"]
-    assert images.shape == (4, 28, 28, 1) and set(names) <= set(source)
+    assert images.shape == (4, 32, 32, 1) and set(names) <= set(source)  # source items in the wild
     preds = predictions.predict_top_k(predictions.load_classifier("fashion_cnn"), images, "fashion_cnn", k=5)
     assert [len(p) for p in preds] == [5, 5, 5, 5]  # 5 source classes, all ranked
     assert {name for name, _ in preds[0]} == set(source)

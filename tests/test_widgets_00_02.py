@@ -53,10 +53,11 @@ def test_summarize_needs_the_right_columns() -> None:
 
 
 def _toy_task(k: int) -> data.Task:
+    """Like ``load_task(labels_per_class=k)`` with a track that validates on at most 4 per class."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (90, 28, 28, 1)).astype(np.uint8)
     y = np.repeat(np.arange(3), 30)
-    return data.make_task("toy", (x, y), (x[:12], y[:12]), ("a", "b", "c"), k, val_per_class=4, seed=3)
+    return data.make_task("toy", (x, y), (x[:12], y[:12]), ("a", "b", "c"), k, val_per_class=min(k, 4), seed=3)
 
 
 def test_at_budget_gives_what_load_task_would() -> None:
@@ -67,8 +68,10 @@ def test_at_budget_gives_what_load_task_would() -> None:
         direct = _toy_task(k)
         np.testing.assert_array_equal(small.x_train, direct.x_train)
         np.testing.assert_array_equal(small.y_train, direct.y_train)
-        np.testing.assert_array_equal(small.x_val, direct.x_val)
-        assert small_prepared.f_train.shape == (3 * k, 1) and small_prepared.x_val is prepared.x_val
+        np.testing.assert_array_equal(small.x_val, direct.x_val)  # at most k validation labels per class
+        np.testing.assert_array_equal(small.y_val, direct.y_val)
+        np.testing.assert_array_equal(small_prepared.x_val, direct.x_val)
+        assert small_prepared.f_train.shape == (3 * k, 1) and small.labels == 3 * k + 3 * min(k, 4)
     with pytest.raises(ValueError, match="between 1 and the task's 10, got 11"):
         label_budget.at_budget(big, prepared, 11)
 

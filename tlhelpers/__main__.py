@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=_prefetch)
 
     p = commands.add_parser("pretrain", help="retrain the bundled backbone on the source classes")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--force", action="store_true", help="replace the existing bundled backbone")
     p.set_defaults(run=_pretrain)

@@ -35,7 +35,8 @@ class Track:
         input_size: side in pixels the backbone is fed.
         dataset: name of the target dataset (see :mod:`tlhelpers.data`).
         labels_per_class: default label budget for the target task.
-        val_per_class: validation examples per class.
+        val_per_class: validation labels per class (at most ``labels_per_class``: a
+            budget of k labels per class spends k on training and up to k on validation).
         description: one line for people.
     """
 
@@ -58,7 +59,7 @@ TRACKS: dict[str, Track] = {
         input_size=32,
         dataset="fashion_mnist_target",
         labels_per_class=20,
-        val_per_class=50,
+        val_per_class=20,
         description="Fashion-MNIST target classes on the course's bundled backbone; no internet needed",
     ),
     "imagenet": Track(

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -38,13 +39,15 @@ CIFAR10_CLASSES = (
     "dog", "frog", "horse", "ship", "truck",
 )
 
-# The offline track's split (README, "Why this split"): the bundled backbone learns the
-# source classes; the target task is the other five. Each target class has a visual
-# relative in the source (pullover/coat/shirt ~ T-shirt/dress, sneaker/ankle boot ~
-# sandal), so the features transfer, yet the target labels are new, and three of them
-# (pullover, coat, shirt) are the hardest Fashion-MNIST classes to tell apart.
-SOURCE_CLASSES = (0, 1, 3, 5, 8)  # T-shirt/top, Trouser, Dress, Sandal, Bag
-TARGET_CLASSES = (2, 4, 6, 7, 9)  # Pullover, Coat, Shirt, Sneaker, Ankle boot
+# The offline track's split (README, "The offline track's split"): the bundled backbone
+# learns the source classes; the target task is the other five. Each target class has a
+# relative among the source classes (coat and shirt ~ pullover and T-shirt; sneaker and
+# ankle boot ~ sandal; trouser ~ dress, long garments), so the features transfer, yet the
+# target labels are new, and coat and shirt are among the hardest classes to tell apart.
+SOURCE_CLASSES = (0, 2, 3, 5, 8)  # T-shirt/top, Pullover, Dress, Sandal, Bag
+TARGET_CLASSES = (1, 4, 6, 7, 9)  # Trouser, Coat, Shirt, Sneaker, Ankle boot
+# Fixed seeds of the one rendering "in the wild" of each split (tlhelpers.render).
+RENDER_SEEDS = {"train": 2024, "test": 2025}
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = {
@@ -292,51 +295,68 @@ class Task:
 
     def __repr__(self) -> str:
         return (
-            f"Task({self.name!r}, {self.num_classes} classes, train={len(self.y_train)}, "
-            f"val={len(self.y_val)}, test={len(self.y_test)}, images={self.x_train.shape[1:]})"
+            f"Task({self.name!r}, {self.num_classes} classes, train={len(self.y_train)} + "
+            f"val={len(self.y_val)} = {self.labels} labels, test={len(self.y_test)}, "
+            f"images={self.x_train.shape[1:]})"
         )
+
+    @property
+    def labels(self) -> int:
+        """Labels this task spends: training plus validation (the test split is not counted)."""
+        return len(self.y_train) + len(self.y_val)
 
 
 def label_budget(
     y: np.ndarray,
     labels_per_class: int,
-    val_per_class: int = 0,
+    val_per_class: int | None = None,
     seed: int = 0,
     class_names: tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick ``labels_per_class`` training and ``val_per_class`` validation indices per class.
 
-    Stratified and seeded: the same seed gives the same examples, and the training
-    examples for budget k are a subset of those for a larger budget with the same seed.
+    Stratified and seeded. Each class's examples are shuffled once per seed; training
+    examples are drawn from the even places of that order, validation examples from the
+    odd ones. So with the same seed a smaller budget's training (and validation) examples
+    are the first ones of a larger budget's, and the two splits never overlap.
+
+    Args:
+        y: integer labels.
+        labels_per_class: training labels per class.
+        val_per_class: validation labels per class; default ``labels_per_class`` (a budget
+            of k labels per class is k to train on plus k to validate with).
+        seed: picks the examples.
+        class_names: for the error message.
 
     Raises:
         ValueError: a budget below 1, or a class that holds fewer examples than asked for.
 
     Example:
         >>> y = np.array([0, 0, 0, 1, 1, 1])
-        >>> train, val = label_budget(y, 2, 1, seed=0)
+        >>> train, val = label_budget(y, 1, seed=0)
         >>> sorted(y[train].tolist()), sorted(y[val].tolist())
-        ([0, 0, 1, 1], [0, 1])
+        ([0, 1], [0, 1])
     """
     if labels_per_class < 1:
         raise ValueError(f"labels_per_class must be at least 1, got {labels_per_class}")
+    val_per_class = labels_per_class if val_per_class is None else val_per_class
     if val_per_class < 0:
         raise ValueError(f"val_per_class must be 0 or more, got {val_per_class}")
     rng = np.random.default_rng(seed)
     train, val = [], []
-    need = labels_per_class + val_per_class
     for label in np.unique(y):
-        idx = np.flatnonzero(y == label)
-        if len(idx) < need:
+        idx = rng.permutation(np.flatnonzero(y == label))
+        evens, odds = idx[0::2], idx[1::2]
+        if len(evens) < labels_per_class or len(odds) < val_per_class:
             name = class_names[label] if class_names else label
+            most = min(len(evens), len(odds))
             raise ValueError(
-                f"class {name!r} has only {len(idx)} examples, but labels_per_class="
-                f"{labels_per_class} + val_per_class={val_per_class} needs {need}; "
-                f"choose labels_per_class <= {len(idx) - val_per_class}"
+                f"class {name!r} has only {len(idx)} examples, too few for labels_per_class="
+                f"{labels_per_class} and val_per_class={val_per_class} (half of a class is kept for "
+                f"each); choose both <= {most}"
             )
-        idx = rng.permutation(idx)
-        val.append(idx[:val_per_class])  # validation first: fixed whatever k is
-        train.append(idx[val_per_class:need])
+        train.append(evens[:labels_per_class])
+        val.append(odds[:val_per_class])
     return np.concatenate(train), np.concatenate(val)
 
 
@@ -346,9 +366,50 @@ def _subset(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...]) -> tuple[np.
     return x[keep], np.array([remap[int(v)] for v in y[keep]], dtype=np.int64)
 
 
-def _fashion(classes: tuple[int, ...]) -> Callable[[], tuple[Arrays, tuple[str, ...]]]:
+def in_the_wild_cache() -> Path:
+    """The file that keeps the rendered Fashion-MNIST after the first load (in the Keras cache).
+
+    Example:
+        >>> in_the_wild_cache().suffix
+        '.npz'
+    """
+    from tlhelpers import render
+
+    # the seeds, the scene and the renderer's code: a change to any of them renders anew
+    recipe = f"{RENDER_SEEDS}{render.IN_THE_WILD}".encode() + Path(render.__file__).read_bytes()
+    key = hashlib.sha256(recipe).hexdigest()[:12]
+    return keras_cache_dir() / "datasets" / f"fashion-mnist-in-the-wild-{key}.npz"
+
+
+def load_fashion_in_the_wild() -> Arrays:
+    """All of Fashion-MNIST rendered as small photos (:func:`tlhelpers.render.render`), 32x32.
+
+    Rendered once with the fixed seeds :data:`RENDER_SEEDS` (about 10 s), then read from
+    :func:`in_the_wild_cache`: the same images on every machine.
+
+    Example:
+        >>> (x, y), (xt, yt) = load_fashion_in_the_wild()  # doctest: +SKIP
+        >>> x.shape                                          # doctest: +SKIP
+        (60000, 32, 32, 1)
+    """
+    from tlhelpers.render import render
+
+    path = in_the_wild_cache()
+    if path.is_file():
+        with np.load(path) as saved:
+            return (saved["x"], saved["y"]), (saved["xt"], saved["yt"])
+    (x, y), (xt, yt) = load_fashion_mnist()
+    x, xt = render(x, RENDER_SEEDS["train"]), render(xt, RENDER_SEEDS["test"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}-{os.getpid()}.npz")  # write, then move into place
+    np.savez(tmp, x=x, y=y, xt=xt, yt=yt)
+    os.replace(tmp, path)
+    return (x, y), (xt, yt)
+
+
+def _fashion(classes: tuple[int, ...], loader: Callable[[], Arrays]) -> Callable[[], tuple[Arrays, tuple[str, ...]]]:
     def load() -> tuple[Arrays, tuple[str, ...]]:
-        (x, y), (xt, yt) = load_fashion_mnist()
+        (x, y), (xt, yt) = loader()
         names = tuple(FASHION_MNIST_CLASSES[c] for c in classes)
         return (_subset(x, y, classes), _subset(xt, yt, classes)), names
 
@@ -360,10 +421,15 @@ def _cifar10() -> tuple[Arrays, tuple[str, ...]]:
 
 
 # name -> loader returning ((x_train, y_train), (x_test, y_test)), class_names
+# The offline track's datasets show items as photos would (load_fashion_in_the_wild);
+# the "_clean" ones are Fashion-MNIST as published: centred 28 px items on black.
 DATASETS: dict[str, Callable[[], tuple[Arrays, tuple[str, ...]]]] = {
-    "fashion_mnist_source": _fashion(SOURCE_CLASSES),
-    "fashion_mnist_target": _fashion(TARGET_CLASSES),
-    "fashion_mnist": _fashion(tuple(range(10))),
+    "fashion_mnist_source": _fashion(SOURCE_CLASSES, load_fashion_in_the_wild),
+    "fashion_mnist_target": _fashion(TARGET_CLASSES, load_fashion_in_the_wild),
+    "fashion_mnist": _fashion(tuple(range(10)), load_fashion_in_the_wild),
+    "fashion_mnist_source_clean": _fashion(SOURCE_CLASSES, load_fashion_mnist),
+    "fashion_mnist_target_clean": _fashion(TARGET_CLASSES, load_fashion_mnist),
+    "fashion_mnist_clean": _fashion(tuple(range(10)), load_fashion_mnist),
     "cifar10": _cifar10,
 }
 
@@ -387,15 +453,15 @@ def make_task(
     test: tuple[np.ndarray, np.ndarray],
     class_names: tuple[str, ...],
     labels_per_class: int,
-    val_per_class: int = 50,
+    val_per_class: int | None = None,
     seed: int = 0,
 ) -> Task:
-    """Apply a label budget to full train/test arrays.
+    """Apply a label budget to full train/test arrays (see :func:`label_budget`).
 
     Example:
         >>> x = np.zeros((20, 4, 4, 1), np.uint8); y = np.repeat([0, 1], 10)
         >>> make_task("toy", (x, y), (x, y), ("a", "b"), 3, 2)
-        Task('toy', 2 classes, train=6, val=4, test=20, images=(4, 4, 1))
+        Task('toy', 2 classes, train=6 + val=4 = 10 labels, test=20, images=(4, 4, 1))
     """
     x, y = train
     train_idx, val_idx = label_budget(y, labels_per_class, val_per_class, seed, class_names)
@@ -411,7 +477,8 @@ def load_task(
     Args:
         name: a name from :data:`DATASETS`; default: the track's target dataset.
         labels_per_class: training labels per class; default: the track's budget.
-        val_per_class: validation examples per class; default: the track's.
+        val_per_class: validation labels per class; default: the track's, but never more
+            than ``labels_per_class``.
         seed: picks which examples form the budget.
 
     Example:
@@ -421,11 +488,9 @@ def load_task(
 
     track = current_track()
     (train, test), names = load_dataset(name or track.dataset)
-    return make_task(
-        name or track.dataset, train, test, names,
-        track.labels_per_class if labels_per_class is None else labels_per_class,
-        track.val_per_class if val_per_class is None else val_per_class, seed,
-    )
+    k = track.labels_per_class if labels_per_class is None else labels_per_class
+    val = min(k, track.val_per_class) if val_per_class is None else val_per_class
+    return make_task(name or track.dataset, train, test, names, k, val, seed)
 
 
 def load_folder_task(

@@ -1,4 +1,4 @@
-"""Pretrain the bundled backbone on the Fashion-MNIST source classes.
+"""Pretrain the bundled backbone on the Fashion-MNIST source classes, rendered in the wild.
 
 Run ``python -m tlhelpers pretrain`` (add ``--force`` to replace the committed file). It
 writes ``tlhelpers/assets/fashion_cnn.keras`` and a manifest with the sha256, the settings
@@ -25,10 +25,11 @@ import tensorflow as tf
 
 from tlhelpers import backbones, config, data
 from tlhelpers.pipeline import prepare_images
+from tlhelpers.render import IN_THE_WILD, render
 
 
 def pretrain(
-    epochs: int = 5,
+    epochs: int = 15,
     batch_size: int = 128,
     learning_rate: float = 2e-3,
     seed: int = config.DEFAULT_SEED,
@@ -61,9 +62,13 @@ def pretrain(
             f"{model_path} already exists; pass --force (force=True) to replace it"
         )
     config.set_seed(seed)
-    (train, test), names = data.load_dataset("fashion_mnist_source")
+    # Items as photos show them: a fresh rendering of the clean source items every epoch
+    # (augmentation, as ImageNet's variety teaches real backbones their invariances); the
+    # source test images are the one fixed rendering every lesson sees.
+    (train, _), names = data.load_dataset("fashion_mnist_source_clean")
+    (_, test), _ = data.load_dataset("fashion_mnist_source")
     size = backbones.BUNDLED_INPUT_SIZE
-    x_train, x_test = (prepare_images(x, size, 1) for x in (train[0], test[0]))
+    x_test = prepare_images(test[0], size, 1)
     model = backbones.build_fashion_cnn(num_classes=len(names))
     steps = epochs * int(np.ceil(len(train[1]) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
@@ -73,7 +78,10 @@ def pretrain(
         metrics=["accuracy"],
     )
     start = time.perf_counter()
-    model.fit(x_train, train[1], batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
+    for epoch in range(epochs):
+        x_epoch = prepare_images(render(train[0], seed=seed * 1000 + epoch), size, 1)
+        model.fit(x_epoch, train[1], batch_size=batch_size, initial_epoch=epoch, epochs=epoch + 1,
+                  shuffle=True, verbose=verbose)
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, test[1], batch_size=512, verbose=0)
 
@@ -89,6 +97,7 @@ def pretrain(
         "input_shape": [size, size, 1],
         "source_classes": list(names),
         "source_train_images": int(len(train[1])),
+        "rendering": f"{IN_THE_WILD}, a fresh rendering of the source training items each epoch",
         "source_test_images": int(len(test[1])),
         "source_test_accuracy": round(float(accuracy), 4),
         "seed": seed,

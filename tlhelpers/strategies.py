@@ -9,8 +9,14 @@
   at a low learning rate. (Starting from the probe's strongly regularised head instead
   measured worse: its small logits stopped fine-tuning early.)
 
-Every strategy gets the same data (the task's label budget), the same validation split for
-early stopping with the best weights restored, and is measured on the untouched test split.
+Every strategy gets the same data (the task's label budget: its training and validation
+labels), the same validation split for early stopping with the best weights restored and
+for the probe's regularisation, and is measured on the untouched test split. With fewer than
+``MIN_VAL_PER_CLASS`` validation labels per class there is nothing to judge by: every
+strategy then trains for fixed epochs with fixed settings. ``augment=True`` puts the same
+random flips, rotations, zooms and shifts in front of every strategy that trains on images
+(scratch, and fine-tuning's second phase). A run whose test accuracy stays within 5 points
+of chance is flagged in the ``at_chance`` column: it never learned, and beating it says little.
 Lessons 00, 03 and 06 and the benchmarks all compare strategies through :func:`compare`.
 
 Example:
@@ -33,10 +39,12 @@ from tlhelpers.config import set_seed
 from tlhelpers.data import Task
 from tlhelpers.features import extract_features, feature_head, linear_probe
 from tlhelpers.pipeline import to_model_input
+from tlhelpers.preprocessing import make_augmentation
 from tlhelpers.training import accuracy, compile_classifier
 from tlhelpers.transfer import build_classifier, unfreeze_top
 
 STRATEGIES = ("scratch", "probe", "fine_tune")
+MIN_VAL_PER_CLASS = 2  # below this, compare trains for fixed epochs with fixed settings
 
 
 @dataclass
@@ -50,6 +58,8 @@ class StrategyResult:
     val_accuracy: float
     epochs: int
     seconds: float
+    labels: int
+    at_chance: bool
 
 
 def build_scratch(backbone: str, num_classes: int, input_size: int | None = None, dropout: float = 0.2) -> keras.Model:
@@ -74,20 +84,46 @@ def build_scratch(backbone: str, num_classes: int, input_size: int | None = None
     return keras.Model(inputs, outputs, name=f"{backbone}_scratch")
 
 
-def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2) -> int:
+def with_augmentation(model: keras.Model, seed: int = 0) -> keras.Model:
+    """``model`` behind random flips, small rotations, zooms and shifts (active only in ``fit``).
+
+    The layers are range-agnostic (no contrast change), so they work on any backbone's
+    preprocessed inputs; the wrapped model shares ``model``'s layers and weights.
+
+    Example:
+        >>> with_augmentation(build_scratch("fashion_cnn", 5)).layers[1].name
+        'augmentation'
+    """
+    augmentation = make_augmentation(flip=True, rotation=0.05, zoom=0.1, contrast=0, translation=0.1, seed=seed)
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(inputs, model(augmentation(inputs)), name=f"{model.name}_augmented")
+
+
+def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stopping=True) -> int:
     """Fit with early stopping on validation accuracy after ``warmup`` epochs; best weights kept.
 
-    Validation runs in batches of 256 whatever the training batch size: it is the larger
-    split here, and small batches would make it the slow part of every epoch.
+    Without ``early_stopping`` (too few validation labels to judge epochs by), it trains
+    for ``epochs`` and keeps the last weights. Validation runs in batches of 256 whatever
+    the training batch size, so small batches do not make it the slow part of every epoch.
     """
-    stop = keras.callbacks.EarlyStopping(
+    callbacks = [keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=patience, restore_best_weights=True, start_from_epoch=warmup
-    )
+    )] if early_stopping else []
     history = model.fit(
-        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[stop],
+        x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks,
         validation_batch_size=256,
     )
     return len(history.epoch)
+
+
+def at_chance(test_accuracy: float, num_classes: int, margin: float = 0.05) -> bool:
+    """Whether an accuracy is within ``margin`` of guessing (a run that never learned).
+
+    Example:
+        >>> at_chance(0.21, 5), at_chance(0.40, 5)
+        (True, False)
+    """
+    return test_accuracy < 1 / num_classes + margin
 
 
 @dataclass
@@ -128,6 +164,7 @@ def compare(
     fine_lr: float = 1e-4,
     scratch_lr: float = 1e-3,
     batch_size: int = 16,
+    augment: bool = False,
     prepared: PreparedTask | None = None,
     base: keras.Model | None = None,
 ):  # -> pandas.DataFrame
@@ -140,10 +177,13 @@ def compare(
         seeds: one run per seed (weights, shuffling, dropout).
         input_size: backbone input side (default: the registry's).
         blocks: blocks unfrozen by ``fine_tune``.
-        max_epochs, patience: early stopping on validation accuracy, best weights restored.
+        max_epochs, patience: early stopping on validation accuracy, best weights restored
+            (fixed ``max_epochs`` without enough validation labels; see the module docstring).
         head_lr, fine_lr, scratch_lr: learning rates (Adam) of fine_tune's head phase, its
             fine-tuning phase, and scratch.
         batch_size: images per step.
+        augment: random flips, rotations, zooms and shifts for scratch and fine-tuning
+            (:func:`with_augmentation`).
         prepared: reuse inputs and features from :func:`prepare` (saves time across calls).
         base: the frozen backbone to cache features with, if ``prepared`` has none (saves
             loading it again). ``fine_tune`` always starts from a freshly loaded copy.
@@ -167,29 +207,37 @@ def compare(
         prepared = prepare(task, backbone, input_size, base if needs_features else None)
     p, k = prepared, len(task.y_train) // task.num_classes
     val = (p.x_val, task.y_val)
+    # One validation label per class cannot tell epochs or settings apart: fixed epochs then.
+    judged = len(task.y_val) >= MIN_VAL_PER_CLASS * task.num_classes
     results = []
     for seed in seeds:
         for strategy in strategies:
             set_seed(seed)
             start = time.perf_counter()
             if strategy == "scratch":
-                model = compile_classifier(build_scratch(backbone, task.num_classes, input_size), scratch_lr)
+                model = build_scratch(backbone, task.num_classes, input_size)
+                model = compile_classifier(with_augmentation(model, seed) if augment else model, scratch_lr)
                 # from random weights, a few labels need many more epochs before they show
-                epochs = _fit(model, p.x_train, task.y_train, val, max_epochs * 2, batch_size, patience * 2, warmup=max_epochs // 3)
+                epochs = _fit(model, p.x_train, task.y_train, val, max_epochs * 2, batch_size, patience * 2,
+                              warmup=max_epochs // 3, early_stopping=judged)
                 test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
             elif strategy == "probe":
-                head = linear_probe(p.f_train, task.y_train, task.num_classes, p.f_val, task.y_val)
+                choose = (p.f_val, task.y_val) if judged else (None, None)  # else a fixed regularisation
+                head = linear_probe(p.f_train, task.y_train, task.num_classes, *choose)
                 epochs = 0  # fitted by scikit-learn, no epochs
                 test, valid = accuracy(head, p.f_test, task.y_test), accuracy(head, p.f_val, task.y_val)
             else:
                 head = compile_classifier(feature_head(p.f_train.shape[1], task.num_classes), head_lr)
-                epochs = _fit(head, p.f_train, task.y_train, (p.f_val, task.y_val), max_epochs * 4, batch_size, patience * 2)
+                epochs = _fit(head, p.f_train, task.y_train, (p.f_val, task.y_val), max_epochs * 4, batch_size,
+                              patience * 2, early_stopping=judged)
                 model = build_classifier(load_backbone(backbone, input_size=input_size), task.num_classes)
                 model.get_layer("head").set_weights(head.get_layer("head").get_weights())
                 unfreeze_top(model, blocks)
-                compile_classifier(model, fine_lr)
-                epochs += _fit(model, p.x_train, task.y_train, val, max_epochs, batch_size, patience)
+                model = compile_classifier(with_augmentation(model, seed) if augment else model, fine_lr)
+                epochs += _fit(model, p.x_train, task.y_train, val, max_epochs, batch_size, patience,
+                               early_stopping=judged)
                 test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
             seconds = time.perf_counter() - start
-            results.append(StrategyResult(strategy, k, seed, test, valid, epochs, seconds))
+            results.append(StrategyResult(strategy, k, seed, test, valid, epochs, seconds, task.labels,
+                                          at_chance(test, task.num_classes)))
     return pd.DataFrame([asdict(r) for r in results])

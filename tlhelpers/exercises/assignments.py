@@ -551,8 +551,9 @@ class Challenge:
 
 CHALLENGES: dict[str, Challenge] = {
     "offline": Challenge(
-        labels_per_class=20, val_per_class=10, test_per_class=200, target_accuracy=0.65, budget_seconds=60,
-        basis="measured with the bundled backbone, label draws 0-4: see assignments/README.md",
+        labels_per_class=20, val_per_class=10, test_per_class=200, target_accuracy=0.74, budget_seconds=60,
+        basis="measured with the bundled backbone on Fashion-MNIST in the wild, label draws 0-4: "
+        "see assignments/README.md",
     ),
     "imagenet": Challenge(
         labels_per_class=100, val_per_class=10, test_per_class=100, target_accuracy=0.60, budget_seconds=300,
@@ -587,7 +588,7 @@ def challenge_task(seed: int = 0, track: Track | None = None):  # -> tlhelpers.d
 
     Example:
         >>> challenge_task(seed=0)  # doctest: +SKIP
-        Task('fashion_mnist_target', 5 classes, train=100, val=50, test=1000, images=(28, 28, 1))
+        Task('fashion_mnist_target', 5 classes, train=100 + val=50 = 150 labels, test=1000, images=(32, 32, 1))
     """
     from tlhelpers.data import label_budget, make_task
 

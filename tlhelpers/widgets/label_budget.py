@@ -31,13 +31,18 @@ STRATEGY_LABELS = {
 STRATEGY_STYLES = {"scratch": ("#b42318", "o--"), "probe": ("#1f5fa8", "s-"), "fine_tune": ("#1a7f37", "^-")}
 
 
+def _first_per_class(y: np.ndarray, k: int) -> np.ndarray:
+    return np.concatenate([np.flatnonzero(y == c)[:k] for c in np.unique(y)])
+
+
 def at_budget(task: Task, prepared: PreparedTask, labels_per_class: int) -> tuple[Task, PreparedTask]:
     """The same task and cached inputs/features cut down to ``labels_per_class`` per class.
 
-    :func:`tlhelpers.data.label_budget` draws budgets so that the examples of a smaller
-    budget are the first ones of a larger budget (same seed), and the validation and test
-    splits do not change; so one :func:`tlhelpers.strategies.prepare` for the largest
-    budget serves every smaller one: the same examples ``load_task`` would give.
+    :func:`tlhelpers.data.label_budget` draws budgets so that a smaller budget's training
+    and validation examples are the first ones of a larger budget's (same seed), so one
+    :func:`tlhelpers.strategies.prepare` for the largest budget serves every smaller one:
+    k training labels per class and at most k validation labels per class, the examples
+    ``load_task(labels_per_class=k)`` would give. The test split does not change.
 
     Raises:
         ValueError: ``labels_per_class`` below 1 or above the task's budget.
@@ -48,13 +53,16 @@ def at_budget(task: Task, prepared: PreparedTask, labels_per_class: int) -> tupl
     have = len(task.y_train) // task.num_classes
     if not 1 <= labels_per_class <= have:
         raise ValueError(f"labels_per_class must be between 1 and the task's {have}, got {labels_per_class}")
-    keep = np.concatenate([np.flatnonzero(task.y_train == c)[:labels_per_class] for c in np.unique(task.y_train)])
+    keep = _first_per_class(task.y_train, labels_per_class)
+    keep_val = _first_per_class(task.y_val, labels_per_class)
 
-    def cut(array):
-        return None if array is None else array[keep] if isinstance(array, np.ndarray) else np.asarray(array)[keep]
+    def cut(array, rows):
+        return None if array is None else array[rows] if isinstance(array, np.ndarray) else np.asarray(array)[rows]
 
-    small_task = replace(task, x_train=task.x_train[keep], y_train=task.y_train[keep])
-    small_prepared = replace(prepared, x_train=cut(prepared.x_train), f_train=cut(prepared.f_train))
+    small_task = replace(task, x_train=task.x_train[keep], y_train=task.y_train[keep],
+                         x_val=task.x_val[keep_val], y_val=task.y_val[keep_val])
+    small_prepared = replace(prepared, x_train=cut(prepared.x_train, keep), f_train=cut(prepared.f_train, keep),
+                             x_val=cut(prepared.x_val, keep_val), f_val=cut(prepared.f_val, keep_val))
     return small_task, small_prepared
 
 
@@ -218,7 +226,16 @@ class LabelBudgetExplorer:
             gap = 100 * (acc["probe"] - acc["scratch"])
             word = "ahead of" if gap > 0 else "behind" if gap < 0 else "level with"
             text += f" The pretrained backbone is {abs(gap):.1f} points {word} training from scratch."
+            if self.scratch_at_chance(k):
+                text += (" <b>Training from scratch never left chance here</b>: it did not learn at all, "
+                         "so this gap says little about how well it could do.")
         return text
+
+    def scratch_at_chance(self, labels_per_class: int | None = None) -> bool:
+        """Whether every scratch run at a budget stayed at chance (``compare``'s ``at_chance`` flag)."""
+        k = self.slider.value if labels_per_class is None else labels_per_class
+        rows = self.results[(self.results.strategy == "scratch") & (self.results.labels_per_class == k)]
+        return bool(len(rows)) and "at_chance" in rows and bool(rows["at_chance"].all())
 
     def redraw(self) -> None:
         """Update the sentence and the plot for the slider's budget (no training)."""
