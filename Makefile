@@ -11,12 +11,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test test-browser browser lab doctor bench
+.PHONY: help setup data course test test-browser test-imagenet browser lab doctor bench
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
 	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval + browser)"
 	@echo "make test-browser  the widgets in JupyterLab in headless Chromium (installs Debian's chromium)"
+	@echo "make test-imagenet  the notebooks and quick benchmarks in the imagenet track (Keras-cache downloads, else stand-ins, else skips)"
 	@echo "make lab      set up, then open JupyterLab on notebooks/"
 	@echo "make doctor   which tracks are ready on this machine"
 	@echo "make bench    run every benchmark in full (long: use a quiet machine), then regenerate the tables"
@@ -56,6 +57,32 @@ test-browser: setup browser
 	$(PY) -m pytest tests/test_browser.py
 
 BENCHMARKS := few_shot cached_features step_cost tuner course
+
+# The imagenet track, run for real: every notebook under nbval and each benchmark --quick
+# (results to a temp dir). It uses the downloads in the Keras cache when `tlhelpers ready`
+# finds CIFAR-10 and the backbone's no-top weights, else the stand-ins of IMAGENET_STANDIN
+# (machines without internet; see its README), else it says why it skips. The checked
+# outputs in git are the offline track's, so here a checked cell must run and give the
+# same kinds of output, not the same text (a sanitize file blanks every string).
+IMAGENET_STANDIN ?= ../shared/imagenet-standin
+test-imagenet: setup
+	@out=$$(mktemp -d); \
+	if why=$$($(PY) -m tlhelpers ready --track imagenet); then \
+	  echo "test-imagenet: using the downloads in the Keras cache"; \
+	elif [ -f $(IMAGENET_STANDIN)/activate ]; then \
+	  echo "test-imagenet: $$why; using the stand-ins in $(IMAGENET_STANDIN)"; \
+	  source $(IMAGENET_STANDIN)/activate || exit 1; \
+	else \
+	  echo "test-imagenet skipped: $$why (and no stand-ins in $(IMAGENET_STANDIN))"; exit 0; \
+	fi; \
+	export TL_TRACK=imagenet; status=0; \
+	printf 'regex: [\\s\\S]+\nreplace: \n' > $$out/any-text.cfg; \
+	$(PY) -m pytest notebooks --nbval-sanitize-with $$out/any-text.cfg || status=1; \
+	for b in $(BENCHMARKS); do \
+	  echo "== benchmarks/$$b.py --quick (imagenet track)"; $(PY) benchmarks/$$b.py --quick --out $$out || status=1; \
+	done; \
+	echo "test-imagenet: $$([ $$status = 0 ] && echo passed || echo FAILED); benchmark results in $$out"; \
+	exit $$status
 
 # The course's claims, measured: benchmarks/results/*.json, benchmarks/README.md, README's table.
 bench: setup

@@ -69,3 +69,30 @@ def test_imagenet_backbones_get_the_tracks_images(monkeypatch) -> None:
     monkeypatch.setenv("TL_TRACK", "imagenet")
     images, names = predictions.sample_images("mobilenet_v2", n=3)
     assert images.shape == (3, 32, 32, 3) and set(names) <= set(data.CIFAR10_CLASSES)
+
+
+def test_missing_imagenet_classifier_says_what_to_fetch_and_downloads_nothing(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert predictions.load_classifier("mobilenet_v2") is None
+    out = capsys.readouterr().out
+    assert out == (f"ImageNet predictions skipped: ImageNet class names and mobilenet_v2 weights (with ImageNet "
+                   f"classifier) not in the Keras cache ({tmp_path / 'models'}); "
+                   "fetch with: python -m tlhelpers prefetch --track imagenet\n")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()], "nothing may be downloaded"
+
+
+def test_missing_for_classifier_checks_each_file(tmp_path, monkeypatch) -> None:
+    from tlhelpers.prefetch import IMAGENET_CLASS_INDEX, WEIGHTS_FILES
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / IMAGENET_CLASS_INDEX[0]).write_text("{}")
+    missing = predictions.missing_for_classifier("mobilenet_v2")
+    assert "mobilenet_v2 weights (with ImageNet classifier) not in" in missing and "class names" not in missing
+    (tmp_path / "models" / WEIGHTS_FILES["mobilenet_v2"](224, True)).write_bytes(b"tiny stand-in")
+    assert predictions.missing_for_classifier("mobilenet_v2") is None
+    assert predictions.missing_for_classifier("resnet50", weights="imagenet").startswith(
+        "ImageNet predictions skipped: resnet50 weights (with ImageNet classifier) not in")
+    # random or bundled weights need no file
+    assert predictions.missing_for_classifier("resnet50", weights=None) is None
+    assert predictions.missing_for_classifier("fashion_cnn") is None

@@ -2,6 +2,7 @@
 
 Commands:
     doctor     which tracks are ready, versions, CPU threads
+    ready      exit status 0 if what a track's lessons need is on this machine (``--track``), else 1
     prefetch   download what a track needs (``--track imagenet``) into the Keras cache
     pretrain   retrain the bundled backbone (``--force`` to replace the committed one)
     course     execute every notebook headless into ``build/`` with a summary table
@@ -26,6 +27,15 @@ def _doctor(args: argparse.Namespace) -> int:
 
     ready, text = report()
     print(text)
+    return 0 if ready else 1
+
+
+def _ready(args: argparse.Namespace) -> int:
+    from tlhelpers.config import current_track
+    from tlhelpers.doctor import essentials_ready
+
+    ready, line = essentials_ready(args.track or current_track().name)
+    print(line)
     return 0 if ready else 1
 
 
@@ -115,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("doctor", help="which tracks are ready, versions, CPU threads").set_defaults(run=_doctor)
+
+    p = commands.add_parser("ready", help="exit status 0 if what a track's lessons need is on this machine")
+    p.add_argument("--track", choices=["offline", "imagenet"], help="default: the active track")
+    p.set_defaults(run=_ready)
 
     p = commands.add_parser("prefetch", help="download what a track needs into the Keras cache")
     p.add_argument("--track", choices=["offline", "imagenet"], help="default: the active track")

@@ -51,6 +51,9 @@ class BackboneSpec:
         blocks: ``(block name, last layer of the block)``, bottom to top.
         pretrained_on: what the weights learned from.
         weights: ``"imagenet"`` or ``"bundled"``.
+        scratch: what the "from scratch" baseline trains from random weights: ``"own"``
+            (this architecture: the bundled one is small enough to learn from a few labels)
+            or ``"small_cnn"`` (:func:`small_cnn` at this row's input size and channels).
     """
 
     name: str
@@ -65,6 +68,7 @@ class BackboneSpec:
     pretrained_on: str
     weights: str = "imagenet"
     max_input_size: int | None = None
+    scratch: str = "small_cnn"
     notes: str = field(default="", compare=False)
 
     @property
@@ -96,19 +100,21 @@ BUNDLED_CONVS = (1, 2, 2, 1)  # conv layers per block
 
 
 def build_fashion_cnn(
-    num_classes: int = 5, input_size: int = BUNDLED_INPUT_SIZE, dropout: float = 0.3
+    num_classes: int = 5, input_size: int = BUNDLED_INPUT_SIZE, dropout: float = 0.3, channels: int = 1
 ) -> keras.Model:
     """The bundled backbone's architecture with its source classifier, randomly initialised.
 
     Four blocks (``block1`` .. ``block4``) of 3x3 convolutions with BatchNorm and ReLU;
     blocks 1-3 end in max-pooling. A ``Rescaling`` layer makes preprocessing built in: the
-    model takes raw 0..255 grayscale pixels.
+    model takes raw 0..255 grayscale pixels. Every convolution is followed by BatchNorm,
+    so it also trains on inputs scaled another way (e.g. -1..1), at any size and channel
+    count: :func:`small_cnn` uses it as the scratch baseline of the ImageNet backbones.
 
     Example:
         >>> build_fashion_cnn().output.shape
         (None, 5)
     """
-    inputs = keras.Input((input_size, input_size, 1), name="image")
+    inputs = keras.Input((input_size, input_size, channels), name="image")
     x = keras.layers.Rescaling(1 / 255.0, name="rescale")(inputs)
     for b, (width, convs) in enumerate(zip(BUNDLED_WIDTHS, BUNDLED_CONVS), start=1):
         for c in range(1, convs + 1):
@@ -124,6 +130,20 @@ def build_fashion_cnn(
 
 
 BUNDLED_TOP_LAYER = f"block{len(BUNDLED_WIDTHS)}_relu{BUNDLED_CONVS[-1]}"
+
+
+def small_cnn(input_size: int, channels: int) -> keras.Model:
+    """The bundled architecture without its classifier, random weights, at any size and channels.
+
+    What a practitioner without pretrained weights would train on a few hundred images:
+    a MobileNetV2 or ResNet50 from random weights stays at chance there, at many times the cost.
+
+    Example:
+        >>> small_cnn(96, 3).output.shape
+        (None, 3, 3, 256)
+    """
+    full = build_fashion_cnn(input_size=input_size, channels=channels)
+    return keras.Model(full.inputs, full.get_layer(BUNDLED_TOP_LAYER).output, name="small_cnn")
 
 
 class ChecksumError(RuntimeError):
@@ -234,6 +254,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             blocks=tuple((f"block{b}", f"block{b}_pool" if b < 4 else BUNDLED_TOP_LAYER) for b in range(1, 5)),
             pretrained_on="Fashion-MNIST source classes (the course's own, bundled)",
             weights="bundled",
+            scratch="own",
         ),
         BackboneSpec(
             name="mobilenet_v2",

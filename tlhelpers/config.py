@@ -37,6 +37,8 @@ class Track:
         labels_per_class: default label budget for the target task.
         val_per_class: validation labels per class (at most ``labels_per_class``: a
             budget of k labels per class spends k on training and up to k on validation).
+        test_per_class: test images per class the lessons score on (``None``: the whole
+            test split); a fixed, class-balanced subset, the same in every lesson.
         description: one line for people.
     """
 
@@ -47,6 +49,7 @@ class Track:
     dataset: str
     labels_per_class: int
     val_per_class: int
+    test_per_class: int | None
     description: str
 
 
@@ -60,6 +63,7 @@ TRACKS: dict[str, Track] = {
         dataset="fashion_mnist_target",
         labels_per_class=20,
         val_per_class=20,
+        test_per_class=None,
         description="Fashion-MNIST target classes on the course's bundled backbone; no internet needed",
     ),
     "imagenet": Track(
@@ -68,15 +72,16 @@ TRACKS: dict[str, Track] = {
         backbone="mobilenet_v2",
         input_size=96,
         dataset="cifar10",
-        labels_per_class=100,
-        val_per_class=50,
+        labels_per_class=20,
+        val_per_class=20,
+        test_per_class=200,
         description="CIFAR-10 on MobileNetV2 with ImageNet weights (prefetch once)",
     ),
 }
 PROFILES = ("laptop", "gpu")
-GPU_OVERRIDES: dict[str, dict[str, int]] = {
+GPU_OVERRIDES: dict[str, dict[str, int | None]] = {
     "offline": {"labels_per_class": 500, "val_per_class": 200},
-    "imagenet": {"input_size": 224, "labels_per_class": 1000, "val_per_class": 200},
+    "imagenet": {"input_size": 224, "labels_per_class": 1000, "val_per_class": 200, "test_per_class": None},
 }
 
 

@@ -2,20 +2,22 @@
 
 * Fashion-MNIST, found in this order: the Debian package ``dataset-fashion-mnist``
   (``/usr/share/datasets/fashion-mnist``), the Keras cache (``~/.keras/datasets``), then a
-  download through ``keras.datasets``.
+  download through ``keras.datasets``. The offline track shows its items "in the wild",
+  as small photos would (:func:`load_fashion_in_the_wild`, rendered once by
+  :mod:`tlhelpers.render` and cached); the ``*_clean`` datasets are the published images.
 * CIFAR-10 through ``keras.datasets`` (imagenet track).
 * A folder of images, one sub-folder per class, through
   ``keras.utils.image_dataset_from_directory`` (a student's own data).
 
 Every loader returns uint8 images ``(N, H, W, C)`` and integer labels; :func:`load_task`
-turns one into a :class:`Task`: k labelled examples per class (stratified, seeded), a
-validation split from the remaining training data, and the untouched test split.
+turns one into a :class:`Task`: k labelled training examples per class and at most k
+validation examples per class (stratified, seeded), and the untouched test split.
 
 Example:
     >>> from tlhelpers import data
     >>> task = data.load_task("fashion_mnist_target", labels_per_class=5)  # doctest: +SKIP
     >>> task.x_train.shape                                                  # doctest: +SKIP
-    (25, 28, 28, 1)
+    (25, 32, 32, 1)
 """
 
 from __future__ import annotations
@@ -165,8 +167,36 @@ def load_fashion_mnist(search_dirs: list[Path] | None = None, download: bool = T
     return (x[..., None], y), (xt[..., None], yt)
 
 
+def find_cifar10(keras_home: Path | None = None) -> Path | None:
+    """The folder of CIFAR-10's python batches in the Keras cache, or None if it is not there.
+
+    Two layouts are accepted: Keras 3's (``keras.datasets.cifar10`` downloads the archive
+    to ``datasets/cifar-10-batches-py-target_archive`` and extracts it into
+    ``datasets/cifar-10-batches-py-target/cifar-10-batches-py/``) and the older one of
+    Keras 2 (``datasets/cifar-10-batches-py/``). A folder counts only if it holds all six
+    batch files.
+
+    Args:
+        keras_home: the Keras cache folder (default :func:`keras_cache_dir`).
+
+    Example:
+        >>> find_cifar10(Path("/nonexistent")) is None
+        True
+    """
+    datasets = (keras_cache_dir() if keras_home is None else Path(keras_home)) / "datasets"
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for folder in (datasets / "cifar-10-batches-py-target" / "cifar-10-batches-py", datasets / "cifar-10-batches-py"):
+        if all((folder / name).is_file() for name in names):
+            return folder
+    return None
+
+
 def load_cifar10(download: bool = True) -> Arrays:
     """Load CIFAR-10 (uint8 ``(N, 32, 32, 3)``) from the Keras cache, downloading if allowed.
+
+    The batches found by :func:`find_cifar10` are read directly (with Keras' own parser),
+    so a cache from Keras 2 or 3 works without a download; otherwise, if ``download``,
+    ``keras.datasets.cifar10.load_data()`` fetches it.
 
     Raises:
         DataNotFoundError: not cached and not downloadable; names the prefetch command.
@@ -176,9 +206,18 @@ def load_cifar10(download: bool = True) -> Arrays:
         >>> x.shape                      # doctest: +SKIP
         (50000, 32, 32, 3)
     """
-    cached = keras_cache_dir() / "datasets" / "cifar-10-batches-py"
-    if not download and not cached.is_dir():
-        raise DataNotFoundError(_missing_message("CIFAR-10", FETCH_CIFAR10, [cached]))
+    folder = find_cifar10()
+    if folder is not None:
+        from keras.src.datasets.cifar import load_batch  # Keras' parser: refuses anything but numpy arrays
+
+        names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+        parts = [load_batch(folder / name) for name in names]
+        x = np.concatenate([images for images, _ in parts]).transpose(0, 2, 3, 1).astype(np.uint8)  # stored NCHW
+        y = np.concatenate([np.asarray(labels, dtype=np.uint8) for _, labels in parts])
+        n_test = len(parts[-1][1])
+        return (x[:-n_test], y[:-n_test]), (x[-n_test:], y[-n_test:])
+    if not download:
+        raise DataNotFoundError(_missing_message("CIFAR-10", FETCH_CIFAR10, [keras_cache_dir() / "datasets"]))
     (x, y), (xt, yt) = _download("CIFAR-10", FETCH_CIFAR10, "cifar10")
     return (x, y.reshape(-1)), (xt, yt.reshape(-1))
 
@@ -474,6 +513,9 @@ def load_task(
 ) -> Task:
     """Load a dataset with a label budget; the defaults come from the active track.
 
+    The test split is the dataset's, or the track's fixed class-balanced subset of it
+    (``test_per_class``; the imagenet track's laptop profile scores on 2,000 images).
+
     Args:
         name: a name from :data:`DATASETS`; default: the track's target dataset.
         labels_per_class: training labels per class; default: the track's budget.
@@ -488,9 +530,27 @@ def load_task(
 
     track = current_track()
     (train, test), names = load_dataset(name or track.dataset)
+    if track.test_per_class is not None:
+        test = balanced_subset(test, track.test_per_class)
     k = track.labels_per_class if labels_per_class is None else labels_per_class
     val = min(k, track.val_per_class) if val_per_class is None else val_per_class
     return make_task(name or track.dataset, train, test, names, k, val, seed)
+
+
+def balanced_subset(split: tuple[np.ndarray, np.ndarray], per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` examples of each class of ``(x, y)``, in their original order; fixed by ``seed``.
+
+    Example:
+        >>> x, y = np.arange(6), np.array([0, 1, 0, 1, 0, 1])
+        >>> balanced_subset((x, y), 2)[1].tolist()
+        [0, 1, 0, 1]
+    """
+    x, y = split
+    rng = np.random.default_rng(seed)
+    keep = np.sort(np.concatenate([
+        rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)
+    ]))
+    return x[keep], y[keep]
 
 
 def load_folder_task(

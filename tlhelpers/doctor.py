@@ -46,6 +46,43 @@ def track_status(track: str) -> tuple[bool, list[str]]:
     return ready, lines
 
 
+def essentials_ready(track: str) -> tuple[bool, str]:
+    """Whether what the lessons of ``track`` need is on this machine, and one line saying so.
+
+    The lessons need the track's dataset and its backbone's weights: offline, Fashion-MNIST
+    and the bundled backbone (sha256 verified); imagenet, CIFAR-10 and the track backbone's
+    no-top ImageNet weights at the track's input size, in the Keras cache. Lesson 01's
+    ImageNet classifier and the other backbones are optional (lessons say when they are
+    missing and go on). ``python -m tlhelpers ready`` prints the line; ``make test-imagenet``
+    uses its exit status.
+
+    Raises:
+        ValueError: unknown track.
+
+    Example:
+        >>> ready, line = essentials_ready("imagenet")  # doctest: +SKIP
+        >>> line                                        # doctest: +SKIP
+        'imagenet track: missing CIFAR-10; fetch with: python -m tlhelpers prefetch --track imagenet'
+    """
+    if track == "offline":
+        missing = [item.label for item in prefetch.plan(track) if not item.cached]
+        try:
+            backbones.verify_bundled()
+        except (OSError, backbones.ChecksumError) as err:
+            missing.append(f"a valid fashion_cnn (bundled backbone: {err})")
+    elif track == "imagenet":
+        backbone = config.current_track("imagenet").backbone
+        optional = {item.label for item in prefetch.classifier_items(backbone)}
+        missing = [item.label for item in prefetch.plan(track, (backbone,)) if item.label not in optional
+                   and not item.cached]
+    else:
+        raise ValueError(f"unknown track {track!r}; choose one of: {', '.join(config.TRACKS)}")
+    if not missing:
+        return True, f"{track} track: what the lessons need is on this machine"
+    fetch = "make data" if track == "offline" else f"python -m tlhelpers prefetch --track {track}"
+    return False, f"{track} track: missing {'; '.join(missing)}; fetch with: {fetch}"
+
+
 def versions() -> list[str]:
     """``name version`` lines for Python and the course's key packages.
 

@@ -78,13 +78,47 @@ def _decoder(spec: BackboneSpec) -> Callable[[BackboneSpec, Any, int], list[Pred
     return DECODERS[spec.weights]
 
 
-def load_classifier(backbone: str, weights: str | None = "default") -> keras.Model:
-    """The backbone with its original classifier on top (``include_top=True``).
+def missing_for_classifier(backbone: str, weights: str | None = "default") -> str | None:
+    """One line naming what :func:`load_classifier` needs that is not cached, or None.
+
+    Only an ImageNet classifier needs files: its weights with the top and the ImageNet
+    class names, which ``python -m tlhelpers prefetch --track imagenet`` fetches into the
+    Keras cache. Random (``None``) or bundled weights need nothing.
+
+    Example:
+        >>> missing_for_classifier("fashion_cnn") is None
+        True
+        >>> missing_for_classifier("mobilenet_v2", weights=None) is None
+        True
+    """
+    from tlhelpers.prefetch import classifier_items
+
+    spec = get_spec(backbone)
+    if spec.weights != "imagenet" or weights not in ("default", "imagenet"):
+        return None
+    missing = [item for item in classifier_items(backbone) if not item.cached]
+    if not missing:
+        return None
+    what = " and ".join(item.label for item in missing)
+    return (f"ImageNet predictions skipped: {what} not in the Keras cache ({missing[0].path.parent}); "
+            "fetch with: python -m tlhelpers prefetch --track imagenet")
+
+
+def load_classifier(backbone: str, weights: str | None = "default") -> keras.Model | None:
+    """The backbone with its original classifier on top (``include_top=True``), or None.
+
+    Never downloads: if the ImageNet classifier's weights or class names are not in the
+    Keras cache, it prints one line saying what is missing and the command that fetches
+    it (see :func:`missing_for_classifier`) and returns None.
 
     Example:
         >>> load_classifier("fashion_cnn").output.shape  # doctest: +SKIP
         (None, 5)
     """
+    missing = missing_for_classifier(backbone, weights)
+    if missing:
+        print(missing)
+        return None
     return load_backbone(backbone, weights=weights, include_top=True)
 
 

@@ -81,6 +81,27 @@ def _weights_item(name: str, size: int, include_top: bool) -> Item:
     )
 
 
+def classifier_items(backbone: str) -> list[Item]:
+    """What an ImageNet backbone's original classifier needs: the class names and its top's weights.
+
+    ``prefetch --track imagenet`` fetches them for the track's backbone (lesson 01 shows its
+    predictions); :func:`tlhelpers.predictions.load_classifier` checks them before loading.
+
+    Raises:
+        ValueError: ``backbone`` is not an ImageNet backbone of the registry.
+
+    Example:
+        >>> [item.label for item in classifier_items("mobilenet_v2")]
+        ['ImageNet class names', 'mobilenet_v2 weights (with ImageNet classifier)']
+    """
+    if backbone not in IMAGENET_BACKBONES:
+        raise ValueError(f"unknown ImageNet backbone {backbone!r}; choose one of: {', '.join(IMAGENET_BACKBONES)}")
+    return [
+        Item("ImageNet class names", _models_dir() / IMAGENET_CLASS_INDEX[0], _class_index),
+        _weights_item(backbone, 224, include_top=True),  # with its top, a keras.applications model has a fixed size
+    ]
+
+
 def plan(track: str, backbones: tuple[str, ...] | None = None) -> list[Item]:
     """What ``track`` needs: datasets and weights, each with its cache path.
 
@@ -103,10 +124,11 @@ def plan(track: str, backbones: tuple[str, ...] | None = None) -> list[Item]:
     if unknown:
         raise ValueError(f"unknown ImageNet backbone(s) {unknown}; choose from: {', '.join(IMAGENET_BACKBONES)}")
     default = current_track("imagenet")
+    # where Keras 3 extracts it, unless found there or where Keras 2 did (data.find_cifar10)
+    cifar = data.find_cifar10() or data.keras_cache_dir() / "datasets/cifar-10-batches-py-target/cifar-10-batches-py"
     items = [
-        Item("CIFAR-10", data.keras_cache_dir() / "datasets" / "cifar-10-batches-py", data.load_cifar10),
-        Item("ImageNet class names", _models_dir() / IMAGENET_CLASS_INDEX[0], _class_index),
-        _weights_item(default.backbone, 224, include_top=True),  # lesson 01: ImageNet predictions
+        Item("CIFAR-10", cifar, data.load_cifar10),
+        *classifier_items(default.backbone),  # lesson 01: ImageNet predictions
     ]
     for name in names:
         size = default.input_size if name == default.backbone else BACKBONES[name].input_size

@@ -1,6 +1,7 @@
 """The three ways to use a pretrained backbone on a target task, trained fairly.
 
-* ``scratch``: the same architecture from random weights, everything trained.
+* ``scratch``: a network from random weights, everything trained: the backbone's own
+  architecture, or a small CNN for the ImageNet backbones (:func:`build_scratch`).
 * ``probe`` (feature extraction): a new head on cached features of the frozen base, fitted
   as a linear probe (:func:`tlhelpers.features.linear_probe`: a logistic regression on
   standardized features, its regularisation picked on the validation split).
@@ -34,7 +35,7 @@ from typing import Iterable
 import keras
 import numpy as np
 
-from tlhelpers.backbones import load_backbone
+from tlhelpers.backbones import get_spec, load_backbone, small_cnn
 from tlhelpers.config import set_seed
 from tlhelpers.data import Task
 from tlhelpers.features import extract_features, feature_head, linear_probe
@@ -63,7 +64,13 @@ class StrategyResult:
 
 
 def build_scratch(backbone: str, num_classes: int, input_size: int | None = None, dropout: float = 0.2) -> keras.Model:
-    """The backbone's architecture from random weights, with the same head, all trainable.
+    """A network from random weights with the same head, all trainable: the fair baseline.
+
+    The backbone's own architecture where it is small enough to learn from a few labels
+    (the bundled one); for the ImageNet backbones, :func:`tlhelpers.backbones.small_cnn` at
+    the same input size: a MobileNetV2 from random weights stays at chance on a few hundred
+    images, at many times the cost, and a practitioner without pretrained weights would
+    train a small CNN instead. The registry row's ``scratch`` field says which.
 
     BatchNorm momentum is lowered to 0.9 so its moving statistics settle within the few
     steps a small label budget gives (at Keras' default 0.99 they would still hold mostly
@@ -72,8 +79,14 @@ def build_scratch(backbone: str, num_classes: int, input_size: int | None = None
     Example:
         >>> build_scratch("fashion_cnn", 5).output.shape
         (None, 5)
+        >>> build_scratch("mobilenet_v2", 10, input_size=64).get_layer("small_cnn").name
+        'small_cnn'
     """
-    base = load_backbone(backbone, weights=None, input_size=input_size)
+    spec = get_spec(backbone)
+    if spec.scratch == "own":
+        base = load_backbone(backbone, weights=None, input_size=input_size)
+    else:
+        base = small_cnn(spec.input_size if input_size is None else input_size, spec.channels)
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.9

@@ -24,7 +24,7 @@ from tlhelpers.strategies import PreparedTask
 from tlhelpers.widgets import show
 
 STRATEGY_LABELS = {
-    "scratch": "from scratch (same architecture)",
+    "scratch": "from scratch (random weights)",
     "probe": "pretrained, frozen (new head only)",
     "fine_tune": "pretrained, fine-tuned",
 }
