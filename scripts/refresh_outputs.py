@@ -1,12 +1,17 @@
 """Re-execute notebooks and keep only the outputs nbval checks.
 
 Notebooks are committed without outputs, except cells marked ``# NBVAL_CHECK_OUTPUT``,
-whose committed output ``pytest --nbval-lax`` compares. After editing a notebook, run
+whose committed output ``pytest --nbval-lax`` compares, in both tracks. After editing a
+notebook, run
 
     python scripts/refresh_outputs.py notebooks/03_fine_tuning.ipynb
 
-to execute it in the offline track and write it back with just those outputs.
-With ``--strip`` it only clears outputs (no execution).
+to execute it in the offline track and write it back with just those outputs. It refuses
+to write a notebook whose checked cell printed nothing, raised, or wrote to stderr (that
+would commit a weaker check). With ``--also-track imagenet`` (with the imagenet track's
+data at hand) it executes the notebook there too and refuses when a checked cell prints
+something else: checked cells must print only what both tracks share (per-track values
+belong in ``tests/test_lesson_facts.py``). With ``--strip`` it only clears outputs.
 """
 
 from __future__ import annotations
@@ -42,23 +47,63 @@ def keep_checked_outputs(nb: nbformat.NotebookNode) -> int:
     return kept
 
 
+class WeakerCheck(RuntimeError):
+    """A checked cell would be committed with an output that checks less, or differs per track."""
+
+
+def checked_outputs(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The text each checked cell printed, by cell id; raises if one printed nothing useful."""
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or MARK not in cell.source:
+            continue
+        parts = []
+        for output in cell.outputs:
+            if output.output_type == "error" or output.get("name") == "stderr":
+                raise WeakerCheck(f"checked cell {cell.get('id')} {'raised' if output.output_type == 'error' else 'wrote to stderr'}:"
+                                  f" {output.get('evalue') or output.get('text', '')[:200]}")
+            parts.append(output.get("text") or output.get("data", {}).get("text/plain", ""))
+        if not "".join(parts).strip():
+            raise WeakerCheck(f"checked cell {cell.get('id')} printed nothing: a check of nothing")
+        found[cell.get("id")] = "".join(parts)
+    return found
+
+
+def execute(nb: nbformat.NotebookNode, path: Path, track: str) -> nbformat.NotebookNode:
+    """Run ``nb`` in a fresh kernel of the given track."""
+    os.environ["TL_TRACK"] = track
+    NotebookClient(nb, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--strip", action="store_true", help="only clear outputs, do not execute")
+    parser.add_argument("--also-track", choices=["imagenet"], help="also run in this track; refuse if a checked output differs")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ["TL_TRACK"] = "offline"
+    failed = 0
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
         if not args.strip:
-            NotebookClient(nb, timeout=1200, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            try:
+                outputs = checked_outputs(execute(nb, path, "offline"))
+                if args.also_track:
+                    other = checked_outputs(execute(nbformat.read(path, as_version=4), path, args.also_track))
+                    differ = [cell for cell in outputs if outputs[cell] != other.get(cell)]
+                    if differ:
+                        raise WeakerCheck(f"checked cell(s) {differ} print something else in the {args.also_track} "
+                                          "track; print only what both tracks share")
+            except WeakerCheck as err:
+                print(f"{path}: not written: {err}", file=sys.stderr)
+                failed += 1
+                continue
         kept = keep_checked_outputs(nb)
         nbformat.write(nb, path)
         print(f"{path}: kept the outputs of {kept} checked cell(s)")
-    return 0
-
+    return 1 if failed else 0
 
 if __name__ == "__main__":
     sys.exit(main())
