@@ -2,8 +2,8 @@
 
 * ``benchmarks/README.md``: what each benchmark measures, its target and whether it was
   met, the latest table, the machine and date it ran on (generated: do not edit by hand);
-* ``<results>/few_shot.png``: test accuracy against labels per class, median with
-  min/max bars, one line per strategy;
+* ``<results>/few_shot.png`` (and ``few_shot-imagenet.png`` for the imagenet track's run):
+  test accuracy against labels per class, median with min/max bars, one line per strategy;
 * the repository README: only the text between ``<!-- bench:start -->`` and
   ``<!-- bench:end -->`` is replaced, by a compact table (benchmark, result, target, met?)
   and links to the plot and the details.
@@ -24,10 +24,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common import BENCHMARKS, REPO_DIR, RESULTS_DIR, BENCH_DIR, markdown_table
+from common import BENCHMARKS, BENCH_DIR, REPO_DIR, RESULTS_DIR, TRACKS, markdown_table, result_path
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-PLOT_NAME = "few_shot.png"
+PLOT_NAMES = {"offline": "few_shot.png", "imagenet": "few_shot-imagenet.png"}
+# Results per track: the offline track's full catalogue, the other tracks' runs where they exist.
+Results = dict[str, dict[str, dict[str, Any] | None]]
 BUSY_LOAD = 0.5  # a 1-minute load average above half the usable CPUs means others were running
 QUICK_NOTE = "quick run: checks the machinery on less work; its numbers are not the benchmark"
 
@@ -42,15 +44,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_results(folder: Path) -> dict[str, dict[str, Any] | None]:
-    """Each catalogue benchmark's JSON from ``folder``, or ``None`` when it has not run.
+def load_results(folder: Path, track: str = "offline") -> dict[str, dict[str, Any] | None]:
+    """Each catalogue benchmark's JSON for ``track`` from ``folder``, or ``None`` when it has not run.
 
     Raises:
         ValueError: a file that is not valid JSON or belongs to another benchmark.
     """
     results: dict[str, dict[str, Any] | None] = {}
     for name in BENCHMARKS:
-        path = folder / f"{name}.json"
+        path = result_path(folder, name, track)
         if not path.is_file():
             results[name] = None
             continue
@@ -122,7 +124,7 @@ def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.F
     ax.set_xlabel("labels per class (log scale)")
     ax.set_ylabel("test accuracy (median, bars: min-max over seeds)")
     s = result["settings"]
-    title = f"{s['backbone']} on {s['dataset']}, {len(s['seeds'])} seed(s)"
+    title = f"{s.get('track', 'offline')} track: {s['backbone']} on {s['dataset']}, {len(s['seeds'])} seed(s)"
     ax.set_title(title + (" (quick run)" if result["quick"] else ""), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(title="strategy")
@@ -138,29 +140,42 @@ def link(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target.resolve(), start.resolve().parent)).as_posix()
 
 
-def summary_table(results: dict[str, dict[str, Any] | None]) -> str:
-    """The compact table: benchmark, result, target, met?"""
+def target_text(name: str, track: str) -> str:
+    """The benchmark's target in words, for a track."""
+    info = BENCHMARKS[name]
+    return info.imagenet_target if track == "imagenet" and info.imagenet_target else info.target
+
+
+def present(results: Results) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """``(name, track, result)`` rows: every offline benchmark, then the other tracks' runs that exist."""
+    rows = [(name, "offline", results["offline"][name]) for name in BENCHMARKS]
+    return rows + [(name, track, r) for track in TRACKS[1:] for name, r in results.get(track, {}).items() if r]
+
+
+def summary_table(results: Results) -> str:
+    """The compact table: benchmark, track, result, target, met?"""
     rows = []
-    for name, info in BENCHMARKS.items():
-        result = results[name]
+    for name, track, result in present(results):
         text = "not run yet" if result is None else result["headline"] + (" (quick run)" if result["quick"] else "")
         met = verdict(result)
-        rows.append([info.title, text, info.target, f"**{met}**" if met == "NOT MET" else met])
-    return markdown_table(["benchmark", "result", "target", "met?"], rows)
+        rows.append([BENCHMARKS[name].title, track, text, target_text(name, track), f"**{met}**" if met == "NOT MET" else met])
+    return markdown_table(["benchmark", "track", "result", "target", "met?"], rows)
 
 
-def not_met_lines(results: dict[str, dict[str, Any] | None]) -> list[str]:
-    lines = [f"- **Not met**: {BENCHMARKS[name].title}: {sentence}." for name, r in results.items() if r for sentence in unmet(r)]
-    quick = [BENCHMARKS[name].title for name, r in results.items() if r and r["quick"]]
+def not_met_lines(results: Results) -> list[str]:
+    rows = present(results)
+    lines = [f"- **Not met**: {BENCHMARKS[name].title} ({track} track): {sentence}."
+             for name, track, r in rows if r for sentence in unmet(r)]
+    quick = [f"{BENCHMARKS[name].title} ({track})" for name, track, r in rows if r and r["quick"]]
     if quick:
         lines.append(f"- From quick runs, which check the machinery on less work (their numbers are not the benchmark): {', '.join(quick)}.")
-    missing = [f"`python benchmarks/{name}.py`" for name, r in results.items() if r is None]
+    missing = [f"`python benchmarks/{name}.py`" for name, track, r in rows if r is None]
     if missing:
         lines.append(f"- Not run yet: {', '.join(missing)}.")
     return lines
 
 
-def bench_readme(results: dict[str, dict[str, Any] | None], plot: Path | None, page: Path) -> str:
+def bench_readme(results: Results, plots: dict[str, Path], page: Path) -> str:
     """The whole ``benchmarks/README.md``."""
     out = [
         "# Benchmarks",
@@ -171,7 +186,8 @@ def bench_readme(results: dict[str, dict[str, Any] | None], plot: Path | None, p
         "`results/<name>.json` (settings, machine, versions, every run's numbers, the summary, the targets and",
         "whether they were met, computed from the numbers). `make bench` runs them all (full runs: long; use a",
         "quiet machine) and then `python benchmarks/report.py`, which regenerates this page, the plot and the",
-        "table in the top-level README.",
+        "table in the top-level README. Run in the imagenet track (`TL_TRACK=imagenet`), a script writes",
+        "`results/<name>-imagenet.json` instead, reported next to the offline track's.",
         "",
         "`python benchmarks/<name>.py --quick` reruns one on less work in under 2 minutes: a check of the",
         "machinery whose numbers are not the benchmark (targets that need the full work are left unjudged).",
@@ -182,20 +198,28 @@ def bench_readme(results: dict[str, dict[str, Any] | None], plot: Path | None, p
         "",
         *not_met_lines(results),
         "",
+        lesson_times(results),
+        "",
     ]
     for name, info in BENCHMARKS.items():
-        result = results[name]
-        out += [f"## {info.title} (`{name}.py`)", "", f"**Measures**: {info.measures}", "", f"**Target**: {info.target}.", ""]
-        if result is None:
-            out += [f"**Not run yet**: `python benchmarks/{name}.py`.", ""]
-            continue
-        out += [f"**Result**: {verdict(result)}. {result['headline'][:1].upper()}{result['headline'][1:]}.", ""]
-        out += [f"- Not met: {sentence}." for sentence in unmet(result)]
-        if result["quick"]:
-            out.append(f"- This is a {QUICK_NOTE}.")
-        out += [f"- Ran {ran_on(result)}.", "", markdown_table(result["table"]["columns"], result["table"]["rows"]), ""]
-        if name == "few_shot" and plot is not None:
-            out += [f"![test accuracy against labels per class]({link(plot, page)})", ""]
+        out += [f"## {info.title} (`{name}.py`)", "", f"**Measures**: {info.measures}", ""]
+        for track in TRACKS:
+            result = results.get(track, {}).get(name)
+            if track != "offline" and result is None:
+                continue
+            out += [f"### {track} track", "", f"**Target**: {target_text(name, track)}.", ""]
+            if result is None:
+                out += [f"**Not run yet**: `python benchmarks/{name}.py`.", ""]
+                continue
+            out += [f"**Result**: {verdict(result)}. {result['headline'][:1].upper()}{result['headline'][1:]}.", ""]
+            out += [f"- Not met: {sentence}." for sentence in unmet(result)]
+            if result["quick"]:
+                out.append(f"- This is a {QUICK_NOTE}.")
+            if result.get("settings", {}).get("data_note"):
+                out.append(f"- {result['settings']['data_note']}")
+            out += [f"- Ran {ran_on(result)}.", "", markdown_table(result["table"]["columns"], result["table"]["rows"]), ""]
+            if name == "few_shot" and track in plots:
+                out += [f"![test accuracy against labels per class, {track} track]({link(plots[track], page)})", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -216,30 +240,50 @@ def replace_between_markers(text: str, block: str, where: str = "README") -> str
     return f"{head}{START}\n{block.strip()}\n{END}{tail}"
 
 
-def readme_block(results: dict[str, dict[str, Any] | None], plot: Path | None, readme: Path, page: Path) -> str:
-    lines = [summary_table(results), "", *not_met_lines(results)]
-    figure = [f"![few-shot curve: test accuracy against labels per class]({link(plot, readme)})", ""] if plot else []
-    return "\n".join(lines + ["", *figure, f"[Details, machine and date]({link(page, readme)})"])
+def lesson_times(results: Results) -> str:
+    """Seconds per lesson in each track whose whole-course run exists (a table), or ``""``."""
+    runs = {track: {r["notebook"]: r for r in results[track]["course"]["runs"]}
+            for track in TRACKS if results.get(track, {}).get("course") and not results[track]["course"]["quick"]}
+    if not runs:
+        return ""
+    notebooks = sorted({name for track_runs in runs.values() for name in track_runs})
+
+    def seconds(track: str, name: str) -> str:
+        run = runs[track].get(name)
+        return "-" if run is None else f"{run['seconds']:.0f}" + ("" if run["status"] == "ok" else f" ({run['status']})")
+
+    rows = [[name.removesuffix(".ipynb"), *(seconds(track, name) for track in runs)] for name in notebooks]
+    rows.append(["whole course", *(f"{results[t]['course']['summary']['total_seconds']:.0f}" for t in runs)])
+    return markdown_table(["lesson: seconds to run all cells", *(f"{t} track" for t in runs)], rows)
+
+
+def readme_block(results: Results, plots: dict[str, Path], readme: Path, page: Path) -> str:
+    times = lesson_times(results)
+    lines = [summary_table(results), "", *not_met_lines(results), *(["", times] if times else [])]
+    figures = [f"![few-shot curve, {track} track: test accuracy against labels per class]({link(plot, readme)})"
+               for track, plot in plots.items()]
+    return "\n".join(lines + ["", *figures, *([""] if figures else []), f"[Details, machine and date]({link(page, readme)})"])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = load_results(args.results)
+    results = {track: load_results(args.results, track) for track in TRACKS}
     readme_text = args.readme.read_text(encoding="utf-8")  # read (and check the markers) before writing anything
     replace_between_markers(readme_text, "", str(args.readme))
-    plot = None
-    if results["few_shot"] is not None:
-        plot = args.results / PLOT_NAME
-        plot_few_shot(results["few_shot"], plot)
+    plots = {}
+    for track in TRACKS:
+        if results[track]["few_shot"] is not None:
+            plots[track] = args.results / PLOT_NAMES[track]
+            plot_few_shot(results[track]["few_shot"], plots[track])
     args.bench_readme.parent.mkdir(parents=True, exist_ok=True)
-    args.bench_readme.write_text(bench_readme(results, plot, args.bench_readme), encoding="utf-8")
-    new = replace_between_markers(readme_text, readme_block(results, plot, args.readme, args.bench_readme), str(args.readme))
+    args.bench_readme.write_text(bench_readme(results, plots, args.bench_readme), encoding="utf-8")
+    new = replace_between_markers(readme_text, readme_block(results, plots, args.readme, args.bench_readme), str(args.readme))
     args.readme.write_text(new, encoding="utf-8")
-    print(f"wrote {args.bench_readme}" + (f", {plot}" if plot else "") + f"; updated the bench section of {args.readme}")
+    written = ", ".join(str(p) for p in plots.values())
+    print(f"wrote {args.bench_readme}" + (f", {written}" if written else "") + f"; updated the bench section of {args.readme}")
     for line in not_met_lines(results):
         print(line)
     return 0
-
 
 if __name__ == "__main__":
     try:

@@ -22,7 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
 SCRIPTS = ("few_shot", "cached_features", "step_cost", "course", "tuner")
-KEYS = {"schema", "benchmark", "title", "measures", "quick", "started", "seconds", "machine", "versions", "settings",
+KEYS = {"schema", "benchmark", "track", "title", "measures", "quick", "started", "seconds", "machine", "versions", "settings",
         "runs", "summary", "table", "headline", "targets", "met"}
 TARGET_KEYS = {"description", "comparison", "threshold", "value", "unit", "note", "judged", "met"}
 
@@ -170,7 +170,7 @@ def test_report_from_quick_runs(quick, tmp_path: Path) -> None:
     before, rest = text.split("<!-- bench:start -->")
     block, after = rest.split("<!-- bench:end -->")
     assert before == "# Course\n\nintro text\n\n" and after == "\n\n## After\n\nkept\n", "text outside the markers changed"
-    assert "(not measured yet)" not in block and "| benchmark | result | target | met? |" in block
+    assert "(not measured yet)" not in block and "| benchmark | track | result | target | met? |" in block
     assert "(results/few_shot.png)" in block and "(benchmarks/README.md)" in block
     assert (copy / "few_shot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     details = page.read_text()

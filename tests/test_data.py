@@ -88,7 +88,7 @@ def test_label_budget_validates_on_as_many_labels_as_it_trains_on() -> None:
 
 def test_label_budget_too_large_names_class_and_count() -> None:
     y = np.array([0] * 10 + [1] * 3)
-    with pytest.raises(ValueError, match=r"class 'boots' has only 3 examples.*choose both <= 1"):
+    with pytest.raises(ValueError, match=r"class 'boots' has only 3 examples.*needs 4"):
         data.label_budget(y, 2, 2, class_names=("shoes", "boots"))
     with pytest.raises(ValueError, match="labels_per_class must be at least 1, got 0"):
         data.label_budget(y, 0)

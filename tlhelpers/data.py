@@ -355,9 +355,9 @@ def label_budget(
     """Pick ``labels_per_class`` training and ``val_per_class`` validation indices per class.
 
     Stratified and seeded. Each class's examples are shuffled once per seed; training
-    examples are drawn from the even places of that order, validation examples from the
-    odd ones. So with the same seed a smaller budget's training (and validation) examples
-    are the first ones of a larger budget's, and the two splits never overlap.
+    examples are taken from the front of that order, validation examples from the back. So
+    with the same seed a smaller budget's training (and validation) examples are the first
+    ones of a larger budget's, and the two splits never overlap.
 
     Args:
         y: integer labels.
@@ -383,19 +383,17 @@ def label_budget(
         raise ValueError(f"val_per_class must be 0 or more, got {val_per_class}")
     rng = np.random.default_rng(seed)
     train, val = [], []
+    need = labels_per_class + val_per_class
     for label in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == label))
-        evens, odds = idx[0::2], idx[1::2]
-        if len(evens) < labels_per_class or len(odds) < val_per_class:
+        if len(idx) < need:
             name = class_names[label] if class_names else label
-            most = min(len(evens), len(odds))
             raise ValueError(
-                f"class {name!r} has only {len(idx)} examples, too few for labels_per_class="
-                f"{labels_per_class} and val_per_class={val_per_class} (half of a class is kept for "
-                f"each); choose both <= {most}"
+                f"class {name!r} has only {len(idx)} examples, but labels_per_class={labels_per_class} + "
+                f"val_per_class={val_per_class} needs {need}; choose labels_per_class <= {len(idx) - val_per_class}"
             )
-        train.append(evens[:labels_per_class])
-        val.append(odds[:val_per_class])
+        train.append(idx[:labels_per_class])
+        val.append(idx[::-1][:val_per_class])  # from the back: the same first ones whatever the budget
     return np.concatenate(train), np.concatenate(val)
 
 

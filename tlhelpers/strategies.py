@@ -151,17 +151,25 @@ class PreparedTask:
     f_test: np.ndarray | None = None
 
 
-def prepare(task: Task, backbone: str, input_size: int | None = None, base: keras.Model | None = None) -> PreparedTask:
+def prepare(
+    task: Task, backbone: str, input_size: int | None = None, base: keras.Model | None = None,
+    same_test_as: PreparedTask | None = None,
+) -> PreparedTask:
     """Resize/preprocess the task for ``backbone``; with ``base``, also cache its features.
+
+    ``same_test_as``: an earlier result for a task with the same test split (another label
+    draw), whose test inputs and features are reused instead of computed again.
 
     Example:
         >>> prepared = prepare(task, "fashion_cnn", base=load_backbone("fashion_cnn"))  # doctest: +SKIP
     """
-    inputs = [to_model_input(x, backbone, input_size) for x in (task.x_train, task.x_val, task.x_test)]
-    prepared = PreparedTask(*inputs)
-    if base is not None:
-        prepared.f_train, prepared.f_val, prepared.f_test = (extract_features(base, x) for x in inputs)
-    return prepared
+    splits = (task.x_train, task.x_val) if same_test_as is not None else (task.x_train, task.x_val, task.x_test)
+    inputs = [to_model_input(x, backbone, input_size) for x in splits]
+    features = [extract_features(base, x) for x in inputs] if base is not None else [None] * len(inputs)
+    if same_test_as is not None:
+        inputs.append(same_test_as.x_test)
+        features.append(same_test_as.f_test if base is not None else None)
+    return PreparedTask(*inputs, *features)
 
 
 def compare(

@@ -1,0 +1,73 @@
+"""Write each lesson's time into its header: reading time plus the measured run time per track.
+
+Reading time counts the words of the lesson's markdown cells at 100 words a minute; run
+times come from the whole-course benchmark of each track (``benchmarks/results/course.json``
+and ``course-imagenet.json``, written by ``benchmarks/course.py``). The header paragraph
+that starts with ``**Time**`` in the first cell is replaced; nothing else changes. Run it
+after ``benchmarks/course.py`` in each track:
+
+    python scripts/lesson_headers.py notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+FILES = {"offline": "course.json", "imagenet": "course-imagenet.json"}
+WORDS_PER_MINUTE = 100
+PARAGRAPH = re.compile(r"\*\*Time(\*\*:|:\*\*).*?(?=\n\n|\Z)", re.S)
+
+
+def run_seconds(results: Path = RESULTS) -> dict[str, dict[str, float]]:
+    """Seconds per notebook, by track, from the full course runs that exist."""
+    found = {}
+    for track, name in FILES.items():
+        path = results / name
+        if path.is_file():
+            data = json.loads(path.read_text())
+            if not data["quick"]:
+                found[track] = {r["notebook"]: r["seconds"] for r in data["runs"] if r["status"] == "ok"}
+    return found
+
+
+def reading_minutes(nb: nbformat.NotebookNode) -> int:
+    """Minutes to read the markdown at 100 words a minute, rounded up to 5."""
+    words = sum(len(cell.source.split()) for cell in nb.cells if cell.cell_type == "markdown")
+    return max(5, 5 * math.ceil(words / (5 * WORDS_PER_MINUTE)))
+
+
+def header(nb: nbformat.NotebookNode, name: str, seconds: dict[str, dict[str, float]]) -> str:
+    """The ``**Time**`` paragraph for one lesson."""
+    runs = [f"{seconds[t][name]:.0f} s in the {t} track" for t in FILES if name in seconds.get(t, {})]
+    run = f"; running every cell takes {' and '.join(runs)}" if runs else ""
+    return (f"**Time**: about {reading_minutes(nb)} minutes to read (at 100 words a minute), plus what you try{run}"
+            " on a 2-core laptop CPU (measured by `benchmarks/course.py`).")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args()
+    seconds = run_seconds()
+    for path in args.notebooks:
+        nb = nbformat.read(path, as_version=4)
+        first = nb.cells[0]
+        if not PARAGRAPH.search(first.source):
+            print(f"{path}: no **Time** paragraph in the first cell; add one, then rerun", file=sys.stderr)
+            return 1
+        first.source = PARAGRAPH.sub(lambda _: header(nb, path.name, seconds), first.source, count=1)
+        nbformat.write(nb, path)
+        print(f"{path}: {header(nb, path.name, seconds)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
