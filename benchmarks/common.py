@@ -100,6 +100,8 @@ def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespa
     parser.add_argument("--quick", action="store_true", help="less work, the same table (finishes in about 2 minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"folder for {name}.json (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="let a quick run replace the JSON of a full run")
+    parser.add_argument("--note", default="", help="a line saved with the results and shown by report.py "
+                        "(e.g. where the data came from)")
     return parser.parse_args(argv)
 
 
@@ -342,6 +344,8 @@ class Run:
         targets: Sequence[Target] = (),
     ) -> Path:
         """Print the table and the targets; write the JSON (:func:`result_path`); return its path."""
+        if getattr(self.args, "note", ""):
+            settings = {**settings, "note": self.args.note}
         targets = [t.to_json() for t in targets]
         verdicts = [t["met"] for t in targets]
         met = None if not targets or None in verdicts else all(verdicts)

@@ -157,6 +157,8 @@ def summary_table(results: Results) -> str:
     rows = []
     for name, track, result in present(results):
         text = "not run yet" if result is None else result["headline"] + (" (quick run)" if result["quick"] else "")
+        if result and result["settings"].get("note"):
+            text += f" ({result['settings']['note']})"
         met = verdict(result)
         rows.append([BENCHMARKS[name].title, track, text, target_text(name, track), f"**{met}**" if met == "NOT MET" else met])
     return markdown_table(["benchmark", "track", "result", "target", "met?"], rows)
@@ -215,8 +217,8 @@ def bench_readme(results: Results, plots: dict[str, Path], page: Path) -> str:
             out += [f"- Not met: {sentence}." for sentence in unmet(result)]
             if result["quick"]:
                 out.append(f"- This is a {QUICK_NOTE}.")
-            if result.get("settings", {}).get("data_note"):
-                out.append(f"- {result['settings']['data_note']}")
+            if result["settings"].get("note"):
+                out.append(f"- Note: {result['settings']['note']}")
             out += [f"- Ran {ran_on(result)}.", "", markdown_table(result["table"]["columns"], result["table"]["rows"]), ""]
             if name == "few_shot" and track in plots:
                 out += [f"![test accuracy against labels per class, {track} track]({link(plots[track], page)})", ""]

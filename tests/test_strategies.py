@@ -79,3 +79,35 @@ def test_build_scratch_is_the_same_architecture_from_random_weights() -> None:
     assert norms and all(layer.momentum == 0.9 for layer in norms)
     first = "block1_conv1"
     assert not np.allclose(base.get_layer(first).get_weights()[0], pretrained.get_layer(first).get_weights()[0])
+
+
+def test_build_scratch_for_an_imagenet_backbone_is_a_small_cnn_at_its_input_size() -> None:
+    scratch = strategies.build_scratch("mobilenet_v2", 10, input_size=64)
+    base = scratch.get_layer("small_cnn")
+    assert scratch.input_shape == (None, 64, 64, 3) and scratch.output_shape == (None, 10)
+    assert base.count_params() < 300_000 < load_backbone("mobilenet_v2", weights=None, input_size=64).count_params()
+
+
+def test_compare_counts_labels_and_flags_a_run_at_chance() -> None:
+    task = _toy_task(per_class=5)
+    result = strategies.compare(task, "fashion_cnn", strategies=["probe"], max_epochs=2)
+    assert (result.labels == task.labels).all() and task.labels == 2 * 5 + 2 * 5
+    assert not result.at_chance.any()  # dark vs bright: far above chance
+    assert strategies.at_chance(0.52, 2) and not strategies.at_chance(0.60, 2)
+
+
+def test_compare_trains_fixed_epochs_with_one_validation_label_per_class() -> None:
+    x, y = _toy_task().x_test, _toy_task().y_test
+    task = data.make_task("toy", (x, y), (x, y), ("dark", "bright"), 1)  # 1 to train on, 1 to validate with
+    result = strategies.compare(task, "fashion_cnn", strategies=["scratch", "fine_tune"], max_epochs=3, patience=1)
+    epochs = dict(zip(result.strategy, result.epochs))
+    assert epochs == {"scratch": 6, "fine_tune": 12 + 3}  # every epoch: no early stopping to end a run
+
+
+def test_with_augmentation_changes_images_only_while_training() -> None:
+    model = strategies.build_scratch("fashion_cnn", 2)
+    augmented = strategies.with_augmentation(model, seed=0)
+    x = _toy_task().x_train[:4].astype("float32")
+    np.testing.assert_allclose(augmented(x, training=False), model(x, training=False), rtol=1e-5, atol=1e-6)
+    first = augmented.get_layer("augmentation")
+    assert not np.allclose(first(x, training=True), x)
