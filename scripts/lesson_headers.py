@@ -26,16 +26,22 @@ WORDS_PER_MINUTE = 100
 PARAGRAPH = re.compile(r"\*\*Time(\*\*:|:\*\*).*?(?=\n\n|\Z)", re.S)
 
 
-def run_seconds(results: Path = RESULTS) -> dict[str, dict[str, float]]:
-    """Seconds per notebook, by track, from the full course runs that exist."""
-    found = {}
+BUSY_LOAD = 0.5  # as benchmarks/report.py: a 1-minute load above half the CPUs means other jobs ran
+
+
+def run_seconds(results: Path = RESULTS) -> tuple[dict[str, dict[str, float]], set[str]]:
+    """Seconds per notebook, by track, from the full course runs that exist; and the busy tracks."""
+    found, busy = {}, set()
     for track, name in FILES.items():
         path = results / name
         if path.is_file():
             data = json.loads(path.read_text())
             if not data["quick"]:
                 found[track] = {r["notebook"]: r["seconds"] for r in data["runs"] if r["status"] == "ok"}
-    return found
+                machine = data["machine"]
+                if machine["load_average_at_start"][0] >= BUSY_LOAD * machine["usable_cpus"]:
+                    busy.add(track)
+    return found, busy
 
 
 def reading_minutes(nb: nbformat.NotebookNode) -> int:
@@ -44,9 +50,11 @@ def reading_minutes(nb: nbformat.NotebookNode) -> int:
     return max(5, 5 * math.ceil(words / (5 * WORDS_PER_MINUTE)))
 
 
-def header(nb: nbformat.NotebookNode, name: str, seconds: dict[str, dict[str, float]]) -> str:
+def header(nb: nbformat.NotebookNode, name: str, seconds: dict[str, dict[str, float]], busy: set[str] = frozenset()) -> str:
     """The ``**Time**`` paragraph for one lesson."""
-    runs = [f"{seconds[t][name]:.0f} s in the {t} track" for t in FILES if name in seconds.get(t, {})]
+    runs = [f"{seconds[t][name]:.0f} s in the {t} track" + (" (measured while other jobs ran: less on a quiet machine)"
+                                                           if t in busy else "")
+            for t in FILES if name in seconds.get(t, {})]
     run = f"; running every cell takes {' and '.join(runs)}" if runs else ""
     return (f"**Time**: about {reading_minutes(nb)} minutes to read (at 100 words a minute), plus what you try{run}"
             " on a 2-core laptop CPU (measured by `benchmarks/course.py`).")
@@ -56,16 +64,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args()
-    seconds = run_seconds()
+    seconds, busy = run_seconds()
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0]
         if not PARAGRAPH.search(first.source):
             print(f"{path}: no **Time** paragraph in the first cell; add one, then rerun", file=sys.stderr)
             return 1
-        first.source = PARAGRAPH.sub(lambda _: header(nb, path.name, seconds), first.source, count=1)
+        text = header(nb, path.name, seconds, busy)
+        first.source = PARAGRAPH.sub(lambda _: text, first.source, count=1)
         nbformat.write(nb, path)
-        print(f"{path}: {header(nb, path.name, seconds)}")
+        print(f"{path}: {text}")
     return 0
 
 
