@@ -41,7 +41,7 @@ CIFAR10_CLASSES = (
     "dog", "frog", "horse", "ship", "truck",
 )
 
-# The offline track's split (README, "The offline track's split"): the bundled backbone
+# The offline track's split (README, "The offline track: Fashion-MNIST in the wild"): the bundled backbone
 # learns the source classes; the target task is the other five. Each target class has a
 # relative among the source classes (coat and shirt ~ pullover and T-shirt; sneaker and
 # ankle boot ~ sandal; trouser ~ dress, long garments), so the features transfer, yet the
@@ -63,6 +63,7 @@ FETCH_FASHION = (
     "(or, with internet: python -m tlhelpers prefetch --track offline)"
 )
 FETCH_CIFAR10 = "python -m tlhelpers prefetch --track imagenet"
+CIFAR10_BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")  # training batches, then test
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -184,9 +185,8 @@ def find_cifar10(keras_home: Path | None = None) -> Path | None:
         True
     """
     datasets = (keras_cache_dir() if keras_home is None else Path(keras_home)) / "datasets"
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for folder in (datasets / "cifar-10-batches-py-target" / "cifar-10-batches-py", datasets / "cifar-10-batches-py"):
-        if all((folder / name).is_file() for name in names):
+        if all((folder / name).is_file() for name in CIFAR10_BATCHES):
             return folder
     return None
 
@@ -210,8 +210,7 @@ def load_cifar10(download: bool = True) -> Arrays:
     if folder is not None:
         from keras.src.datasets.cifar import load_batch  # Keras' parser: refuses anything but numpy arrays
 
-        names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-        parts = [load_batch(folder / name) for name in names]
+        parts = [load_batch(folder / name) for name in CIFAR10_BATCHES]
         x = np.concatenate([images for images, _ in parts]).transpose(0, 2, 3, 1).astype(np.uint8)  # stored NCHW
         y = np.concatenate([np.asarray(labels, dtype=np.uint8) for _, labels in parts])
         n_test = len(parts[-1][1])
