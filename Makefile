@@ -6,7 +6,11 @@ PYTHON ?= python3
 # Use the active virtualenv or conda env if there is one, else create .venv here.
 ENV_DIR := $(or $(VIRTUAL_ENV),$(CONDA_PREFIX),$(CURDIR)/.venv)
 PY := $(ENV_DIR)/bin/python
-STAMP := $(ENV_DIR)/.tlhelpers-installed
+# An NVIDIA GPU gets tensorflow[and-cuda] instead of tensorflow-cpu (see setup below).
+ifndef GPU
+GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+STAMP := $(ENV_DIR)/.tlhelpers-installed$(if $(filter 1,$(GPU)),-gpu)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -25,12 +29,42 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(ENV_DIR)
 
+# TensorFlow: `tensorflow-cpu` (pyproject.toml, on Linux x86_64), which neither probes for
+# CUDA nor prints error-looking lines in every lesson, unless this machine has an NVIDIA GPU:
+# then `tensorflow[and-cuda]` in its place. `make setup GPU=1` (or GPU=0) overrides the guess.
+# The two install the same files, so an env must hold only one, and uninstalling either breaks
+# the other: when the other one is in the env (an older setup, or installed by hand), setup
+# removes both and reinstalls.
+TF_CHECK := import importlib.metadata as m, platform, sys; \
+  want = "tensorflow-cpu" if sys.platform == "linux" and platform.machine() == "x86_64" and "$(GPU)" != "1" else "tensorflow"; \
+  print(want, *[n for n in ("tensorflow", "tensorflow-cpu") if n != want and list(m.distributions(name=n))])
+ifneq ($(wordlist 2,3,$(shell $(PY) -c '$(TF_CHECK)' 2>/dev/null)),)
+.PHONY: $(STAMP)
+endif
+
 $(STAMP): pyproject.toml | $(PY)
+	rm -f $(ENV_DIR)/.tlhelpers-installed*
 	$(PY) -m pip install --upgrade pip
+	@set -- $$($(PY) -c '$(TF_CHECK)'); want=$$1; shift; \
+	if [ $$# -gt 0 ]; then \
+	  echo "setup: $$* in this env, $$want wanted: removing tensorflow and tensorflow-cpu first"; \
+	  $(PY) -m pip uninstall -y tensorflow tensorflow-cpu; \
+	fi
+ifeq ($(GPU),1)
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]).replace("tensorflow-cpu", "tensorflow[and-cuda]"))' \
+	  > $(ENV_DIR)/tlhelpers-gpu-requirements.txt
+	$(PY) -m pip install -r $(ENV_DIR)/tlhelpers-gpu-requirements.txt
+	$(PY) -m pip install --no-deps -e .
+else
 	$(PY) -m pip install -e ".[test]"
+endif
 	touch $@
 
+# The env's Jupyter kernels set TF_CPP_MIN_LOG_LEVEL before TensorFlow loads, also when
+# started from a plain `jupyter lab` (tlhelpers/quiet.py says why).
 setup: $(STAMP) data
+	@$(PY) -m tlhelpers.quiet
 
 # Fashion-MNIST for the offline track: Debian's package where apt-get exists, else Keras.
 data: | $(STAMP)

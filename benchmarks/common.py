@@ -163,10 +163,14 @@ def versions() -> dict[str, Any]:
 
     found: dict[str, Any] = {}
     for package in ("tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn", "tlhelpers"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = None
+        found[package] = None
+        # TensorFlow is installed as `tensorflow-cpu` on a machine without a GPU (see the Makefile)
+        for dist in (package, "tensorflow-cpu") if package == "tensorflow" else (package,):
+            try:
+                found[package] = version(dist)
+                break
+            except PackageNotFoundError:
+                pass
     try:
         found["git_commit"] = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True, check=True

@@ -39,7 +39,8 @@ def test_unfreeze_explains_each_mistake(model) -> None:
     transfer.unfreeze_top(model, blocks=3)
     compile_classifier(model, 1e-5)
     feedback = lesson03.check_unfreeze(model)
-    assert not feedback and "['block2', 'block3', 'block4']" in feedback.message
+    assert not feedback and "['block2', 'block3', 'block4']: not the top 2" in feedback.message
+    assert "['block3', 'block4']" not in feedback.message  # the check does not name the answer
     for layer in transfer.find_backbone(model)[0].layers:
         layer.trainable = True  # everything, BatchNorm included
     compile_classifier(model, 1e-5)
@@ -55,13 +56,15 @@ def test_unfreeze_on_something_else() -> None:
 
 @pytest.mark.parametrize("answer, correct", [(None, False), ("a", False), ("b", True), (" B ", True), ("c", False),
                                              ("d", False), ("z", False), (2, False)])
-def test_training_flag(answer, correct) -> None:
-    feedback = lesson03.check_training_flag(answer)
+def test_batchnorm_question(answer, correct) -> None:
+    feedback = lesson03.check_batchnorm(answer)
     assert feedback.correct is correct
     if answer is None:
-        assert "set answer to one of 'a', 'b', 'c', 'd'" in feedback.message
+        assert feedback.message == "set answer to one of 'a', 'b', 'c', 'd'."  # no hint at the answer
     elif correct:
-        assert "moving statistics" in lesson03.TRAINING_FLAG_CHOICES["b"][0] and "BatchNorm" in feedback.message
+        assert "trainable = False" in lesson03.BATCHNORM_CHOICES["b"][0] and "inference mode" in feedback.message
+    elif answer == "a":
+        assert "keras-team/keras#20285" in feedback.message and "Try again" in feedback.message
 
 
 @pytest.fixture
@@ -83,8 +86,8 @@ def finder() -> LRFinder:
         (-1e-4, False, "positive number"),
         (1e-4, True, "falling part of the curve"),
         (5e-4, True, "falling part of the curve"),
-        (5e-3, False, "where the smoothed loss is lowest"),
-        (0.5, False, "divergence point"),
+        (5e-3, False, "right of the curve's lowest point"),
+        (0.5, False, "where the finder stopped"),
         (1e-7, False, "training would crawl"),
     ],
 )
@@ -92,6 +95,9 @@ def test_lr_choice(finder, answer, correct, says) -> None:
     feedback = lesson03.check_lr_choice(answer, finder)
     assert feedback.correct is correct
     assert says in feedback.message
+    if not correct:  # a wrong answer is told where to look, not the values that bound the right ones
+        for boundary in (1e-3, finder.diverged_lr, finder.suggestion()):
+            assert f"{boundary:.2g}" not in feedback.message and f"{boundary:g}" not in feedback.message
 
 
 def test_lr_choice_before_the_finder_ran() -> None:

@@ -76,6 +76,19 @@ def test_space_declares_log_lr_and_depth_from_the_registry() -> None:
     assert config["blocks"]["value"] == 1  # a single depth is fixed
 
 
+def test_augmentation_is_a_choice_of_the_fine_phase(hypermodel) -> None:
+    assert tuning.SearchSpace(augment=(False, True)).searched() == ["fine_lr", "blocks", "augment"]
+    hp = keras_tuner.HyperParameters()
+    assert tuning.SearchSpace().declare(hp, 4)["augment"] is False  # off unless asked for
+    plain = hypermodel.build(hypermodel.hyperparameters())
+    augmented = hypermodel.build(hypermodel.hyperparameters(augment=True))
+    assert "augmentation" not in [layer.name for layer in plain.layers]
+    assert "augmentation" in [layer.name for layer in augmented.layers]
+    assert augmented.count_params() == plain.count_params()  # the same classifier behind it
+    x = hypermodel.x_val[:4]
+    assert np.allclose(augmented.predict(x, verbose=0), augmented(x, training=False))  # no change outside fit
+
+
 @pytest.mark.parametrize(
     ("space", "message"),
     [
@@ -85,6 +98,8 @@ def test_space_declares_log_lr_and_depth_from_the_registry() -> None:
         (tuning.SearchSpace(blocks=(2, 1)), "blocks=(2, 1) is not a depth range"),
         (tuning.SearchSpace(head_lr=0), "head_lr must be greater than 0"),
         (tuning.SearchSpace(dropout=(0.3, 1.2)), "dropout=(0.3, 1.2) must be a pair"),
+        (tuning.SearchSpace(augment="yes"), "augment='yes' must be False, True, or (False, True)"),
+        (tuning.SearchSpace(augment=(True, False)), "augment=(True, False) must be False, True, or (False, True)"),
     ],
 )
 def test_bad_space_is_refused_with_a_clear_message(space, message) -> None:
@@ -165,7 +180,7 @@ def test_fit_refuses_data_arguments(hypermodel) -> None:
 
 def test_results_table(first_search) -> None:
     table = first_search.results()
-    assert list(table.columns) == ["trial", "fine_lr", "blocks", "head_lr", "dropout", "val_accuracy",
+    assert list(table.columns) == ["trial", "fine_lr", "blocks", "head_lr", "dropout", "augment", "val_accuracy",
                                    "head_epochs", "fine_epochs", "status"]
     assert len(table) == 2 and (table["status"] == "COMPLETED").all()
     assert table["val_accuracy"].is_monotonic_decreasing
@@ -293,7 +308,7 @@ def test_best_is_retrained_and_tested_once(first_search) -> None:
     best = first_search.evaluate_best(x_test, y_test)
     trial = first_search.best_trial()
     assert best.trial_id == trial.trial_id
-    assert best.hyperparameters == {k: trial.hyperparameters.values[k] for k in ("fine_lr", "blocks", "head_lr", "dropout")}
+    assert best.hyperparameters == {k: trial.hyperparameters.values[k] for k in tuning.HYPERPARAMETERS}
     assert 0 <= best.test_accuracy <= 1 and 0 <= best.retrain_val_accuracy <= 1
     predicted = best.model.predict(x_test, verbose=0).argmax(axis=1)
     assert best.test_accuracy == pytest.approx(np.mean(predicted == y_test))

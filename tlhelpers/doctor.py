@@ -92,10 +92,14 @@ def versions() -> list[str]:
     """
     lines = [f"python       {platform.python_version()}"]
     for name in PACKAGES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "not installed"
+        version = "not installed"
+        # TensorFlow is installed as `tensorflow-cpu` on a machine without a GPU (see the Makefile)
+        for dist in (name, "tensorflow-cpu") if name == "tensorflow" else (name,):
+            try:
+                version = importlib.metadata.version(dist) + (f" ({dist})" if dist != name else "")
+                break
+            except importlib.metadata.PackageNotFoundError:
+                pass
         lines.append(f"{name:<12} {version}")
     return lines
 

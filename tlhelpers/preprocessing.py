@@ -362,6 +362,20 @@ def make_augmentation(
     return keras.Sequential(layers, name=name)
 
 
+def input_augmentation(seed: int = 0) -> keras.Sequential:
+    """The course's augmentation for fine-tuning: flips, small rotations, zooms and shifts.
+
+    No contrast change, so the layers work on any backbone's *preprocessed* inputs (any
+    value range); put them in front of the backbone (``build_classifier(...,
+    augmentation=...)``). Like every augmentation layer, they act only inside ``fit``.
+
+    Example:
+        >>> [layer.name for layer in input_augmentation().layers]
+        ['flip', 'rotation', 'zoom', 'translation']
+    """
+    return make_augmentation(flip=True, rotation=0.05, zoom=0.1, contrast=0, translation=0.1, seed=seed)
+
+
 def augment_examples(images: Any, augmentation: keras.Sequential, copies: int = 4) -> np.ndarray:
     """``copies`` random augmentations of each image: ``(copies, N, H, W, C)`` float32, 0..255.
 

@@ -40,7 +40,7 @@ from tlhelpers.config import set_seed
 from tlhelpers.data import Task
 from tlhelpers.features import extract_features, feature_head, linear_probe
 from tlhelpers.pipeline import to_model_input
-from tlhelpers.preprocessing import make_augmentation
+from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.training import accuracy, compile_classifier
 from tlhelpers.transfer import build_classifier, unfreeze_top
 
@@ -98,18 +98,16 @@ def build_scratch(backbone: str, num_classes: int, input_size: int | None = None
 
 
 def with_augmentation(model: keras.Model, seed: int = 0) -> keras.Model:
-    """``model`` behind random flips, small rotations, zooms and shifts (active only in ``fit``).
+    """``model`` behind :func:`tlhelpers.preprocessing.input_augmentation` (active only in ``fit``).
 
-    The layers are range-agnostic (no contrast change), so they work on any backbone's
-    preprocessed inputs; the wrapped model shares ``model``'s layers and weights.
+    The wrapped model shares ``model``'s layers and weights.
 
     Example:
         >>> with_augmentation(build_scratch("fashion_cnn", 5)).layers[1].name
         'augmentation'
     """
-    augmentation = make_augmentation(flip=True, rotation=0.05, zoom=0.1, contrast=0, translation=0.1, seed=seed)
     inputs = keras.Input(model.input_shape[1:], name="image")
-    return keras.Model(inputs, model(augmentation(inputs)), name=f"{model.name}_augmented")
+    return keras.Model(inputs, model(input_augmentation(seed)(inputs)), name=f"{model.name}_augmented")
 
 
 def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stopping=True) -> int:

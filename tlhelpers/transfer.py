@@ -24,12 +24,21 @@ from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers
 
 
 def build_classifier(
-    base: keras.Model, num_classes: int, dropout: float = 0.2, name: str | None = None
+    base: keras.Model,
+    num_classes: int,
+    dropout: float = 0.2,
+    name: str | None = None,
+    augmentation: keras.layers.Layer | None = None,
 ) -> keras.Model:
     """A new head on ``base``: pooling (if needed), dropout, a softmax ``Dense``.
 
-    The base is called with ``training=False`` so its BatchNorm layers stay in inference
-    mode even when they are later unfrozen. The base starts frozen.
+    ``augmentation`` (e.g. :func:`tlhelpers.preprocessing.input_augmentation`) goes in
+    front of the base; it changes images only inside ``fit``.
+
+    The base is called with ``training=False``, the idiom of the Keras guides. In Keras 3
+    that does not survive ``fit`` (which passes ``training=True`` on to nested models,
+    keras-team/keras#20285): BatchNorm stays in inference mode because its layers keep
+    ``trainable = False`` (:func:`unfreeze_top`). The base starts frozen.
 
     Example:
         >>> base = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
@@ -42,7 +51,7 @@ def build_classifier(
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     base.trainable = False
     inputs = keras.Input(base.input_shape[1:], name="image")
-    x = base(inputs, training=False)
+    x = base(augmentation(inputs) if augmentation is not None else inputs, training=False)
     if len(x.shape) == 4:
         x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
@@ -116,11 +125,16 @@ def check_blocks(blocks: int, spec: BackboneSpec) -> int:
     return blocks
 
 
-def unfreeze_top(model: keras.Model, blocks: int) -> TrainabilityReport:
+def unfreeze_top(model: keras.Model, blocks: int, batchnorm: bool = False) -> TrainabilityReport:
     """Make the top ``blocks`` blocks of the backbone trainable, BatchNorm excluded.
 
     Lower blocks are frozen; ``blocks=0`` freezes the whole backbone. Recompile the model
     afterwards: the report warns until you do.
+
+    A BatchNormalization layer with ``trainable = False`` runs in inference mode in Keras 3,
+    whatever ``training`` value reaches it; that is what keeps its pretrained statistics.
+    ``batchnorm=True`` unfreezes the BatchNorm layers of those blocks too: lesson 03 does
+    it once to show what that costs (:mod:`tlhelpers.batchnorm`); do not fine-tune that way.
 
     Raises:
         ValueError: ``blocks`` outside ``0..number of blocks``, or no registry backbone.
@@ -138,7 +152,7 @@ def unfreeze_top(model: keras.Model, blocks: int) -> TrainabilityReport:
         for index, layers in enumerate(groups.values()):
             for layer in layers:
                 is_bn = isinstance(layer, keras.layers.BatchNormalization)
-                layer.trainable = index >= first_trainable and not is_bn
+                layer.trainable = index >= first_trainable and (batchnorm or not is_bn)
     return trainability_report(model)
 
 

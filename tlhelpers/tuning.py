@@ -46,10 +46,12 @@ import tensorflow as tf
 from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.config import DEFAULT_SEED, build_dir, set_seed
 from tlhelpers.features import extract_features, feature_head
+from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.training import check_learning_rate, compile_classifier
 from tlhelpers.transfer import build_classifier, trainability_report, unfreeze_top
 
 OBJECTIVE = "val_accuracy"
+HYPERPARAMETERS = ("fine_lr", "blocks", "head_lr", "dropout", "augment")  # what SearchSpace declares
 FINGERPRINT_FILE = "tlhelpers_search.json"
 VAL_BATCH = 256  # validation in few large batches: same numbers, less per-epoch overhead
 HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round", "tuner/trial_id")
@@ -69,6 +71,8 @@ class SearchSpace:
             ``None`` means ``0`` (base stays frozen) up to every block of the backbone.
         head_lr: learning rate of the head phase: a fixed number or a log-scale range.
         dropout: dropout before the head: a fixed number or a range searched in steps of 0.1.
+        augment: augmentation in the fine phase (:func:`tlhelpers.preprocessing.input_augmentation`):
+            ``False``, ``True``, or ``(False, True)`` to let the search decide.
 
     Example:
         >>> SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 2)).searched()
@@ -79,6 +83,7 @@ class SearchSpace:
     blocks: tuple[int, int] | None = None
     head_lr: float | Range = 1e-3
     dropout: float | Range = 0.2
+    augment: bool | tuple[bool, bool] = False
 
     def searched(self) -> list[str]:
         """Names of the hyperparameters that vary (the others are fixed)."""
@@ -87,6 +92,7 @@ class SearchSpace:
             "blocks": self.blocks is None or self.blocks[0] != self.blocks[1],
             "head_lr": _is_range(self.head_lr),
             "dropout": _is_range(self.dropout),
+            "augment": isinstance(self.augment, tuple),
         }
         return [name for name, searched in varies.items() if searched]
 
@@ -136,6 +142,8 @@ class SearchSpace:
                 raise ValueError(f"dropout={self.dropout!r} must be a pair (low, high) with 0 <= low < high < 1, e.g. (0.0, 0.5)")
         elif not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout={self.dropout!r} must be a number in [0, 1) or a pair (low, high)")
+        if not (isinstance(self.augment, bool) or self.augment == (False, True)):
+            raise ValueError(f"augment={self.augment!r} must be False, True, or (False, True) to search both")
         self.block_range(num_blocks)
         return self
 
@@ -160,6 +168,10 @@ class SearchSpace:
             values["dropout"] = hp.Float("dropout", *map(float, self.dropout), step=0.1)
         else:
             values["dropout"] = hp.Fixed("dropout", float(self.dropout))
+        if isinstance(self.augment, tuple):
+            values["augment"] = hp.Boolean("augment")
+        else:
+            values["augment"] = hp.Fixed("augment", bool(self.augment))
         return values
 
 
@@ -334,7 +346,8 @@ class TwoPhaseHyperModel(keras_tuner.HyperModel):
         """
         values = self.space.declare(hp, self.spec.num_blocks)
         set_seed(self.seed)
-        model = build_classifier(self.fresh_base(), self.num_classes, dropout=values["dropout"])
+        augmentation = input_augmentation(self.seed) if values["augment"] else None
+        model = build_classifier(self.fresh_base(), self.num_classes, dropout=values["dropout"], augmentation=augmentation)
         unfreeze_top(model, int(values["blocks"]))
         compile_classifier(model, values["fine_lr"])
         model.run_eagerly = self.run_eagerly
@@ -357,7 +370,7 @@ class TwoPhaseHyperModel(keras_tuner.HyperModel):
                 "TwoPhaseHyperModel holds its own data (the cached features must match the images); "
                 "call tuner.search(epochs=...) without x, y or validation_data"
             )
-        values = {name: hp.get(name) for name in ("fine_lr", "blocks", "head_lr", "dropout")}
+        values = {name: hp.get(name) for name in HYPERPARAMETERS}
         continued_from = hp.values.get("tuner/trial_id")
         head_epochs = 0
         if continued_from is None:
@@ -707,7 +720,7 @@ class Search:
     def results(self):  # -> pandas.DataFrame
         """One row per trial: hyperparameters, validation accuracy, epochs used; best first.
 
-        Columns: ``trial``, ``fine_lr``, ``blocks``, ``head_lr``, ``dropout``,
+        Columns: ``trial``, ``fine_lr``, ``blocks``, ``head_lr``, ``dropout``, ``augment``,
         ``val_accuracy`` (best epoch), ``head_epochs``, ``fine_epochs``, ``status``, and for
         Hyperband ``continued_from``.
         """
@@ -718,13 +731,13 @@ class Search:
             values = trial.hyperparameters.values
             metrics = trial.metrics
             get = lambda name: metrics.get_best_value(name) if metrics.exists(name) else np.nan  # noqa: E731
-            row = {"trial": trial.trial_id, **{k: values.get(k) for k in ("fine_lr", "blocks", "head_lr", "dropout")},
+            row = {"trial": trial.trial_id, **{k: values.get(k) for k in HYPERPARAMETERS},
                    "val_accuracy": get(OBJECTIVE), "head_epochs": get("head_epochs"), "fine_epochs": get("fine_epochs"),
                    "status": trial.status}
             if self.kind == "hyperband":
                 row["continued_from"] = values.get("tuner/trial_id")
             rows.append(row)
-        table = pd.DataFrame(rows, columns=["trial", "fine_lr", "blocks", "head_lr", "dropout", "val_accuracy",
+        table = pd.DataFrame(rows, columns=["trial", *HYPERPARAMETERS, "val_accuracy",
                                             "head_epochs", "fine_epochs", "status"] + (["continued_from"] if self.kind == "hyperband" else []))
         for column in ("head_epochs", "fine_epochs"):
             table[column] = table[column].astype("Int64")

@@ -5,9 +5,9 @@ state, the LR finder's own sweep) rather than comparing with one stored answer, 
 holds for either track and whatever the weights, and it explains the usual mistakes.
 
 Example:
-    >>> check_training_flag("b").correct
+    >>> check_batchnorm("b").correct
     True
-    >>> check_training_flag(None)
+    >>> check_batchnorm(None)
     ❌ Not yet: set answer to one of 'a', 'b', 'c', 'd'.
 """
 
@@ -43,11 +43,12 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) ->
         return Feedback(False, f"BatchNormalization layer(s) {bn_training} are trainable: with a few labels their "
                                "statistics and scales drift. unfreeze_top(model, blocks=...) keeps them frozen.")
     if not report.trainable_blocks:
-        return Feedback(False, f"no block of the backbone trains yet (only the head). Unfreeze the top {blocks}: "
-                               f"{wanted}.")
+        return Feedback(False, f"no block of the backbone trains yet (only the head). Unfreeze the top {blocks} "
+                               "with transfer.unfreeze_top.")
     if report.trainable_blocks != wanted:
-        return Feedback(False, f"the blocks that train are {report.trainable_blocks}, but the top {blocks} are "
-                               f"{wanted}. Count blocks from the top: blocks=K unfreezes the last K.")
+        return Feedback(False, f"the blocks that train are {report.trainable_blocks}: not the top {blocks}. "
+                               "Count blocks from the top: print(transfer.trainability_report(exercise_model)) "
+                               "lists them bottom to top, and blocks=K unfreezes the last K.")
     partly = [r.block for r in report.rows[:-1] if r.state == "partly"]
     if partly:
         return Feedback(False, f"block(s) {partly} train only in part; every layer with weights (except "
@@ -68,36 +69,38 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) ->
                           "parameters will train.")
 
 
-TRAINING_FLAG_CHOICES = {
-    "a": ("it freezes the base's weights",
-          "no: which weights train is set by `trainable`; training=False does not stop the unfrozen "
-          "layers' weights from being updated."),
-    "b": ("it runs BatchNormalization in inference mode: it normalises with the moving statistics "
-          "from pretraining and leaves them unchanged",
-          "BatchNorm keeps the statistics it learned on the large source data instead of using, and "
-          "updating with, the statistics of each small batch of the new task."),
-    "c": ("it turns off the head's dropout",
-          "no: training=False is passed to the base only; the head's Dropout still drops during fit()."),
-    "d": ("nothing once layers are trainable",
-          "no: it matters most then. A trainable BatchNorm called with training=True would use "
-          "the statistics of each small batch and overwrite its moving averages."),
+BATCHNORM_CHOICES = {
+    "a": ("calling the base with `base(inputs, training=False)`",
+          "no: in Keras 3, fit() calls the model with training=True, and that value reaches the nested base "
+          "despite training=False (keras-team/keras#20285). Section 4's experiment called the base with "
+          "training=False in both runs; look at which run's statistics moved."),
+    "b": ("the BatchNormalization layers' own `trainable = False`",
+          "a BatchNormalization layer with trainable = False runs in inference mode in Keras 3, whatever "
+          "training value reaches it: it normalises with its pretrained moving statistics and leaves them "
+          "unchanged. unfreeze_top sets it on every BN layer."),
+    "c": ("the low fine-tuning learning rate",
+          "no: the optimizer never updates the moving statistics; the layer itself nudges them towards each "
+          "batch's statistics in training mode, and no learning rate slows that."),
+    "d": ("recompiling after unfreezing",
+          "no: compile() fixes which weights the optimizer updates; the moving statistics are not updated by "
+          "the optimizer, so compiling cannot protect them."),
 }
 
 
-def check_training_flag(answer: Any) -> Feedback:
-    """Exercise 2: what ``base(inputs, training=False)`` does (multiple choice).
+def check_batchnorm(answer: Any) -> Feedback:
+    """Exercise 2: what keeps BatchNorm in inference mode while unfrozen blocks train (multiple choice).
 
     Example:
-        >>> check_training_flag("a").correct
+        >>> check_batchnorm("a").correct
         False
     """
-    keys = list(TRAINING_FLAG_CHOICES)
+    keys = list(BATCHNORM_CHOICES)
     if answer is None:
         return Feedback(False, f"set answer to one of {', '.join(repr(k) for k in keys)}.")
     key = str(answer).strip().lower().strip("()")
-    if key not in TRAINING_FLAG_CHOICES:
+    if key not in BATCHNORM_CHOICES:
         return Feedback(False, f"answer {answer!r} is not one of {', '.join(repr(k) for k in keys)}.")
-    why = TRAINING_FLAG_CHOICES[key][1]
+    why = BATCHNORM_CHOICES[key][1]
     return Feedback(key == "b", f"({key}) {why}" if key == "b" else f"({key}) {why} Try again.")
 
 
@@ -109,14 +112,14 @@ def check_lr_choice(answer: Any, finder: Any) -> Feedback:
 
     Example:
         >>> check_lr_choice(None, finder)  # doctest: +SKIP
-        ❌ Not yet: set answer to a learning rate read from the plot, e.g. 1e-4.
+        ❌ Not yet: set answer to a learning rate (a number) read off the x axis of the plot.
     """
     if answer is None:
-        return Feedback(False, "set answer to a learning rate read from the plot, e.g. 1e-4.")
+        return Feedback(False, "set answer to a learning rate (a number) read off the x axis of the plot.")
     try:
         lr = float(answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"the answer should be a number such as 3e-4, got {answer!r}.")
+        return Feedback(False, f"the answer should be a number (a learning rate read off the plot), got {answer!r}.")
     if not math.isfinite(lr) or lr <= 0:
         return Feedback(False, f"a learning rate must be a positive number, got {answer!r}.")
     try:
@@ -126,12 +129,13 @@ def check_lr_choice(answer: Any, finder: Any) -> Feedback:
     best = float(lrs[int(smooth.argmin())])
     diverged = finder.diverged_lr
     if diverged is not None and lr >= diverged:
-        return Feedback(False, f"{lr:g} is at or past the divergence point ({diverged:.2g}), where the loss explodes.")
+        return Feedback(False, f"{lr:g} is at or past the point where the finder stopped: there the loss explodes. "
+                               "Look further left on the plot.")
     if lr > best * 1.0001:
-        return Feedback(False, f"{lr:g} is above {best:.2g}, where the smoothed loss is lowest: there the loss is "
-                               "already turning upward. Pick a rate on the falling part of the curve.")
+        return Feedback(False, f"{lr:g} is right of the curve's lowest point: there the loss is already turning "
+                               "upward. Pick a rate on the falling part of the curve, left of the minimum.")
     if lr < best / 100:
-        return Feedback(False, f"{lr:g} is more than 100x below {best:.2g}, where the loss is lowest: at such "
-                               "rates the loss barely moves, so training would crawl.")
+        return Feedback(False, f"{lr:g} is more than 100x left of the curve's lowest point: at such rates the "
+                               "loss barely moves, so training would crawl. Look where the curve falls steeply.")
     return Feedback(True, f"{lr:g} lies on the falling part of the curve, at or below {best:.2g} where the "
                           f"smoothed loss is lowest (the finder's own rule says {finder.suggestion():.2g}).")

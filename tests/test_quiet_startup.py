@@ -1,0 +1,102 @@
+"""A student's kernel starts TensorFlow without error-looking text; real errors still show.
+
+The lessons run in Jupyter kernels, which show whatever reaches stderr in red under the
+cell. This starts a real kernel of this environment, with the environment a student has
+(no ``TF_CPP_MIN_LOG_LEVEL``: the Makefile exports it, a plain ``jupyter lab`` does not,
+and conftest.py sets it for the tests), on a notebook in a temporary folder. The CUDA build
+of TensorFlow on a machine without a GPU, or a kernel that loads TensorFlow before
+``TF_CPP_MIN_LOG_LEVEL`` is set, fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tlhelpers import quiet
+
+CELLS = {
+    "prefix": "import os, sys\nprint(sys.prefix)\nprint(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))",
+    "tensorflow": "import keras, tensorflow as tf\ntf.zeros(1)",
+    "tlhelpers": "import tlhelpers",
+    "print_to_stderr": "import sys\nprint('boom', file=sys.stderr)",
+    # TensorFlow's C++ log writes to file descriptor 2; the kernel forwards it from a thread
+    "cpp_error": "import os, time\nos.write(2, b'E0000 boom from C++\\n')\ntime.sleep(0.5)",
+    "exception": "raise ValueError('a real error')",
+}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+    """Each cell's outputs, run in one fresh kernel of this environment as a student's would be."""
+    folder = tmp_path_factory.mktemp("startup")
+    path = folder / "startup.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in CELLS.values()]), path)
+    nb = nbformat.read(path, as_version=4)
+    # Without PYTEST_CURRENT_TEST too: ipykernel does not forward what C++ code writes to the
+    # process's stderr (file descriptor 2) into cell outputs when it sees that variable.
+    env = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
+    env["IPYTHONDIR"] = str(folder / "ipython")  # a new student's empty IPython profile
+    client = NotebookClient(nb, kernel_name="python3", timeout=180, allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute(env=env)
+    return {name: cell.outputs for name, cell in zip(CELLS, nb.cells)}
+
+
+def _stderr(outputs: list[dict]) -> str:
+    return "".join(out["text"] for out in outputs if out["output_type"] == "stream" and out["name"] == "stderr")
+
+
+def test_the_kernel_is_this_environment_without_the_makefile_setting(outputs) -> None:
+    prefix, level = outputs["prefix"][0]["text"].splitlines()
+    assert Path(prefix) == Path(sys.prefix)
+    assert level == quiet.LEVEL, (
+        f"this environment's kernels do not set TF_CPP_MIN_LOG_LEVEL (got {level}): "
+        "run `make setup` or `python -m tlhelpers.quiet`")
+
+
+def test_tensorflow_starts_without_writing_to_stderr(outputs) -> None:
+    for name in ("prefix", "tensorflow", "tlhelpers"):
+        text = _stderr(outputs[name])
+        hint = (" (CUDA probing: the CUDA build of TensorFlow is installed; `make setup` installs tensorflow-cpu)"
+                if "cuda" in text.lower() else "")
+        assert text == "", f"cell {name!r} wrote to stderr{hint}:\n{text}"
+        assert not [out for out in outputs[name] if out["output_type"] == "error"]
+    result = outputs["tensorflow"][-1]
+    assert result["output_type"] == "execute_result" and "tf.Tensor" in result["data"]["text/plain"]
+
+
+def test_real_errors_still_show(outputs) -> None:
+    assert _stderr(outputs["print_to_stderr"]) == "boom\n"
+    assert "E0000 boom from C++" in _stderr(outputs["cpp_error"])
+    error = outputs["exception"][-1]
+    assert error["output_type"] == "error" and error["ename"] == "ValueError"
+
+
+def test_install_is_idempotent_and_keeps_other_settings(tmp_path: Path) -> None:
+    path = quiet.kernel_config_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text("c.InteractiveShell.colors = 'nocolor'")  # a setting of the user's own
+    assert not quiet.is_installed(tmp_path)
+    assert quiet.install(tmp_path) is True
+    assert quiet.install(tmp_path) is False
+    text = path.read_text()
+    assert text.startswith("c.InteractiveShell.colors = 'nocolor'\n") and text.count(quiet.BLOCK) == 1
+    assert quiet.is_installed(tmp_path)
+    config: dict = {"c": type("Config", (), {"InteractiveShell": type("Shell", (), {})()})()}
+    saved = os.environ.pop(quiet.VARIABLE, None)
+    try:
+        exec(compile(text, str(path), "exec"), config)  # what IPython does with the file
+        assert os.environ[quiet.VARIABLE] == quiet.LEVEL
+        os.environ[quiet.VARIABLE] = "0"  # a user's own setting wins
+        exec(compile(text, str(path), "exec"), config)
+        assert os.environ[quiet.VARIABLE] == "0"
+    finally:
+        os.environ.pop(quiet.VARIABLE, None)
+        if saved is not None:
+            os.environ[quiet.VARIABLE] = saved

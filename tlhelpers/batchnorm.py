@@ -1,0 +1,120 @@
+"""BatchNormalization during fine-tuning in Keras 3: what moves its statistics, measured.
+
+A BatchNormalization layer keeps a *moving mean and variance* of its inputs, collected
+during pretraining, and normalises with them in inference mode. In training mode it
+normalises with each batch's own statistics and nudges the moving ones towards them.
+
+Which mode runs inside ``fit``? In Keras 3, ``fit`` calls the model with
+``training=True``, and that value reaches a nested backbone even when the model calls it
+as ``base(inputs, training=False)`` (keras-team/keras#20285). What keeps a BatchNorm layer
+in inference mode is its own ``trainable = False``. Older guides, Keras' own
+transfer-learning guide among them, describe Keras 2, where ``training=False`` sufficed.
+
+:func:`experiment` trains the same unfrozen model twice, BatchNorm frozen and BatchNorm
+trainable, and reports how far the moving statistics moved and the validation accuracy.
+
+Example:
+    >>> from tlhelpers import backbones, transfer
+    >>> model = transfer.build_classifier(backbones.load_backbone("fashion_cnn", weights=None), 5)
+    >>> len(moving_statistics(model)) > 0
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+import numpy as np
+
+from tlhelpers.config import set_seed
+from tlhelpers.training import compile_classifier
+from tlhelpers.transfer import unfreeze_top
+
+Statistics = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def moving_statistics(model: keras.Model) -> Statistics:
+    """``{layer path: (moving mean, moving variance)}`` of every BatchNormalization layer in ``model``.
+
+    Nested models (a backbone inside a classifier) are searched too.
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization(name="bn")], name="tiny")
+        >>> mean, variance = moving_statistics(m)["tiny/bn"]
+        >>> mean.tolist(), variance.tolist()
+        ([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    """
+    stats = {}
+    for variable in model.non_trainable_variables + model.trainable_variables:
+        layer_path, _, name = variable.path.rpartition("/")
+        if name in ("moving_mean", "moving_variance"):
+            mean, variance = stats.get(layer_path, (None, None))
+            value = keras.ops.convert_to_numpy(variable).copy()
+            stats[layer_path] = (value, variance) if name == "moving_mean" else (mean, value)
+    return stats
+
+
+def statistics_shift(before: Statistics, after: Statistics) -> dict[str, float]:
+    """Mean absolute change of the moving means and of the moving variances, over every channel.
+
+    Example:
+        >>> before = {"bn": (np.zeros(2), np.ones(2))}
+        >>> statistics_shift(before, {"bn": (np.array([0.5, -0.5]), np.ones(2))})
+        {'moving mean': 0.5, 'moving variance': 0.0}
+    """
+    if set(before) != set(after):
+        raise ValueError(f"the two snapshots hold different BatchNorm layers: {sorted(set(before) ^ set(after))}")
+    if not before:
+        raise ValueError("the model has no BatchNormalization layer: there are no statistics to compare")
+    shifts = {}
+    for index, what in enumerate(("moving mean", "moving variance")):
+        changes = np.concatenate([np.abs(after[k][index] - before[k][index]).ravel() for k in before])
+        shifts[what] = float(changes.mean())
+    return shifts
+
+
+def experiment(
+    start_model: Callable[[], keras.Model],
+    x: Any,
+    y: Any,
+    validation_data: tuple[Any, Any],
+    *,
+    blocks: int,
+    learning_rate: float,
+    epochs: int,
+    batch_size: int = 16,
+    seed: int = 0,
+):  # -> pandas.DataFrame
+    """Fine-tune the same start twice, BatchNorm frozen and BatchNorm trainable; what changed.
+
+    ``start_model()`` must return a fresh classifier (the trained head on the pretrained
+    backbone, called with ``training=False``). Both runs unfreeze its top ``blocks`` blocks
+    with :func:`tlhelpers.transfer.unfreeze_top`; the second also unfreezes their
+    BatchNorm layers. Same seed, learning rate, epochs and batches.
+
+    Returns:
+        One row per run: how many BatchNorm layers trained, the mean absolute change of
+        the moving means and variances over the run, and the validation accuracy before
+        and after.
+
+    Example:
+        >>> experiment(start_model, x, y, (x_val, y_val), blocks=2, learning_rate=1e-4, epochs=3)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    rows = []
+    for label, batchnorm in (("BatchNorm frozen", False), ("BatchNorm trainable", True)):
+        model = start_model()
+        report = unfreeze_top(model, blocks, batchnorm=batchnorm)
+        compile_classifier(model, learning_rate)
+        val_before = model.evaluate(*validation_data, verbose=0)[1]
+        before = moving_statistics(model)
+        set_seed(seed)
+        model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, verbose=0)
+        shift = statistics_shift(before, moving_statistics(model))
+        trained = sum(1 for row in report.layer_rows if row.batchnorm and row.trainable)
+        rows.append({"run": label, "BatchNorm layers training": trained,
+                     "moving mean change": shift["moving mean"], "moving variance change": shift["moving variance"],
+                     "val accuracy before": val_before, "val accuracy after": model.evaluate(*validation_data, verbose=0)[1]})
+    return pd.DataFrame(rows).set_index("run")

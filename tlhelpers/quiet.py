@@ -1,0 +1,99 @@
+"""Keep TensorFlow's start-up log out of the lessons' cell outputs; errors still show.
+
+TensorFlow's C++ core logs a few INFO lines when it loads (which CPU instructions it was
+built for, preceded by absl's "All log messages before absl::InitializeLog() ..."). A
+Jupyter kernel shows whatever reaches its stderr in red under the cell, so the first
+``import keras`` of every lesson looked like an error. ``TF_CPP_MIN_LOG_LEVEL=2`` hides
+TensorFlow's INFO and WARNING lines and keeps ERROR and FATAL ones; Python exceptions and
+warnings are not affected. It must be set before TensorFlow loads, i.e. before the
+kernel runs the lesson's first cell.
+
+``make`` exports it, and Jupyter passes it on to its kernels, but a kernel started from a
+plain ``jupyter lab`` (or an editor) would not have it. ``python -m tlhelpers.quiet``
+(run by ``make setup``) therefore writes a few lines into this environment's IPython
+kernel config, ``<sys.prefix>/etc/ipython/ipython_kernel_config.py``, which every IPython
+kernel of the environment runs at start-up. They set the variable only where it is not
+set already, so ``TF_CPP_MIN_LOG_LEVEL=0 jupyter lab`` still shows everything.
+
+(The CUDA probing lines, "Could not find cuda drivers" and "failed call to cuInit", come
+from the CUDA build of TensorFlow and ignore this setting: on a machine without an NVIDIA
+GPU the course installs ``tensorflow-cpu``, which does not probe; see the Makefile.)
+
+Example:
+    >>> kernel_config_path("/opt/env").as_posix()
+    '/opt/env/etc/ipython/ipython_kernel_config.py'
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+#: TensorFlow's C++ log level kept: 2 hides INFO and WARNING, shows ERROR and FATAL.
+LEVEL = "2"
+
+_BEGIN = "# >>> tlhelpers.quiet >>>"
+_END = "# <<< tlhelpers.quiet <<<"
+BLOCK = f"""{_BEGIN}
+# Written by `python -m tlhelpers.quiet` (run by `make setup`): TensorFlow's start-up INFO
+# lines stay out of the notebooks' outputs; its errors still show. Set only if unset.
+import os as _os
+
+_os.environ.setdefault("{VARIABLE}", "{LEVEL}")
+del _os
+{_END}
+"""
+
+
+def kernel_config_path(prefix: str | Path | None = None) -> Path:
+    """The IPython kernel config file of the environment at ``prefix`` (default: this one)."""
+    return Path(prefix if prefix is not None else sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
+
+
+def is_installed(prefix: str | Path | None = None) -> bool:
+    """True if the environment's kernels set ``TF_CPP_MIN_LOG_LEVEL`` at start-up."""
+    path = kernel_config_path(prefix)
+    return path.is_file() and BLOCK in path.read_text()
+
+
+def install(prefix: str | Path | None = None) -> bool:
+    """Add (or refresh) the block in the kernel config; keep anything else in the file.
+
+    Returns True if the file changed, False if it already held the block.
+    """
+    path = kernel_config_path(prefix)
+    text = path.read_text() if path.is_file() else ""
+    if BLOCK in text:
+        return False
+    if _BEGIN in text and _END in text:  # an older block: replace it
+        head, rest = text.split(_BEGIN, 1)
+        text = head + rest.split(_END, 1)[1].lstrip("\n")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + BLOCK)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tlhelpers.quiet",
+        description=f"Make this environment's Jupyter kernels set {VARIABLE}={LEVEL} (unless set) "
+        "before TensorFlow loads, so its start-up INFO lines stay out of cell outputs.",
+    )
+    parser.add_argument("--check", action="store_true", help="only say whether it is set up (exit 1 if not)")
+    args = parser.parse_args(argv)
+    path = kernel_config_path()
+    if args.check:
+        ok = is_installed()
+        print(f"{path}: {'sets' if ok else 'does not set'} {VARIABLE} for this environment's kernels")
+        return 0 if ok else 1
+    if install():
+        print(f"tlhelpers.quiet: kernels of this environment now set {VARIABLE}={LEVEL} (unless set): {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
