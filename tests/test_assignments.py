@@ -365,8 +365,9 @@ def test_the_pipeline_answer_key_is_what_the_pipelines_do() -> None:
         assert matches != pipeline.wrong, f"pipeline {letter}: the answer key says wrong={pipeline.wrong}"
     assert grade.check_wrong_pipelines({"B", "C", "D", "F", "G"})
     assert grade.check_wrong_pipelines("b, c, d, f, g")
-    feedback = grade.check_wrong_pipelines({"B", "E"})
-    assert "E is fine" in feedback.message and "C is wrong" in feedback.message
+    feedback = grade.check_wrong_pipelines({"B", "E"})  # E is fine; C, D, F, G are missing
+    assert not feedback and "1 of the pipelines you listed is fine" in feedback.message
+    assert "4 broken pipelines are missing" in feedback.message and "E is fine" not in feedback.message
     assert "Not yet" in repr(grade.check_wrong_pipelines(None))
 
 

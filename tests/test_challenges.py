@@ -55,8 +55,11 @@ def test_configure_cpu_devices_in_a_fresh_process() -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    # same devices again; 3 cannot be configured once TF runs: one warning, still 2 devices
-    assert out.stdout.split()[-5:] == ["True", "2", "2", "1", "2"]
+    # same devices again; 3 cannot be configured once TF runs: still 2 devices, no warning (stderr) but
+    # one line on stdout saying what to do
+    assert out.stdout.split()[-5:] == ["True", "2", "2", "0", "2"]
+    advice = [line for line in out.stdout.splitlines() if "restart the kernel" in line]
+    assert len(advice) == 1 and "already started TensorFlow" in advice[0] and "from the top" in advice[0]
 
 
 def test_configure_cpu_devices_rejects_bad_counts() -> None:

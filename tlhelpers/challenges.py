@@ -47,10 +47,11 @@ def configure_cpu_devices(count: int = 2) -> list[str]:
     """Split the CPU into ``count`` logical devices, so one machine can show data parallelism.
 
     TensorFlow fixes its devices when it runs its first operation, so call this first, in
-    the first code cell of a notebook. Calling it again with the same count is harmless;
-    after TensorFlow has started it cannot change the devices, and it warns and returns
-    the devices there are. The logical devices share the same cores: this demonstrates the
-    code, not a speed-up.
+    the first code cell of a notebook. Calling it again with the same count is harmless.
+    In a kernel where TensorFlow has already started with another number of devices it
+    cannot change them: it prints one line saying to restart the kernel and run the
+    notebook from the top, and returns the devices there are. The logical devices share
+    the same cores: this demonstrates the code, not a speed-up.
 
     Args:
         count: logical CPU devices to create (1 or more).
@@ -75,11 +76,8 @@ def configure_cpu_devices(count: int = 2) -> list[str]:
     except RuntimeError:  # TensorFlow already started: its devices are fixed
         have = tf.config.list_logical_devices("CPU")
         if len(have) != count:
-            warnings.warn(
-                f"TensorFlow has already started with {len(have)} logical CPU device(s), so "
-                f"{count} cannot be configured now; restart the kernel and run this cell first",
-                stacklevel=2,
-            )
+            print(f"This kernel already started TensorFlow (with {len(have)} CPU device(s), not {count}): restart "
+                  "the kernel (Kernel > Restart Kernel) and run this notebook from the top.")
     return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 

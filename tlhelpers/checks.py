@@ -12,7 +12,9 @@ Example:
     >>> check_close(0.29, 0.3, tol=0.05, what="the dropout rate")
     ✅ Correct: the dropout rate is 0.29, within 0.05 of 0.3.
     >>> check_equal(5, 4, "2 + 2", hint="add the two numbers")
-    ❌ Not yet: 2 + 2 should be 4, got 5. Hint: add the two numbers
+    ❌ Not yet: 2 + 2 is not 5. Hint: add the two numbers
+
+A wrong answer is told what is wrong and where to look, never the expected value.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def check_equal(actual: Any, expected: Any, what: str, hint: str | None = None) 
     shown = repr(expected) if isinstance(expected, str) else expected
     return expect(
         actual == expected, f"{what} is {shown}.",
-        _with_hint(f"{what} should be {shown}, got {actual!r}.", hint),
+        _with_hint(f"{what} is not {actual!r}.", hint),
     )
 
 
@@ -84,7 +86,7 @@ def check_close(actual: float, expected: float, tol: float, what: str, hint: str
 
     Example:
         >>> check_close(1e-3, 1e-4, tol=1e-4, what="the learning rate")
-        ❌ Not yet: the learning rate should be within 0.0001 of 0.0001, got 0.001.
+        ❌ Not yet: the learning rate 0.001 is not within 0.0001 of the right value.
     """
     try:
         ok = abs(float(actual) - float(expected)) <= tol
@@ -92,7 +94,7 @@ def check_close(actual: float, expected: float, tol: float, what: str, hint: str
         return Feedback(False, _with_hint(f"{what} should be a number, got {actual!r}.", hint))
     return expect(
         ok, f"{what} is {actual:g}, within {tol:g} of {expected:g}.",
-        _with_hint(f"{what} should be within {tol:g} of {expected:g}, got {actual:g}.", hint),
+        _with_hint(f"{what} {actual:g} is not within {tol:g} of the right value.", hint),
     )
 
 

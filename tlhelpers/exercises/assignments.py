@@ -198,7 +198,12 @@ def check_unfrozen(model: Any, depth: int) -> Feedback:
     from tlhelpers.backbones import block_of_layers
     from tlhelpers.transfer import find_backbone
 
-    base, spec = find_backbone(model)
+    if not isinstance(model, keras.Model):
+        return _fail(f"the model should be a keras.Model, got {type(model).__name__}.")
+    try:
+        base, spec = find_backbone(model)
+    except ValueError as err:
+        return _fail(str(err))
     groups = block_of_layers(base, spec)
     top = spec.block_names[spec.num_blocks - depth:] if depth else ()
     trainable = {id(v) for v in model.trainable_weights}
@@ -284,16 +289,21 @@ def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_
     from tlhelpers.backbones import block_of_layers
     from tlhelpers.transfer import find_backbone
 
+    if not isinstance(model, keras.Model):
+        return _fail(f"the model should be a keras.Model, got {type(model).__name__}.")
     lr = learning_rate_of(model)
     if lr is None:
         return _fail("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) before fit.")
     if not 0 < lr <= max_lr:
         return _fail(
-            f"the optimizer's learning rate is {lr:g}; fine-tuning needs a low one (at most {max_lr:g}, "
-            "typically 10-100x lower than for the head) so the pretrained weights move only a little. "
-            "Compile again after unfreezing, e.g. model.compile(optimizer=keras.optimizers.Adam(1e-5), ...)."
+            f"the optimizer's learning rate is {lr:g}: too high for fine-tuning, which needs a rate well below "
+            "the head's (lesson 03: typically 10-100x lower) so the pretrained weights move only a little. "
+            "Compile again after unfreezing, with such a rate."
         )
-    base, spec = find_backbone(model)
+    try:
+        base, spec = find_backbone(model)
+    except ValueError as err:
+        return _fail(str(err))
     groups = block_of_layers(base, spec)
     top = spec.block_names[spec.num_blocks - depth:] if depth else ()
     for block, layers in groups.items():
@@ -410,14 +420,18 @@ def check_prepare(prepare: Any, backbone: str, size: int, in_channels: int = 1) 
         want = _preprocessed_pixel(spec.preprocess, pixel)
         if got.shape != want.shape or np.any(np.abs(got - want) > tol):
             shown = ", ".join(f"{v:.4g}" for v in got)
-            expected = ", ".join(f"{v:.4g}" for v in want)
+            found = _diagnose(got, pixel, backbone, tol) or (
+                f" Compare each step with {backbone}'s contract (lesson 02, section 3): the value range, the "
+                "channel order, and preprocessing applied exactly once."
+            )
             return _fail(
-                f"an image of colour {rgb[:in_channels]} should become [{expected}] for {backbone}, "
-                f"but prepare gives [{shown}].{_diagnose(got, pixel, backbone, tol)}"
+                f"an image of colour {rgb[:in_channels]} does not become what {backbone} takes: prepare gives "
+                f"[{shown}].{found}"
             )
     out = np.asarray(_call(prepare, batch.copy(), backbone, size, what="prepare")[0], np.float64)
     if out.min() < lo - tol or out.max() > hi + tol:
-        return _fail(f"{backbone} expects values in [{lo:g}, {hi:g}], but prepare gives [{out.min():.4g}, {out.max():.4g}].")
+        return _fail(f"prepare gives values from {out.min():.4g} to {out.max():.4g}, outside the range {backbone}'s "
+                     "preprocess_input produces: check the scaling against its contract (lesson 02, section 3).")
     return Feedback(
         True,
         f"prepare turns {in_channels}-channel images into {backbone}'s input: {size}x{size}x{spec.channels}, "
@@ -518,10 +532,18 @@ def check_wrong_pipelines(answer: Any) -> Feedback:
         return fmt
     letters = _letters(answer)
     wrong = {k for k, p in PIPELINES.items() if p.wrong}
-    mistakes = [f"{k} is fine: {PIPELINES[k].why}" for k in sorted(letters - wrong)]
-    mistakes += [f"{k} is wrong: {PIPELINES[k].why}" for k in sorted(wrong - letters)]
-    if mistakes:
-        return _fail(" ".join(mistakes))
+    flagged_fine, missed = len(letters - wrong), len(wrong - letters)
+    if flagged_fine or missed:
+        parts = []
+        if flagged_fine:
+            parts.append(f"{flagged_fine} of the pipelines you listed {'is' if flagged_fine == 1 else 'are'} fine")
+        if missed:
+            parts.append(f"{missed} broken pipeline{' is' if missed == 1 else 's are'} missing from your answer")
+        return _fail(
+            f"{' and '.join(parts)}. Run each one in your head against ResNet50's contract (lesson 02, section 3): "
+            "the range preprocess_input expects, the channel order it produces, whether it runs exactly once, "
+            "and whether resizing and preprocessing commute."
+        )
     return Feedback(True, " ".join(f"{k}: {PIPELINES[k].why}" for k in sorted(wrong)))
 
 
@@ -714,9 +736,11 @@ DEMO_CLASSES = {"offline": ("Pullover", "Sneaker", "Bag"), "imagenet": ("airplan
 
 
 def make_demo_folder(folder: str | Path, per_class: int = 24, track: Track | None = None) -> Path:
-    """Write a small image folder (one sub-folder per class, PNG files) to start from.
+    """Write a small image folder (one sub-folder per class, PNG files) to practise with.
 
-    Images come from the track's dataset (Fashion-MNIST offline, CIFAR-10 imagenet).
+    Images come from the track's dataset (Fashion-MNIST offline, CIFAR-10 imagenet), so
+    :func:`check_own_folder` recognises them: the demo folder is for practice, and the
+    point for using your own images needs a folder of your own.
 
     Raises:
         FileExistsError: ``folder`` exists and is not empty (your images are never touched).
@@ -745,6 +769,84 @@ def make_demo_folder(folder: str | Path, per_class: int = 24, track: Track | Non
         for i, index in enumerate(picks):
             Image.fromarray(x[index].squeeze()).save(target / f"{i:03d}.png")
     return folder
+
+
+DEMO_SOURCES = {"offline": ("fashion_mnist", "fashion_mnist_clean"), "imagenet": ("cifar10",)}
+
+
+def _dataset_fingerprints(names: tuple[str, ...]) -> tuple[set[int], set[tuple[int, ...]]]:
+    """Hashes of every image of the named datasets (both splits), and the image shapes."""
+    from tlhelpers.data import load_dataset
+
+    hashes: set[int] = set()
+    shapes: set[tuple[int, ...]] = set()
+    for name in names:
+        ((x, _), (x_test, _)), _ = load_dataset(name)
+        for images in (x, x_test):
+            images = np.ascontiguousarray(images, dtype=np.uint8)
+            shape = tuple(images.shape[1:])
+            shapes.add(shape[:-1] if shape[-1] == 1 else shape)  # a gray PNG reads back without the channel axis
+            hashes.update(hash(row.tobytes()) for row in images.reshape(len(images), -1))
+    return hashes, shapes
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    from tlhelpers.data import IMAGE_EXTENSIONS
+
+    return sorted(
+        path for sub in Path(folder).iterdir() if sub.is_dir() and not sub.name.startswith(".")
+        for path in sub.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+def check_own_folder(folder: str | Path, track: Track | None = None) -> Feedback:
+    """The image folder holds the student's own images, not the demo folder's.
+
+    Every image file is compared, pixel for pixel, with the images of the track's dataset,
+    which is where :func:`make_demo_folder` takes its images from (renaming or moving the
+    files does not change that). A folder that mixes in dataset images does not count either.
+
+    Example:
+        >>> check_own_folder("my_images")  # doctest: +SKIP
+        ✅ Correct: 40 images of your own in 2 classes (horizontal, vertical): none comes from the track's dataset.
+    """
+    from PIL import Image
+
+    track = track or current_track()
+    if folder is None:
+        return _fail("set the image folder (a path to my_images/, one sub-folder per class).")
+    folder = Path(folder)
+    if not folder.is_dir():
+        return _fail(f"there is no folder {str(folder)!r}: put your images in it, one sub-folder per class.")
+    files = _folder_images(folder)
+    if not files:
+        return _fail(f"{str(folder)!r} has no image files in its class sub-folders.")
+    sources = DEMO_SOURCES.get(track.name, (track.dataset,))
+    try:
+        with quiet():  # a first load may render and cache the dataset: nothing of it on stderr in a graded cell
+            hashes, shapes = _dataset_fingerprints(sources)
+    except Exception as err:  # the dataset is not on this machine: nothing to compare with
+        return Feedback(True, f"{len(files)} images; not compared with the track's dataset, which this machine "
+                              f"cannot load ({type(err).__name__}).")
+    from_dataset = 0
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                pixels = np.asarray(image)
+        except Exception:  # unreadable files are load_folder_task's business
+            continue
+        if pixels.dtype == np.uint8 and tuple(pixels.shape) in shapes and hash(pixels.tobytes()) in hashes:
+            from_dataset += 1
+    classes = _class_folders(folder)
+    if from_dataset:
+        return _fail(
+            f"{from_dataset} of the {len(files)} images in {str(folder)!r} are images of the track's dataset "
+            f"({', '.join(sources)}): that is the demo folder, or part of it. The demo folder is for practice: "
+            "every question runs and is checked on it, but this point needs a folder of your own images. Replace "
+            f"them with images of your own ({str(folder)!r}, one sub-folder per class) and run all cells again."
+        )
+    return Feedback(True, f"{len(files)} images of your own in {len(classes)} classes ({', '.join(classes)}): none "
+                          "comes from the track's dataset.")
 
 
 def _class_folders(folder: Path) -> list[str]:

@@ -1,10 +1,12 @@
 """Exercise checks for lesson 00 (background): the update rule, freezing, the experiment.
 
+A wrong or missing answer gets what is wrong and where to look, never the expected value.
+
 Example:
     >>> check_update(1.95)
-    ✅ Correct: θ after one step is 1.95, within 1e-06 of 1.95.
+    ✅ Correct: θ after one step is 1.95: 2.0 − 0.1 × 0.5, a step of 0.05 against the gradient.
     >>> check_update(None)
-    ❌ Not yet: θ after one step should be a number, got None. Hint: θ_new = θ − α · ∂J/∂θ = 2.0 − 0.1 × 0.5
+    ❌ Not yet: no answer yet: set answer to θ after one step, a number. Use the update rule θ ← θ − α · ∂J/∂θ with the values in the exercise.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Any
 
 import keras
 
-from tlhelpers.checks import Feedback, check_close, check_choice, expect, run_checks
+from tlhelpers.checks import Feedback, check_choice, expect, run_checks
+from tlhelpers.exercises._common import as_number, not_answered
 
 STRATEGY_ANSWERS = ("scratch", "probe")
+
+_RULE = "Use the update rule θ ← θ − α · ∂J/∂θ with the values in the exercise."
 
 
 def check_update(answer: Any, theta: float = 2.0, gradient: float = 0.5, learning_rate: float = 0.1) -> Feedback:
@@ -24,15 +29,35 @@ def check_update(answer: Any, theta: float = 2.0, gradient: float = 0.5, learnin
     Example:
         >>> check_update(1.95).correct
         True
+        >>> check_update(2.05).message
+        'θ after one step is not 2.05: you moved θ along the gradient. The update subtracts α · ∂J/∂θ: it steps downhill, against the gradient.'
     """
-    expected = theta - learning_rate * gradient
-    hint = f"θ_new = θ − α · ∂J/∂θ = {theta} − {learning_rate} × {gradient}"
-    if answer is not None and not isinstance(answer, (int, float)):
-        try:
-            answer = float(answer)
-        except (TypeError, ValueError):
-            pass
-    return check_close(answer, expected, tol=1e-6, what="θ after one step", hint=hint)
+    if answer is None:
+        return not_answered(f"set answer to θ after one step, a number. {_RULE}")
+    value = as_number(answer)
+    if value is None:
+        return Feedback(False, f"answer should be a number, got {answer!r}. {_RULE}")
+    step = learning_rate * gradient
+    expected = theta - step
+
+    def near(x: float) -> bool:
+        return abs(value - x) <= 1e-6
+
+    if near(expected):
+        return Feedback(True, f"θ after one step is {value:g}: {theta} − {learning_rate} × {gradient}, "
+                              f"a step of {step:g} against the gradient.")
+    wrong = f"θ after one step is not {value:g}:"
+    if near(theta + step):
+        why = "you moved θ along the gradient. The update subtracts α · ∂J/∂θ: it steps downhill, against the gradient."
+    elif near(theta - gradient):
+        why = "the step is missing the learning rate α, which scales the gradient before it is subtracted."
+    elif near(step) or near(-step):
+        why = "that is the size of the step α · ∂J/∂θ; the question asks for θ after it."
+    elif near(theta):
+        why = "θ is a trainable weight, so the step changes it."
+    else:
+        why = "check the arithmetic. " + _RULE
+    return Feedback(False, f"{wrong} {why}")
 
 
 def exercise_model() -> keras.Model:
@@ -64,7 +89,8 @@ def check_frozen(model: Any) -> Feedback:
     first, second = model.get_layer("first"), model.get_layer("second")
     return run_checks(
         lambda: expect(not first.trainable, "'first' is frozen: the update skips its kernel and bias.",
-                       "'first' is still trainable. Hint: set model.get_layer('first').trainable = False"),
+                       "'first' is still trainable. Hint: section 4 froze a layer by setting one of its attributes; "
+                       "model.get_layer('first') gives you the layer."),
         lambda: expect(second.trainable, "'second' still trains.",
                        "'second' is frozen too; only 'first' should be. Hint: set its trainable back to True"),
         lambda: expect(
@@ -89,6 +115,9 @@ def check_winner(answer: Any, results: Any, labels_per_class: int | None = None)
         >>> check_winner("probe", r).correct
         True
     """
+    if answer is None:
+        return not_answered(f"set answer to the strategy that won at the smallest budget in your run: one of "
+                            f"{list(STRATEGY_ANSWERS)}.")
     try:
         k = int(results["labels_per_class"].min()) if labels_per_class is None else int(labels_per_class)
         rows = results[results["labels_per_class"] == k].groupby("strategy")["test_accuracy"].mean()

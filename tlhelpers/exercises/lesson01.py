@@ -1,30 +1,74 @@
-"""Exercise checks for lesson 01 (pretrained models): parameters, pooled shapes, blocks.
+"""Exercise checks for lesson 01 (pretrained models): predict, then check.
+
+Each exercise asks for something the lesson does not print, but that follows from its
+ideas: what a new head on pooled features costs, how feature maps scale with the image,
+and which blocks to fine-tune on a backbone not shown. Each check computes the truth
+(building the architecture with random weights where it needs one), works in either track,
+and never shows the expected answer for a missing or wrong one.
 
 Example:
-    >>> check_specific_block("block4", "fashion_cnn").correct
-    True
+    >>> check_head_parameters(None, "fashion_cnn", 5)
+    ❌ Not yet: no answer yet: set answer to the number of parameters the new head adds (a whole number).
+    >>> check_top_blocks(["conv1", "conv2"]).correct
+    False
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 from tlhelpers.backbones import get_spec
-from tlhelpers.checks import Feedback, check_choice, check_equal
+from tlhelpers.checks import Feedback
+from tlhelpers.exercises._common import architecture_at, as_number, not_answered
+
+OTHER_BACKBONE = "resnet50"  # exercise 3: a backbone whose blocks the lesson does not print
 
 
-def check_parameter_count(answer: Any, base: keras.Model) -> Feedback:
-    """Exercise 1: how many parameters (trainable and not) does ``base`` have?
+def check_head_parameters(answer: Any, backbone: str, num_classes: int, input_size: int | None = None) -> Feedback:
+    """Exercise 1: how many parameters a new ``Dense(num_classes)`` head adds on ``pooling="avg"``.
+
+    The head's input is the pooled vector (one number per channel of the last feature
+    maps); a Dense layer has one weight per (input, output) pair and one bias per output.
 
     Example:
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-        >>> check_parameter_count(8, m).correct
+        >>> check_head_parameters(256 * 5 + 5, "fashion_cnn", 5).correct
         True
+        >>> check_head_parameters(256 * 5, "fashion_cnn", 5).message
+        'the head adds more than 1,280: that counts the weights, one per (input, output) pair, but each of the 5 outputs also has a bias.'
     """
-    return check_equal(answer, base.count_params(), f"the number of parameters of {base.name}",
-                       hint="base.count_params(), or the total in base.summary()")
+    if answer is None:
+        return not_answered("set answer to the number of parameters the new head adds (a whole number).")
+    value = as_number(answer)
+    if value is None or value != int(value):
+        return Feedback(False, f"answer should be a whole number of parameters, got {answer!r}.")
+    value = int(value)
+    size = input_size or get_spec(backbone).input_size
+    maps = architecture_at(backbone, size)
+    height, width, features = (int(v) for v in maps.output.shape[1:])
+    weights = features * num_classes
+    expected = weights + num_classes
+    if value == expected:
+        backbone_params = maps.count_params()
+        return Feedback(True, f"the head adds {expected:,} parameters: {features} pooled features × {num_classes} "
+                              f"outputs = {weights:,} weights, plus {num_classes} biases. Next to the backbone's "
+                              f"{backbone_params:,} that is {expected / backbone_params:.2%}: a new head is cheap "
+                              "to train, which is why transfer learning starts there.")
+    if value == weights:
+        why = (f"that counts the weights, one per (input, output) pair, but each of the {num_classes} outputs "
+               "also has a bias.")
+        return Feedback(False, f"the head adds more than {value:,}: {why}")
+    if value == height * width * features * num_classes + num_classes:
+        why = ("that is what a head on the flattened feature maps (pooling=None) would add; with pooling='avg' "
+               "the head gets one number per channel.")
+    elif value == expected + maps.count_params():
+        why = "that includes the backbone's parameters; the question asks only for what the head adds."
+    elif value in (features, features + num_classes, num_classes):
+        why = ("that is one layer's width, not a parameter count: a Dense layer has one weight for every "
+               "(input, output) pair, and one bias per output.")
+    else:
+        why = ("a Dense layer has one weight for every (input, output) pair plus one bias per output. Its input "
+               "here is the pooled vector: section 2 shows its length.")
+    return Feedback(False, f"the head does not add {value:,} parameters: {why}")
 
 
 def _as_shape(value: Any) -> tuple | None:
@@ -34,39 +78,88 @@ def _as_shape(value: Any) -> tuple | None:
         return None
 
 
-def check_pooled_shape(answer: Any, backbone: str, input_size: int | None = None, pooling: str = "max") -> Feedback:
-    """Exercise 2: the output shape of ``backbone`` with ``include_top=False`` and ``pooling``.
+def check_feature_maps_at(answer: Any, backbone: str, input_size: int, scale: int = 2) -> Feedback:
+    """Exercise 2: the feature maps' shape (no top, no pooling) for images ``scale`` times larger.
 
-    The batch dimension may be written as ``None`` or left out.
+    The lesson prints the maps of ``backbone`` at ``input_size``; the question is about
+    the same architecture at ``scale * input_size`` px. The batch dimension may be written
+    as ``None`` or left out.
 
     Example:
-        >>> check_pooled_shape((None, 256), "fashion_cnn").correct
+        >>> check_feature_maps_at((None, 8, 8, 256), "fashion_cnn", 32).correct
         True
+        >>> check_feature_maps_at((None, 4, 4, 256), "fashion_cnn", 32).message
+        'not (None, 4, 4, 256): that is the shape at the size the lesson used. The maps cover the image: a larger image gives larger maps, shrunk by the same factor.'
     """
-    from tlhelpers.backbones import load_backbone
-
-    base = load_backbone(backbone, weights=None, input_size=input_size, pooling=pooling)
-    expected = tuple(base.output.shape)
+    if answer is None:
+        return not_answered("set answer to a shape tuple such as (None, height, width, channels).")
     shape = _as_shape(answer)
-    if shape is not None and len(shape) == len(expected) - 1:
+    if shape is None or len(shape) not in (3, 4):
+        return Feedback(False, f"answer should be a shape tuple (None, height, width, channels), got {answer!r}.")
+    if len(shape) == 3:
         shape = (None, *shape)
-    return check_equal(shape if shape is not None else answer, expected,
-                       f"the output shape with pooling={pooling!r}",
-                       hint="global pooling averages (or maxes) each feature map to one number: one per channel")
+    size = scale * input_size
+    shown = tuple(architecture_at(backbone, input_size).output.shape)
+    expected = tuple(architecture_at(backbone, size).output.shape)
+    if shape[1:] == expected[1:]:
+        return Feedback(True, f"at {size} px the maps are {expected[1]}x{expected[2]} with {expected[3]} channels "
+                              f"(at {input_size} px: {shown[1]}x{shown[2]}): the poolings and strided convolutions "
+                              "shrink height and width by the same factor at any size, and the convolutions keep "
+                              "their number of filters. Pooled, the vector has the same length at both sizes: the "
+                              "head does not depend on the image size.")
+    if shape[3] != expected[3]:
+        why = "the number of channels is set by the last block's convolutions, whatever the image size."
+    elif shape[1:] == shown[1:]:
+        why = ("that is the shape at the size the lesson used. The maps cover the image: a larger image gives "
+               "larger maps, shrunk by the same factor.")
+    elif shape[1] != shape[2]:
+        why = "the input is square, and so are the maps."
+    else:
+        why = ("height and width shrink by the same factor at any input size: find that factor from the input "
+               "side and the last maps in section 4, then apply it to the new size.")
+    return Feedback(False, f"not {_shape_text(shape)}: {why}")
 
 
-def check_specific_block(answer: Any, backbone: str) -> Feedback:
-    """Exercise 3: which block of ``backbone`` is the most specific to its source task?
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join("None" if v is None else str(v) for v in shape) + ")"
+
+
+def check_top_blocks(answer: Any, backbone: str = OTHER_BACKBONE, count: int = 2) -> Feedback:
+    """Exercise 3: the ``count`` blocks of ``backbone`` to fine-tune first (the most specific ones).
 
     Example:
-        >>> check_specific_block("block1", "fashion_cnn").correct
-        False
+        >>> check_top_blocks(["conv4", "conv5"]).correct
+        True
+        >>> check_top_blocks(["conv1", "conv5"]).message
+        "one of ['conv1', 'conv5'] is right, the other is not. The first block, conv1, detects edges and textures any image has, the most reusable features there are; fine-tuning starts at the other end."
     """
     spec = get_spec(backbone)
-    top = spec.block_names[-1]
-    return check_choice(
-        answer, [top], "your answer",
-        f"{top} is the top block: it combines everything below into features for the source classes, "
-        "so it is the least reusable and the first to fine-tune or replace.",
-        hint=f"the blocks, bottom to top: {', '.join(spec.block_names)}",
-    )
+    names = list(spec.block_names)
+    where = f"get_spec({backbone!r}).block_names lists its blocks from the input up"
+    if answer is None:
+        return not_answered(f"set answer to a list of {count} block names of {backbone}: {where}.")
+    picked = [answer] if isinstance(answer, str) else answer
+    try:
+        picked = [str(name) for name in picked]
+    except TypeError:
+        return Feedback(False, f"answer should be a list of {count} block names, got {answer!r}.")
+    unknown = [name for name in picked if name not in names]
+    if unknown:
+        return Feedback(False, f"{unknown} are not blocks of {backbone}: {where}.")
+    if len(set(picked)) != count:
+        return Feedback(False, f"name {count} different blocks, got {picked!r}.")
+    top = names[-count:]
+    if set(picked) == set(top):
+        order = ", ".join(names)
+        return Feedback(True, f"{' and '.join(top)} are {backbone}'s top {count} blocks (from the input: {order}): "
+                              "the most specific to its source task, so the first to adapt to a new one; the "
+                              "blocks below hold generic features that transfer as they are.")
+    right = len(set(picked) & set(top))
+    lowest = names[0]
+    if lowest in picked:
+        why = (f"The first block, {lowest}, detects edges and textures any image has, the most reusable features "
+               "there are; fine-tuning starts at the other end.")
+    else:
+        why = "Features get more specific block by block from the input up, and fine-tuning starts with the most specific."
+    head = f"one of {picked!r} is right, the other is not." if right == 1 else f"neither of {picked!r} is right."
+    return Feedback(False, f"{head} {why}")

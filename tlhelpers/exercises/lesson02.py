@@ -1,8 +1,11 @@
 """Exercise checks for lesson 02 (preprocessing): a backbone's contract, and augmentation.
 
+Checks never show the expected answer for a missing or wrong one: they say what is
+wrong and where to look.
+
 Example:
-    >>> check_expected_range((-1, 1), "mobilenet_v2").correct
-    True
+    >>> check_pixel_prediction(None).correct
+    False
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import keras
 import numpy as np
 
 from tlhelpers.checks import Feedback, expect, run_checks
+from tlhelpers.exercises._common import not_answered
 from tlhelpers.preprocessing import apply_preprocess, check_batch, contract
 
 
@@ -25,11 +29,14 @@ def check_preprocessed(answer: Any, raw: Any, backbone: str) -> Feedback:
         True
     """
     if answer is None:
-        return Feedback(False, f"set answer to the batch prepared for {backbone}.")
+        return not_answered(f"set answer to the batch prepared for {backbone}.")
     if isinstance(answer, np.ndarray) and isinstance(raw, np.ndarray) and np.shares_memory(answer, raw):
+        if raw.min() >= 0 and raw.max() <= 255 and np.array_equal(raw, np.round(raw)):
+            return Feedback(False, f"answer is still the raw batch: {backbone} needs its preprocessing first (its "
+                                   "contract is in section 3).")
         return Feedback(False, "answer shares its memory with the raw batch: preprocess_input changed the raw "
                                "images in place (the trap from section 3), so they are not raw any more. "
-                               "Hint: re-run the cell, and preprocess a copy: preprocess_input(raw_batch.copy())")
+                               "Hint: re-run the cell, and preprocess a copy of the raw batch.")
     try:
         x = np.asarray(answer, dtype=np.float32)
     except (TypeError, ValueError):
@@ -45,25 +52,69 @@ def check_preprocessed(answer: Any, raw: Any, backbone: str) -> Feedback:
                            f"Hint: {report.fix or 'apply get_spec(backbone).preprocess to a copy of the raw images'}")
 
 
-def check_expected_range(answer: Any, backbone: str) -> Feedback:
-    """Exercise 2: the ``(min, max)`` range ``backbone``'s input has after its preprocessing.
+RED = (255, 0, 0)  # exercise 2's pixel, RGB
+
+
+def _through(preprocess, pixel) -> np.ndarray:
+    image = np.asarray(pixel, np.float32).reshape(1, 1, 1, -1).copy()
+    return np.asarray(preprocess(image), np.float64).reshape(-1)
+
+
+def check_pixel_prediction(answer: Any, backbone: str = "resnet50", pixel: tuple[int, int, int] = RED) -> Feedback:
+    """Exercise 2: the three values ``backbone``'s ``preprocess_input`` makes of one RGB ``pixel``.
+
+    The values are asked in the order the backbone gets its channels. Usual mistakes are
+    named: the channels left in RGB order, each mean subtracted from the wrong channel,
+    another backbone's contract, preprocessing forgotten.
 
     Example:
-        >>> check_expected_range((0, 255), "mobilenet_v2").correct
-        False
+        >>> check_pixel_prediction((-103.939, -116.779, 131.32)).correct
+        True
+        >>> check_pixel_prediction((131.32, -116.779, -103.939)).message
+        "not (131.32, -116.779, -103.939): each channel has its mean subtracted, but the values are in RGB order. resnet50's preprocess_input ('caffe' mode) reorders the channels before it subtracts the means."
     """
-    lo, hi = contract(backbone).after
+    from tlhelpers.backbones import BACKBONES, get_spec
+
+    spec = get_spec(backbone)
+    if answer is None:
+        return not_answered(f"set answer to the three values {backbone} gets for the pixel {pixel}, as a tuple "
+                            "in the order the backbone takes its channels.")
     try:
-        a, b = (float(v) for v in answer)
+        values = tuple(float(v) for v in answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"answer should be a (min, max) pair of numbers, got {answer!r}.")
-    tol = 0.01 * (hi - lo)
-    return expect(
-        abs(a - lo) <= tol and abs(b - hi) <= tol,
-        f"{backbone} takes inputs from {lo:g} to {hi:g} after preprocessing.",
-        f"{backbone}'s inputs should range over about ({lo:g}, {hi:g}), got ({a:g}, {b:g}). "
-        "Hint: look at the contract table, or apply its preprocess_input to 0 and 255.",
-    )
+        return Feedback(False, f"answer should be a tuple of three numbers, got {answer!r}.")
+    if len(values) != 3:
+        return Feedback(False, f"answer should hold three numbers, one per channel, got {len(values)}.")
+    shown = "(" + ", ".join(f"{v:g}" for v in values) + ")"
+    got = np.asarray(values)
+    pixel_array = np.asarray(pixel, np.float64)
+    expected = _through(spec.preprocess, pixel)
+
+    def near(x: np.ndarray) -> bool:
+        return x.shape == got.shape and bool(np.all(np.abs(got - x) <= 0.01))
+
+    if near(expected):
+        return Feedback(True, f"{backbone} gets {shown} for the RGB pixel {pixel}: its preprocess_input "
+                              "reorders the channels to BGR, then subtracts each channel's ImageNet mean. The "
+                              "flip is why a red object has its large value in the last channel.")
+    if near(expected[::-1]):
+        why = (f"each channel has its mean subtracted, but the values are in RGB order. {backbone}'s "
+               "preprocess_input ('caffe' mode) reorders the channels before it subtracts the means.")
+    elif near(_through(spec.preprocess, pixel_array[::-1])[::-1]) or near(_through(spec.preprocess, pixel_array[::-1])):
+        why = "each mean belongs to one channel: subtract the blue mean from the blue value, and so on."
+    elif near(pixel_array):
+        why = f"those are the raw values; {backbone} gets them only after its preprocess_input."
+    elif near(pixel_array[::-1]):
+        why = "the channels are reordered, but the means still have to come off."
+    else:
+        others = [name for name, other in BACKBONES.items()
+                  if name != backbone and other.channels == 3 and near(_through(other.preprocess, pixel))]
+        if others:
+            why = f"that is {others[0]}'s contract; {backbone}'s is in the contract table of section 3."
+        else:
+            why = (f"apply {backbone}'s contract step by step: the scheme in the contract table of section 3, "
+                   "then the means given in the exercise.")
+    return Feedback(False, f"not {shown}: {why}")
 
 
 def check_augmentation(augmentation: Any, image_size: int = 32, channels: int = 1) -> Feedback:
@@ -78,6 +129,8 @@ def check_augmentation(augmentation: Any, image_size: int = 32, channels: int = 
         >>> check_augmentation(make_augmentation(flip=True, rotation=0.1, zoom=0, contrast=0)).correct
         True
     """
+    if augmentation is None:
+        return not_answered("set answer to your augmentation: a Keras layer, or a keras.Sequential of layers.")
     if not isinstance(augmentation, keras.layers.Layer):
         return Feedback(False, f"answer should be a Keras layer or Sequential, got {type(augmentation).__name__}.")
     layers = augmentation.layers if isinstance(augmentation, keras.Sequential) else [augmentation]
@@ -89,12 +142,17 @@ def check_augmentation(augmentation: Any, image_size: int = 32, channels: int = 
 
     flips = [l for l in layers if isinstance(l, keras.layers.RandomFlip)]
     rotations = [l for l in layers if isinstance(l, keras.layers.RandomRotation)]
+    flip_found = f"yours flips with mode {flips[0].mode!r}" if flips else "it has no RandomFlip layer"
+    turn_found = (f"yours has factor {rotations[0].factor!r}" if rotations else "it has no RandomRotation layer")
     return run_checks(
         lambda: expect(bool(flips) and flips[0].mode == "horizontal", "it flips horizontally.",
-                       "it needs keras.layers.RandomFlip('horizontal') (mode 'horizontal', not vertical)."),
+                       f"it needs a keras.layers.RandomFlip that mirrors images left to right; {flip_found}. "
+                       "Hint: the mode names the direction of the flip."),
         lambda: expect(bool(rotations) and np.allclose(factor(rotations[0]), (-0.1, 0.1)),
                        "it rotates by up to 10% of a turn.",
-                       "it needs keras.layers.RandomRotation(0.1)."),
+                       f"it needs a keras.layers.RandomRotation that turns images by up to 10% of a full turn, "
+                       f"either way; {turn_found}. Hint: help(keras.layers.RandomRotation) says in what unit its "
+                       "factor counts."),
         lambda: expect(np.allclose(keras.ops.convert_to_numpy(augmentation(x, training=False)), x),
                        "at training=False images pass unchanged.",
                        "at training=False it changed the images; augmentation must be off outside training."),

@@ -59,8 +59,8 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) ->
     try:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     except Exception:  # a schedule or an unusual optimizer
-        return Feedback(False, "compile with a plain learning rate (a number), e.g. "
-                               "keras.optimizers.Adam(learning_rate=1e-5).")
+        return Feedback(False, "compile with a plain learning rate (a number), not a schedule, in "
+                               "keras.optimizers.Adam(learning_rate=...).")
     if lr > max_lr * (1 + 1e-6):
         return Feedback(False, f"recompiled, but with learning rate {lr:g}: fine-tuning pretrained blocks needs a "
                                f"low one (at most {max_lr:g}), or the first steps wreck what they learned.")

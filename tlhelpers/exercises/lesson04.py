@@ -23,6 +23,7 @@ import numpy as np
 
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.evaluation import Evaluation
+from tlhelpers.exercises._common import not_answered
 
 
 def _class_index(value: Any, names: tuple[str, ...]) -> int | None:
@@ -59,10 +60,11 @@ def check_false_alarm_source(answer: Any, evaluation: Evaluation, predicted_clas
     row[c] = 0
     if column.max() == 0:
         return expect(answer is None, f"the model never predicts {predicted_class!r} wrongly, so there is no source.",
-                      f"the model never predicts {predicted_class!r} wrongly; leave answer = None.")
+                      f"{answer!r} is not it: look down the column {predicted_class!r} of the confusion matrix, "
+                      "off the diagonal, and count again.")
     if answer is None:
-        return Feedback(False, f"set answer to the true class (e.g. {names[0]!r}) that the wrong "
-                               f"{predicted_class!r} predictions most often come from.")
+        return not_answered(f"set answer to the true class (a name from the class names, or its index) that the "
+                            f"wrong {predicted_class!r} predictions most often come from.")
     t = _class_index(answer, names)
     if t is None:
         return Feedback(False, f"use a class name from {list(names)} (or its index), got {answer!r}.")
@@ -94,8 +96,8 @@ def check_recall(answer: Any, evaluation: Evaluation, class_name: str) -> Feedba
     if class_name not in names:
         raise ValueError(f"unknown class {class_name!r}; choose one of: {', '.join(names)}")
     if answer is None:
-        return Feedback(False, f"set answer to the recall of {class_name!r}: from the confusion matrix cm, "
-                               "the diagonal cell divided by the sum of its row.")
+        return not_answered(f"set answer to the recall of {class_name!r}: from the confusion matrix cm, the "
+                            "diagonal cell divided by the sum of its row.")
     try:
         value = float(answer)
     except (TypeError, ValueError):
@@ -116,7 +118,7 @@ def check_recall(answer: Any, evaluation: Evaluation, class_name: str) -> Feedba
         return Feedback(False, "that is the overall accuracy; recall is for one class: its diagonal cell "
                                "divided by its row.")
     if abs(value - 100 * recall) <= 0.1:
-        return Feedback(False, f"that is the recall in percent; give it as a fraction: {value / 100:.3g}.")
+        return Feedback(False, "that looks like a percentage; give the recall as a fraction between 0 and 1.")
     return Feedback(False, f"the recall of {class_name!r} is not {value:.3g}. Take row {c} of the confusion "
                            "matrix (the true class): its diagonal cell divided by the row's sum.")
 
@@ -130,7 +132,7 @@ def check_saved_model(path: Any, model: Any, x: Any) -> Feedback:
         False
     """
     if path is None:
-        return Feedback(False, "save your model with tlhelpers.saving.save_model(model, path) under "
+        return not_answered("save your model with tlhelpers.saving.save_model(model, path) under "
                                "build/models (or a temporary folder) and set saved_path to what it returns.")
     try:
         path = Path(os.fspath(path))

@@ -1,8 +1,9 @@
 """Exercise checks for lesson 06 (the challenges of transfer learning).
 
-Each check computes the right answer from the tables the student's own notebook measured,
-so it holds whatever the machine's speed or the backbone's weights, and explains the usual
-wrong answers.
+Each check computes the truth itself (from the architecture, or from the tables the
+student's own notebook measured), so it holds whatever the machine's speed or the
+backbone's weights; it explains the usual wrong answers and never shows the expected
+answer for a missing or wrong one.
 
 Example:
     >>> check_global_batch(64, per_replica=32, replicas=2)
@@ -16,49 +17,78 @@ from typing import Any
 import numpy as np
 
 from tlhelpers.checks import Feedback
-from tlhelpers.plots_challenges import METHOD_LABELS
+from tlhelpers.exercises._common import architecture_at, as_number, multiply_adds, not_answered
 
 
-def _method_key(answer: Any) -> str | None:
-    if not isinstance(answer, str):
-        return None
-    text = answer.strip()
-    by_label = {label: key for key, label in METHOD_LABELS.items()}
-    return text if text in METHOD_LABELS else by_label.get(text)
-
-
-def check_cheapest_method(answer: Any, cost) -> Feedback:
-    """Exercise 1: the method that trained fastest on the largest data size in ``cost``.
-
-    ``cost`` is what :func:`tlhelpers.challenges.measure_cost` returned. Any method within
-    5 % of the fastest time counts (timings wobble).
+def work_ratio(backbone: str, input_size: int, small_size: int) -> float:
+    """How many times more multiply-adds one image costs the backbone at ``input_size`` than at ``small_size``.
 
     Example:
-        >>> import pandas as pd
-        >>> cost = pd.DataFrame({"method": ["fine_tune", "cached"], "train_images": [500, 500],
-        ...                      "seconds": [9.0, 2.0], "test_accuracy": [0.7, 0.7]})
-        >>> check_cheapest_method("cached", cost).correct
-        True
+        >>> work_ratio("fashion_cnn", 32, 16)
+        4.0
     """
-    methods = list(dict.fromkeys(cost["method"]))
+    return multiply_adds(architecture_at(backbone, input_size)) / multiply_adds(architecture_at(backbone, small_size))
+
+
+def _measured_speedup(cost) -> str:
+    """What section 1 measured for the smaller input, as a sentence ('' without a usable table)."""
+    try:
+        largest = cost[cost["train_images"] == cost["train_images"].max()].set_index("method")["seconds"]
+        full, small = float(largest["fine_tune"]), float(largest["small_input"])
+        images = int(cost["train_images"].max())
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+        return ""
+    return (f" Section 1 measured it end to end at {images} images: fine_tune {full:.2f} s, small_input "
+            f"{small:.2f} s, {full / small:.1f}x. Training also pays costs that do not shrink with the image "
+            "(Python and framework overhead per step, the head, reading the data), so the seconds fall by less "
+            "than the arithmetic, if at all.")
+
+
+def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: int, cost=None) -> Feedback:
+    """Exercise 1: how many times less arithmetic the backbone does per image at ``small_size``.
+
+    The truth is counted from the architecture at both sizes (:func:`work_ratio`); an
+    answer within 25 % of it is right (the pixel count predicts it; padding at small
+    feature maps makes the count differ a little). ``cost``, the table of section 1, adds
+    what was measured in seconds.
+
+    Example:
+        >>> check_work_ratio(4, "fashion_cnn", 32, 16).correct
+        True
+        >>> check_work_ratio(2, "fashion_cnn", 32, 16).message
+        'not 2: halving the side halves the height and the width of the image, and of every feature map inside the backbone. Count what that does to the number of positions a convolution visits.'
+    """
     if answer is None:
-        return Feedback(False, f"set answer to a method name from the cost table: one of {methods}.")
-    key = _method_key(answer)
-    if key is None or key not in methods:
-        return Feedback(False, f"{answer!r} is not a method in the cost table; choose one of {methods}.")
-    largest = cost[cost["train_images"] == cost["train_images"].max()].set_index("method")["seconds"]
-    fastest = float(largest.min())
-    mine = float(largest[key])
-    if mine <= fastest * 1.05:
-        return Feedback(True, f"at {int(cost['train_images'].max())} images {key!r} took {mine:.2f} s, the least "
-                              "of all: its cost grows slowest with the data.")
-    smallest = cost[cost["train_images"] == cost["train_images"].min()].set_index("method")["seconds"]
-    if float(smallest[key]) <= float(smallest.min()) * 1.05:
-        return Feedback(False, f"{key!r} was cheapest on the smallest data, but the question is about the largest "
-                               f"size ({int(cost['train_images'].max())} images), where it took {mine:.2f} s "
-                               f"against {fastest:.2f} s.")
-    return Feedback(False, f"{key!r} took {mine:.2f} s at the largest size; another method took {fastest:.2f} s. "
-                           "Read the last row of each method in the cost table (or the right end of the plot).")
+        return not_answered(f"set answer to how many times less arithmetic per image the backbone does at "
+                            f"{small_size} px than at {input_size} px (a number above 1).")
+    value = as_number(answer)
+    if value is None or value <= 0:
+        return Feedback(False, f"answer should be a positive number (a factor such as 1.5), got {answer!r}.")
+    truth = work_ratio(backbone, input_size, small_size)
+    side = input_size / small_size
+
+    def near(x: float) -> bool:
+        return 0.8 <= value / x <= 1.25
+
+    if near(truth):
+        exact = "" if abs(truth - side**2) < 0.01 * truth else (
+            f" (not exactly {side**2:g}: at these small sizes the last feature maps round up, "
+            "which shrinks the saving a little)")
+        return Feedback(True, f"the backbone does {truth:.2f}x less arithmetic per image at {small_size} px than "
+                              f"at {input_size} px{exact}: a convolution costs the same per position, and the side "
+                              f"{side:g}x smaller leaves {side**2:g}x fewer positions.{_measured_speedup(cost)}")
+    if value < 1 and near(1 / truth):
+        why = "that is the fraction that remains; the question asks how many times less, a number above 1."
+    elif near(side):
+        why = ("halving the side halves the height and the width of the image, and of every feature map inside "
+               "the backbone. Count what that does to the number of positions a convolution visits.")
+    elif near(1.0):
+        why = ("the weights stay the same, but a convolution applies them at every position of its input: fewer "
+               "pixels, fewer positions.")
+    else:
+        why = ("a convolution does the same work at every position of its feature map, and the maps shrink with "
+               "the image: compare the number of pixels at the two sizes.")
+    return Feedback(False, f"not {value:g}: {why}")
 
 
 def check_global_batch(answer: Any, per_replica: int, replicas: int) -> Feedback:
@@ -71,8 +101,8 @@ def check_global_batch(answer: Any, per_replica: int, replicas: int) -> Feedback
     """
     right = per_replica * replicas
     if answer is None:
-        return Feedback(False, "set answer to the batch_size you pass to fit(): a whole number, from "
-                               "per_replica and strategy.num_replicas_in_sync.")
+        return not_answered("set answer to the batch_size you pass to fit(): a whole number, from the "
+                            "per-replica batch and mirrored.num_replicas_in_sync.")
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
         return Feedback(False, f"a batch size is a whole number, got {answer!r}.")
     if answer == right:
@@ -83,41 +113,73 @@ def check_global_batch(answer: Any, per_replica: int, replicas: int) -> Feedback
                                f"strategy splits over {replicas} replicas: each would only get "
                                f"{per_replica // replicas}.")
     if replicas > 1 and answer == per_replica // replicas:
-        return Feedback(False, "you divided; the global batch is the per-replica batch times the number of "
-                               "replicas.")
-    return Feedback(False, f"{answer} is not it: multiply the per-replica batch ({per_replica}) by "
-                           f"strategy.num_replicas_in_sync ({replicas}).")
+        return Feedback(False, "you divided: the strategy itself splits the batch you pass to fit() among the "
+                               "replicas, so that batch must be larger than each replica's share, not smaller.")
+    return Feedback(False, f"{answer} is not it: fit() takes the global batch, which the strategy splits into "
+                           "one slice per replica. How large must it be for each slice to hold the per-replica batch?")
 
 
-def check_gentlest_setting(answer: Any, table) -> Feedback:
-    """Exercise 3: the fine-tuning setting that kept the most of what the backbone knew.
+ADAPT_TOLERANCE = 0.03  # exercise 3: "adapted" = target accuracy within this of the best setting's
 
-    ``table`` is :func:`tlhelpers.challenges.forgetting_table`'s. The measure is the source
-    accuracy lost (``forgotten``), or, where the source cannot be measured (ImageNet
-    offline), the feature similarity before/after. Ties within 0.01 count.
+
+def _kept_measure(table) -> tuple[Any, str, str]:
+    """What each setting lost of the old task (lower is better), what to call it, and where to read it."""
+    if not table["forgotten"].isna().any():
+        return table["forgotten"], "source accuracy lost", "the forgotten column"
+    return (1 - table["feature_similarity"], "feature change (1 - feature_similarity)",
+            "the feature_similarity column (higher: the features moved less)")
+
+
+def check_adapt_and_keep(answer: Any, table, tolerance: float = ADAPT_TOLERANCE) -> Feedback:
+    """Exercise 3: the setting that adapted to the new task *and* kept the most of the old one.
+
+    ``table`` is :func:`tlhelpers.challenges.forgetting_table`'s. A setting *adapted* when its
+    ``target_accuracy`` is within ``tolerance`` of the best setting's; among those, the right
+    answer lost the least of the old task: ``forgotten`` (source accuracy lost) or, where
+    the source cannot be measured (ImageNet offline), the change of the features
+    (1 - ``feature_similarity``). Ties within 0.01 count. Both criteria are graded, and the
+    feedback quotes the measured values.
 
     Example:
         >>> import pandas as pd
-        >>> t = pd.DataFrame({"forgotten": [0.0, 0.5], "feature_similarity": [0.9, 0.3]}, index=["low", "high"])
-        >>> check_gentlest_setting("low", t).correct
+        >>> t = pd.DataFrame({"target_accuracy": [0.50, 0.70, 0.71], "forgotten": [0.01, 0.60, 0.20],
+        ...                   "feature_similarity": [0.99, 0.30, 0.80]}, index=["low", "high", "top"])
+        >>> check_adapt_and_keep("top", t).correct
         True
+        >>> check_adapt_and_keep("low", t).message
+        "'low' kept the most (source accuracy lost 0.010), but reached target accuracy 0.500, more than 0.03 below the best setting's 0.710: it did not adapt to the new task as well as the question asks. Read the target_accuracy column first."
     """
     settings = list(table.index)
     if answer is None:
-        return Feedback(False, f"set answer to one setting from the table's index: one of {settings}.")
+        return not_answered("set answer to one setting, a name from the table's index (forgetting.index).")
     if answer not in settings:
         return Feedback(False, f"{answer!r} is not a setting of the table; choose one of {settings}.")
-    use_source = not table["forgotten"].isna().any()
-    score = table["forgotten"] if use_source else -table["feature_similarity"]
-    what = "source accuracy lost" if use_source else "features changed (1 - cosine similarity)"
-    best = float(score.min())
-    mine = float(score[answer])
-    shown = (lambda v: f"{v:.3f}") if use_source else (lambda v: f"{1 + v:.3f}")
-    if mine <= best + 0.01:
-        return Feedback(True, f"{answer!r}: {what} {shown(mine)}, the least of all settings: a low learning rate "
-                              "changes the pretrained weights only a little.")
-    if score.idxmax() == answer:
-        return Feedback(False, f"{answer!r} is the setting that forgot the most ({what} {shown(mine)}); "
-                               "look for the smallest loss.")
-    return Feedback(False, f"{answer!r} lost {shown(mine)}, another setting only {shown(best)}: compare the "
-                           "'forgotten' column.")
+    lost, what, column = _kept_measure(table)
+
+    def shown(value: float) -> str:
+        return f"{value:.3f}"
+
+    accuracy = table["target_accuracy"]
+    best_accuracy = float(accuracy.max())
+    adapted = [s for s in settings if float(accuracy[s]) >= best_accuracy - tolerance]
+    least = min(float(lost[s]) for s in adapted)
+    mine_accuracy, mine_lost = float(accuracy[answer]), float(lost[answer])
+    measured = f"target accuracy {mine_accuracy:.3f}, {what} {shown(mine_lost)}"
+    if answer not in adapted:
+        kept_most = mine_lost <= float(lost.min()) + 0.01
+        start = f"{answer!r} kept the most ({what} {shown(mine_lost)}), but reached" if kept_most else \
+            f"{answer!r} reached"
+        return Feedback(False, f"{start} target accuracy {mine_accuracy:.3f}, more than {tolerance:g} below the best "
+                               f"setting's {best_accuracy:.3f}: it did not adapt to the new task as well as the "
+                               "question asks. Read the target_accuracy column first.")
+    if mine_lost > least + 0.01:
+        return Feedback(False, f"{answer!r} adapted ({measured}), but another setting within {tolerance:g} of the "
+                               f"best target accuracy lost less of the old task. Among the settings that adapted, "
+                               f"compare {column}.")
+    others = [s for s in settings if s not in adapted and float(lost[s]) < mine_lost - 0.01]
+    trade = "".join(
+        f" {s!r} lost less ({shown(float(lost[s]))}) but reached only {float(accuracy[s]):.3f}: it barely adapted."
+        for s in others
+    )
+    return Feedback(True, f"{answer!r}: {measured}; of the {len(adapted)} setting(s) within {tolerance:g} of the best "
+                          f"target accuracy ({best_accuracy:.3f}) it lost the least of the old task.{trade}")
