@@ -60,7 +60,7 @@ def test_batchnorm_question(answer, correct) -> None:
     feedback = lesson03.check_batchnorm(answer)
     assert feedback.correct is correct
     if answer is None:
-        assert feedback.message == "set answer to one of 'a', 'b', 'c', 'd'."  # no hint at the answer
+        assert feedback.message == "no answer yet: set answer to one of 'a', 'b', 'c', 'd'."  # no hint at the answer
     elif correct:
         assert "trainable = False" in lesson03.BATCHNORM_CHOICES["b"][0] and "inference mode" in feedback.message
     elif answer == "a":

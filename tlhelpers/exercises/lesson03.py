@@ -8,7 +8,7 @@ Example:
     >>> check_batchnorm("b").correct
     True
     >>> check_batchnorm(None)
-    ❌ Not yet: set answer to one of 'a', 'b', 'c', 'd'.
+    ❌ Not yet: no answer yet: set answer to one of 'a', 'b', 'c', 'd'.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import keras
 
 from tlhelpers.checks import Feedback
+from tlhelpers.exercises._common import not_answered
 from tlhelpers.transfer import find_backbone, trainability_report
 
 
@@ -96,7 +97,7 @@ def check_batchnorm(answer: Any) -> Feedback:
     """
     keys = list(BATCHNORM_CHOICES)
     if answer is None:
-        return Feedback(False, f"set answer to one of {', '.join(repr(k) for k in keys)}.")
+        return not_answered(f"set answer to one of {', '.join(repr(k) for k in keys)}.")
     key = str(answer).strip().lower().strip("()")
     if key not in BATCHNORM_CHOICES:
         return Feedback(False, f"answer {answer!r} is not one of {', '.join(repr(k) for k in keys)}.")
@@ -112,10 +113,10 @@ def check_lr_choice(answer: Any, finder: Any) -> Feedback:
 
     Example:
         >>> check_lr_choice(None, finder)  # doctest: +SKIP
-        ❌ Not yet: set answer to a learning rate (a number) read off the x axis of the plot.
+        ❌ Not yet: no answer yet: set answer to a learning rate (a number) read off the x axis of the plot.
     """
     if answer is None:
-        return Feedback(False, "set answer to a learning rate (a number) read off the x axis of the plot.")
+        return not_answered("set answer to a learning rate (a number) read off the x axis of the plot.")
     try:
         lr = float(answer)
     except (TypeError, ValueError):
