@@ -48,8 +48,8 @@ SETTINGS = {
     "full-imagenet": {"labels_per_class": [1, 5, 20, 100], "seeds": [0, 1, 2], "test_images": None,
                       "max_epochs": 20, "patience": 5, "blocks": 1},
     # A check of the machinery: too little training for its accuracies to mean anything.
-    "quick": {"labels_per_class": [5, 20], "seeds": [0], "test_images": 300,
-              "max_epochs": 4, "patience": 1, "blocks": 1},
+    "quick": {"labels_per_class": [5, 20], "seeds": [0], "test_images": 150,
+              "max_epochs": 2, "patience": 1, "blocks": 1},
 }
 
 

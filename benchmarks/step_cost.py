@@ -29,7 +29,7 @@ KERAS_GUIDE_RATIO = 3.9
 BACKBONES = (("fashion_cnn", 32, "default"), ("mobilenet_v2", 96, None))
 SETTINGS = {
     "full": {"batch_size": 32, "warmup_steps": 5, "timed_steps": 30, "num_classes": 10, "seed": 0},
-    "quick": {"batch_size": 32, "warmup_steps": 1, "timed_steps": 3, "num_classes": 10, "seed": 0},
+    "quick": {"batch_size": 8, "warmup_steps": 1, "timed_steps": 3, "num_classes": 10, "seed": 0},
 }
 
 

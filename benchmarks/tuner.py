@@ -24,7 +24,7 @@ NAME = "tuner"
 TUNERS = ("random", "hyperband")
 SETTINGS = {
     "full": {"max_epochs": 9, "factor": 3, "seeds": [0, 1, 2], "fine_lr": [1e-5, 1e-2], "head_epochs": 60},
-    "quick": {"max_epochs": 3, "factor": 3, "seeds": [0], "fine_lr": [1e-5, 1e-2], "head_epochs": 5},
+    "quick": {"max_epochs": 3, "factor": 3, "seeds": [0], "fine_lr": [1e-5, 1e-2], "head_epochs": 2},
 }
 
 

@@ -359,7 +359,9 @@ def write_notebook(path: Path, sources: Sequence[str]) -> Path:
     return path
 
 
-def course_notebook(name: str, until: str | None = None) -> Callable[[Path], Path]:
+def course_notebook(
+    name: str, until: str | None = None, keep: tuple[str, ...] | None = None, setup: str = ""
+) -> Callable[[Path], Path]:
     """Return a writer that copies ``notebooks/<name>`` of this repo to a given path.
 
     Tests open a copy inside the server's root, so that JupyterLab's autosave never writes
@@ -370,10 +372,13 @@ def course_notebook(name: str, until: str | None = None) -> Callable[[Path], Pat
         until: text of the widget's code cell (e.g. ``"UploadPredictor("``, the last code
             cell holding it); the copy then ends with that cell, so Run All runs the lesson
             up to and including its widget and skips the (slow) cells after it.
+        keep: ids of the cells before the widget's to keep (default: all of them); the
+            others are left out, so the copy runs only what the widget needs.
+        setup: code run just before the widget's cell, for what the left-out cells defined.
 
     Raises (when the writer runs):
         FileNotFoundError: the notebook is missing (the message lists those present).
-        LookupError: no code cell contains ``until`` (the widget's cell is missing).
+        LookupError: no code cell contains ``until``, or a ``keep`` id is not in the notebook.
 
     Example:
         >>> course_notebook("02_preprocessing.ipynb")(lab.root / "02.ipynb")  # doctest: +SKIP
@@ -393,7 +398,13 @@ def course_notebook(name: str, until: str | None = None) -> Callable[[Path], Pat
         found = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and until in c.source]
         if not found:
             raise LookupError(f"no code cell of notebooks/{name} contains {until!r}")
-        nb.cells = nb.cells[: found[-1] + 1]
+        *before, widget = nb.cells[: found[-1] + 1]
+        if keep is not None:
+            missing = set(keep) - {c.get("id") for c in before}
+            if missing:
+                raise LookupError(f"no cell with id {sorted(missing)} before the widget in notebooks/{name}")
+            before = [c for c in before if c.get("id") in keep]
+        nb.cells = [*before, *([nbformat.v4.new_code_cell(setup)] if setup else []), widget]
         nbformat.write(nb, path)
         return path
 
