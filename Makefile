@@ -71,7 +71,8 @@ data: | $(STAMP)
 	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ]; then \
 	  echo "Fashion-MNIST: found in $(FASHION_DIR)"; \
 	elif command -v apt-get >/dev/null; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq dataset-fashion-mnist; \
 	else \
 	  $(PY) -m tlhelpers prefetch --track offline; \
 	fi

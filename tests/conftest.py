@@ -1,4 +1,4 @@
-"""Shared fixtures: small data the tests make themselves."""
+"""Shared fixtures: the track every test module starts in, and small data the tests make themselves."""
 
 from __future__ import annotations
 
@@ -8,6 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+
+@pytest.fixture(autouse=True, scope="module")
+def offline_laptop_track():
+    """Pin the offline track and laptop profile for every test module here.
+
+    A developer's ``TL_TRACK`` or ``TL_PROFILE`` must not change what the unit tests check
+    (tests that need another track set it themselves); the notebooks, outside ``tests/``,
+    still follow ``TL_TRACK``.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TL_TRACK", "offline")
+        patch.setenv("TL_PROFILE", "laptop")
+        yield
 
 
 def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> Path:

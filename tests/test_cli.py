@@ -141,6 +141,10 @@ def test_ready_cli_for_the_offline_track(tmp_path: Path) -> None:
     assert result.stdout.strip() == "offline track: what the lessons need is on this machine"
 
 
-def test_pretrain_refuses_to_overwrite(capsys) -> None:
-    assert main(["pretrain"]) == 2
+def test_pretrain_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
+    # a folder of its own: with a broken guard this test must not retrain the bundled backbone
+    kept = tmp_path / "fashion_cnn.keras"
+    kept.write_bytes(b"a trained model")
+    assert main(["pretrain", "--out", str(tmp_path)]) == 2
     assert "already exists; pass --force" in capsys.readouterr().err
+    assert kept.read_bytes() == b"a trained model" and not (tmp_path / "fashion_cnn.json").exists()

@@ -1,5 +1,6 @@
 """Choosing the track and profile in one place."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -7,11 +8,17 @@ import pytest
 from tlhelpers import config
 
 
-def test_default_track_is_offline(monkeypatch) -> None:
+def test_without_course_toml_the_track_is_offline_laptop(monkeypatch) -> None:
     monkeypatch.delenv("TL_TRACK", raising=False)
     monkeypatch.delenv("TL_PROFILE", raising=False)
+    monkeypatch.setattr(config, "find_config", lambda start=None: None)  # no course.toml anywhere
     track = config.current_track()
     assert (track.name, track.profile, track.backbone) == ("offline", "laptop", "fashion_cnn")
+
+
+def test_the_committed_course_toml_chooses_the_offline_laptop_track() -> None:
+    settings = tomllib.loads((Path(__file__).resolve().parents[1] / "course.toml").read_text())
+    assert settings == {"track": "offline", "profile": "laptop"}  # `make course` runs the default track
 
 
 def test_environment_overrides_course_toml(monkeypatch) -> None:

@@ -4,7 +4,7 @@ Commands:
     doctor     which tracks are ready, versions, CPU threads
     ready      exit status 0 if what a track's lessons need is on this machine (``--track``), else 1
     prefetch   download what a track needs (``--track imagenet``) into the Keras cache
-    pretrain   retrain the bundled backbone (``--force`` to replace the committed one)
+    pretrain   retrain the bundled backbone (``--force`` to replace the committed one, ``--out DIR`` elsewhere)
     course     execute every notebook headless into ``build/`` with a summary table
     assignments  ``release SRC DEST [--force]`` student versions; ``check NOTEBOOK`` score a submission
 
@@ -55,10 +55,11 @@ def _prefetch(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    from tlhelpers.config import ASSETS_DIR
     from tlhelpers.pretrain import pretrain
 
     try:
-        manifest = pretrain(epochs=args.epochs, seed=args.seed, force=args.force)
+        manifest = pretrain(epochs=args.epochs, seed=args.seed, out_dir=args.out or ASSETS_DIR, force=args.force)
     except FileExistsError as err:
         print(f"pretrain refused: {err}", file=sys.stderr)
         return 2
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("pretrain", help="retrain the bundled backbone on the source classes")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", help="folder for fashion_cnn.keras and its manifest (default: the package's assets)")
     p.add_argument("--force", action="store_true", help="replace the existing bundled backbone")
     p.set_defaults(run=_pretrain)
 
