@@ -15,11 +15,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test test-browser test-imagenet browser lab doctor bench
+.PHONY: help setup data course test test-fast test-browser test-imagenet browser lab doctor bench constraints
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
 	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval + browser)"
+	@echo "make test-fast  the unit tests that need no notebook, browser, nbgrader or benchmark run (minutes)"
 	@echo "make test-browser  the widgets in JupyterLab in headless Chromium (installs Debian's chromium)"
 	@echo "make test-imagenet  the notebooks and quick benchmarks in the imagenet track (Keras-cache downloads, else stand-ins, else skips)"
 	@echo "make lab      set up, then open JupyterLab on notebooks/"
@@ -42,7 +43,14 @@ ifneq ($(wordlist 2,3,$(shell $(PY) -c '$(TF_CHECK)' 2>/dev/null)),)
 .PHONY: $(STAMP)
 endif
 
-$(STAMP): pyproject.toml | $(PY)
+# constraints.txt pins every package to the version the suite passed with, for the Python
+# version on its first line: setup installs exactly those when this Python matches (a class
+# gets what was tested), else resolves from pyproject.toml. `make constraints` refreshes it.
+CONSTRAINTS := constraints.txt
+PIN_CHECK := import sys; line = open("$(CONSTRAINTS)").readline().split(); \
+  print("-c $(CONSTRAINTS)" if line[-1:] == ["%d.%d" % sys.version_info[:2]] else "")
+
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 	rm -f $(ENV_DIR)/.tlhelpers-installed*
 	$(PY) -m pip install --upgrade pip
 	@set -- $$($(PY) -c '$(TF_CHECK)'); want=$$1; shift; \
@@ -54,10 +62,10 @@ ifeq ($(GPU),1)
 	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]).replace("tensorflow-cpu", "tensorflow[and-cuda]"))' \
 	  > $(ENV_DIR)/tlhelpers-gpu-requirements.txt
-	$(PY) -m pip install -r $(ENV_DIR)/tlhelpers-gpu-requirements.txt
+	$(PY) -m pip install -r $(ENV_DIR)/tlhelpers-gpu-requirements.txt $$($(PY) -c '$(PIN_CHECK)')
 	$(PY) -m pip install --no-deps -e .
 else
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test]" $$($(PY) -c '$(PIN_CHECK)')
 endif
 	touch $@
 
@@ -82,6 +90,19 @@ course: setup
 
 test: setup browser
 	$(PY) -m pytest
+
+# The fast tier: every test not marked `slow` or `system` (tests/conftest.py says which
+# are), with the docstring examples; under 3 minutes on 2 cores. `make test` runs all.
+test-fast: setup
+	$(PY) -m pytest tests tlhelpers -m "not slow and not system"
+
+# Pin what this environment holds (after `make test` passed in it) for its Python version.
+constraints: setup
+	@{ $(PY) -c 'import sys; print("# pip constraints for python %d.%d" % sys.version_info[:2])'; \
+	  echo "# The versions the test suite passed with; make setup installs them when the Python version matches."; \
+	  echo "# Refresh: make constraints (in an environment where make test passed)."; \
+	  $(PY) -m pip freeze --exclude-editable; } > $(CONSTRAINTS)
+	@echo "wrote $(CONSTRAINTS): $$(grep -vc '^#' $(CONSTRAINTS)) packages"
 
 # Debian's chromium (+ chromium-driver) for the JupyterLab browser test; no browser download.
 browser:

@@ -25,7 +25,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from common import Run, Target, parse_args, quiet_tensorflow, subsample_test
+from common import Run, Target, parse_args, subsample_test
+
+from tlhelpers.quiet import tensorflow_errors_only
 
 NAME = "cached_features"
 TARGET_RATIO = 20.0
@@ -40,10 +42,10 @@ SETTINGS = {
 }
 
 
+@tensorflow_errors_only()  # retracing notes are expected when measuring many small models
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(NAME, argv)
     run = Run(NAME, args)
-    quiet_tensorflow()
     import keras
 
     from tlhelpers.backbones import load_backbone

@@ -387,12 +387,5 @@ class Run:
         return path
 
 
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's Python logger to errors (retracing notes are expected in benchmarks)."""
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("benchmarks/common.py is a library; run one of the benchmarks, e.g. python benchmarks/few_shot.py --quick")

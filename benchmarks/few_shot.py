@@ -27,7 +27,9 @@ Run: ``python benchmarks/few_shot.py [--quick] [--out DIR]``
 
 from __future__ import annotations
 
-from common import Run, Target, parse_args, quiet_tensorflow, spread, subsample_test
+from common import Run, Target, parse_args, spread, subsample_test
+
+from tlhelpers.quiet import tensorflow_errors_only
 
 NAME = "few_shot"
 TRANSFER = ("probe", "fine_tune")
@@ -122,10 +124,10 @@ def targets(summary: dict, num_classes: int, track: str, judged: bool) -> list:
     return found
 
 
+@tensorflow_errors_only()  # retracing notes are expected when measuring many small models
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(NAME, argv)
     run = Run(NAME, args)
-    quiet_tensorflow()
     from tlhelpers.backbones import load_backbone
     from tlhelpers.config import current_track
     from tlhelpers.data import balanced_subset, load_dataset, make_task
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             task = make_task(track.dataset, train, test, names, k, k, seed)  # k to train on, k to validate with
             task = subsample_test(task, s["test_images"])  # the same test images for every task
             prepared = first = prepare(task, track.backbone, track.input_size, base, same_test_as=first)
-            table = compare(task, track.backbone, STRATEGIES, seeds=(seed,), input_size=track.input_size,
+            table = compare(task, track.backbone, strategies=STRATEGIES, seeds=(seed,), input_size=track.input_size,
                             blocks=s["blocks"], max_epochs=s["max_epochs"], patience=s["patience"], prepared=prepared)
             for r in [*table.to_dict("records"), pixel_baseline(task, seed)]:
                 runs.append({**r, "seconds": round(r["seconds"], 2), "at_chance": bool(r["at_chance"])})

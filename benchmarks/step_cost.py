@@ -21,7 +21,9 @@ import time
 
 import numpy as np
 
-from common import Run, parse_args, quiet_tensorflow
+from common import Run, parse_args
+
+from tlhelpers.quiet import tensorflow_errors_only
 
 NAME = "step_cost"
 KERAS_GUIDE_RATIO = 3.9
@@ -45,10 +47,10 @@ def time_steps(model, x, y, warmup: int, steps: int) -> list[float]:
     return seconds
 
 
+@tensorflow_errors_only()  # retracing notes are expected when measuring many small models
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(NAME, argv)
     run = Run(NAME, args)
-    quiet_tensorflow()
     from tlhelpers.backbones import get_spec, load_backbone
     from tlhelpers.config import set_seed
     from tlhelpers.training import compile_classifier

@@ -18,7 +18,9 @@ from __future__ import annotations
 import tempfile
 import time
 
-from common import Run, parse_args, quiet_tensorflow, spread
+from common import Run, parse_args, spread
+
+from tlhelpers.quiet import tensorflow_errors_only
 
 NAME = "tuner"
 TUNERS = ("random", "hyperband")
@@ -39,10 +41,10 @@ def best_within(curve: list[list[float]], epochs: float) -> float | None:
     return max(reached) if reached else None
 
 
+@tensorflow_errors_only()  # retracing notes are expected when measuring many small models
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(NAME, argv)
     run = Run(NAME, args)
-    quiet_tensorflow()
     from tlhelpers.backbones import get_spec
     from tlhelpers.config import current_track
     from tlhelpers.data import load_task

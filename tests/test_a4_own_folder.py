@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from tlhelpers.config import PACKAGE_DIR, current_track
-from tlhelpers.exercises import assignments as grade
+from tlhelpers.exercises import assignment_checks as grade
 
 A4 = PACKAGE_DIR.parent / "assignments" / "source" / "a4_own_images" / "own_images.ipynb"
 OFFLINE = current_track("offline")

@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tlhelpers import assignments, backbones, transfer
+from tlhelpers import backbones, grading, transfer
 from tlhelpers.__main__ import main
 from tlhelpers.config import PACKAGE_DIR, current_track
 from tlhelpers.data import load_folder_task, make_task
-from tlhelpers.exercises import assignments as grade
+from tlhelpers.exercises import assignment_checks as grade
 from tlhelpers.pipeline import prepare_images, to_model_input
 from tlhelpers.training import compile_classifier
 
@@ -70,13 +70,13 @@ def tiny_source() -> nbformat.NotebookNode:
 
 
 def test_release_notebook_clears_solutions_hidden_tests_and_outputs() -> None:
-    student, stats = assignments.release_notebook(tiny_source())
+    student, stats = grading.release_notebook(tiny_source())
     cells = student.cells
     assert cells[1].source == 'def double(x):\n    """Twice x."""\n    # YOUR CODE HERE\n    raise NotImplementedError()'
     assert cells[1].outputs == [] and cells[1].execution_count is None
     assert "double(-3)" not in cells[2].source and "double(2) == 4" in cells[2].source
-    assert cells[3].source == assignments.CODE_STUB  # a solution cell without markers: replaced whole
-    assert cells[5].source == assignments.TEXT_STUB
+    assert cells[3].source == grading.CODE_STUB  # a solution cell without markers: replaced whole
+    assert cells[5].source == grading.TEXT_STUB
     assert cells[6].source == "print('free cell')"
     assert cells[2].metadata["editable"] is False and cells[2].metadata["deletable"] is False
     assert cells[2].metadata["nbgrader"]["points"] == 2  # kept: nbgrader can still grade the copy
@@ -96,8 +96,8 @@ def test_release_rejects_broken_markup_and_writes_nothing(tmp_path: Path, edit, 
     nb = tiny_source()
     edit(nb)
     nbformat.write(nb, tmp_path / "broken.ipynb")
-    with pytest.raises(assignments.MarkupError, match=message):
-        assignments.release(tmp_path / "broken.ipynb", tmp_path / "out")
+    with pytest.raises(grading.MarkupError, match=message):
+        grading.release(tmp_path / "broken.ipynb", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -127,9 +127,9 @@ def test_release_refuses_to_overwrite_student_work_unless_forced(tmp_path: Path,
 def test_release_refuses_a_destination_inside_the_source(tmp_path: Path) -> None:
     nbformat.write(tiny_source(), tmp_path / "hw.ipynb")
     with pytest.raises(ValueError, match="inside it"):
-        assignments.release(tmp_path, tmp_path / "handout")
+        grading.release(tmp_path, tmp_path / "handout")
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        assignments.release(tmp_path / "missing", tmp_path.parent / "x")
+        grading.release(tmp_path / "missing", tmp_path.parent / "x")
 
 
 def _executed(source: str, outputs: list, points: float = 2, **kind) -> nbformat.NotebookNode:
@@ -153,26 +153,26 @@ def test_grade_cell_scores_like_nbgrader(case: str) -> None:
     from nbgrader.utils import determine_grade
 
     cell = _executed("x = 1", CASES[case])
-    ours = assignments.grade_cell(cell)
+    ours = grading.grade_cell(cell)
     assert (ours.score, ours.points) == tuple(float(v) for v in determine_grade(cell))
     if case == "error":
         assert ours.message == "double(2) should be 4" and ours.status == "failed"
 
 
 def test_written_answers_score_zero_unanswered_and_go_to_the_teacher_otherwise() -> None:
-    blank = _cell(new_markdown_cell(assignments.TEXT_STUB), "why", grade=True, solution=True, points=3)
+    blank = _cell(new_markdown_cell(grading.TEXT_STUB), "why", grade=True, solution=True, points=3)
     answered = _cell(new_markdown_cell("Because."), "why", grade=True, solution=True, points=3)
-    assert assignments.grade_cell(blank).score == 0
-    by_hand = assignments.grade_cell(answered)
+    assert grading.grade_cell(blank).score == 0
+    by_hand = grading.grade_cell(answered)
     assert by_hand.score is None and by_hand.status == "by hand"
 
 
 def test_restore_locked_cells_puts_back_hidden_tests_and_keeps_answers() -> None:
     source = tiny_source()
-    student, _ = assignments.release_notebook(source)
+    student, _ = grading.release_notebook(source)
     student.cells[1].source = "def double(x):\n    return x * 2"
     student.cells[4].source = "pass  # a student 'fixed' the test"
-    notes = assignments.restore_locked_cells(student, source)
+    notes = grading.restore_locked_cells(student, source)
     assert "double(-3)" in student.cells[2].source  # hidden tests are back
     assert student.cells[4].source == source.cells[4].source
     assert student.cells[1].source == "def double(x):\n    return x * 2"
@@ -182,7 +182,7 @@ def test_restore_locked_cells_puts_back_hidden_tests_and_keeps_answers() -> None
 def test_check_runs_a_submission_with_the_hidden_tests(tmp_path: Path, capsys) -> None:
     source = tiny_source()
     nbformat.write(source, tmp_path / "hw_source.ipynb")
-    student, _ = assignments.release_notebook(source)
+    student, _ = grading.release_notebook(source)
     student.cells[1].source = "def double(x):\n    return x + 2  # right for 2 only"
     student.cells[3].source = "answer = 42"
     submitted = tmp_path / "alice" / "hw.ipynb"
@@ -198,7 +198,7 @@ def test_check_runs_a_submission_with_the_hidden_tests(tmp_path: Path, capsys) -
     assert submitted.read_text() == before, "checking never changes the student's file"
 
     (tmp_path / "empty").mkdir()
-    report = assignments.check_notebook(submitted, source=tmp_path / "empty")
+    report = grading.check_notebook(submitted, source=tmp_path / "empty")
     assert report.scores()["double_tests"] == 2  # only the visible test ran
     assert report.notes == ["no source notebook found: hidden tests were not run (pass --source)"]
 
@@ -214,8 +214,8 @@ def test_there_are_at_least_three_assignments_in_valid_nbgrader_markup() -> None
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         MetadataValidator().validate_nb(nb)
-        assignments.validate_markup(nb, str(path))
-        kinds = [assignments.cell_kind(c) for c in nb.cells]
+        grading.validate_markup(nb, str(path))
+        kinds = [grading.cell_kind(c) for c in nb.cells]
         assert "autograded answer" in kinds and "autograder tests" in kinds, path
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert "fashion_cnn" not in code and "mobilenet_v2" not in code, f"{path}: read the backbone from the track"
@@ -518,8 +518,8 @@ def course(tmp_path_factory) -> dict:
                 folder = root / "checked" / student / name
                 shutil.copytree(root / "submitted" / student / name, folder)
                 notebook = next(folder.glob("*.ipynb"))
-                checked[student, name] = assignments.check_notebook(notebook, source=root / "source" / name / notebook.name)
-        checked["reference", "a3_label_budget"] = assignments.check_notebook(root / "source" / "a3_label_budget" / "label_budget.ipynb")
+                checked[student, name] = grading.check_notebook(notebook, source=root / "source" / name / notebook.name)
+        checked["reference", "a3_label_budget"] = grading.check_notebook(root / "source" / "a3_label_budget" / "label_budget.ipynb")
         log, _ = nbgrader.communicate(timeout=1800)
     finally:
         if nbgrader.poll() is None:
@@ -540,6 +540,7 @@ def course(tmp_path_factory) -> dict:
     return {"root": root, "checked": checked, "graded": graded, "log": log}
 
 
+@pytest.mark.system  # nbgrader and the built-in check, on real submissions
 @pytest.mark.parametrize("name", ALL)
 def test_our_release_is_nbgraders_student_version(course: dict, name: str) -> None:
     root = course["root"]
@@ -553,6 +554,7 @@ def test_our_release_is_nbgraders_student_version(course: dict, name: str) -> No
             assert a.metadata == b.metadata
 
 
+@pytest.mark.system  # nbgrader and the built-in check, on real submissions
 @pytest.mark.parametrize("name", GRADED)
 def test_nbgrader_gives_full_marks_to_the_reference_and_zero_to_the_student_version(course: dict, name: str) -> None:
     reference, blank = course["graded"]["reference", name], course["graded"]["blank", name]
@@ -569,6 +571,7 @@ def test_nbgrader_gives_full_marks_to_the_reference_and_zero_to_the_student_vers
         assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
 
 
+@pytest.mark.system  # nbgrader and the built-in check, on real submissions
 @pytest.mark.parametrize("name", GRADED)
 @pytest.mark.parametrize("student", ["reference", "blank"])
 def test_the_built_in_check_gives_nbgraders_scores(course: dict, name: str, student: str) -> None:
@@ -577,6 +580,7 @@ def test_the_built_in_check_gives_nbgraders_scores(course: dict, name: str, stud
     assert ours == theirs, str(course["checked"][student, name])
 
 
+@pytest.mark.system  # nbgrader and the built-in check, on real submissions
 def test_the_label_budget_reference_reaches_the_target_on_two_draws(course: dict) -> None:
     report = course["checked"]["reference", "a3_label_budget"]
     assert report.score == report.max_score == 5, str(report)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.system  # the benchmark scripts, run as subprocesses
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
 SCRIPTS = ("few_shot", "cached_features", "step_cost", "course", "tuner")

@@ -48,9 +48,10 @@ from browser_helpers import (
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: run `make browser` (installs Debian's chromium)"
-)
+pytestmark = [
+    pytest.mark.system,  # JupyterLab in a real browser
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: run `make browser` (installs Debian's chromium)"),
+]
 
 RESPONSE_TIMEOUT_MS = 30_000  # a slider move goes browser -> kernel observer -> browser (busy CI)
 LABEL_WIDGET = ".jupyter-widgets.widget-label"  # a Label view (a slider's own <label> is not)

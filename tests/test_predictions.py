@@ -20,6 +20,7 @@ def fake_imagenet_names(monkeypatch):
 def test_top_k_orders_and_names() -> None:
     probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
     assert predictions.top_k(probs, ("a", "b", "c"), k=2) == [[("b", 0.6), ("c", 0.3)], [("a", 0.5), ("c", 0.3)]]
+    assert len(predictions.top_k(probs, ("a", "b", "c"), k=10)[0]) == 3  # k above the classes: all of them
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         predictions.top_k(probs, ("a", "b"))
     with pytest.raises(ValueError, match="k must be at least 1"):

@@ -52,6 +52,7 @@ def _stderr(outputs: list[dict]) -> str:
     return "".join(out["text"] for out in outputs if out["output_type"] == "stream" and out["name"] == "stderr")
 
 
+@pytest.mark.system  # a real Jupyter kernel
 def test_the_kernel_is_this_environment_without_the_makefile_setting(outputs) -> None:
     prefix, level = outputs["prefix"][0]["text"].splitlines()
     assert Path(prefix) == Path(sys.prefix)
@@ -60,6 +61,7 @@ def test_the_kernel_is_this_environment_without_the_makefile_setting(outputs) ->
         "run `make setup` or `python -m tlhelpers.quiet`")
 
 
+@pytest.mark.system  # a real Jupyter kernel
 def test_tensorflow_starts_without_writing_to_stderr(outputs) -> None:
     for name in ("prefix", "tensorflow", "tlhelpers"):
         text = _stderr(outputs[name])
@@ -71,6 +73,7 @@ def test_tensorflow_starts_without_writing_to_stderr(outputs) -> None:
     assert result["output_type"] == "execute_result" and "tf.Tensor" in result["data"]["text/plain"]
 
 
+@pytest.mark.system  # a real Jupyter kernel
 def test_real_errors_still_show(outputs) -> None:
     assert _stderr(outputs["print_to_stderr"]) == "boom\n"
     assert "E0000 boom from C++" in _stderr(outputs["cpp_error"])

@@ -6,6 +6,8 @@ import nbformat
 
 from tlhelpers.runner import run_notebooks, summary
 
+pytestmark = pytest.mark.system  # runs notebooks in Jupyter kernels
+
 
 def _notebook(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])

@@ -18,7 +18,7 @@ from tlhelpers.evaluation import Evaluation  # noqa: E402
 from tlhelpers.pipeline import to_model_input  # noqa: E402
 from tlhelpers.widgets.confusion_explorer import ConfusionExplorer  # noqa: E402
 from tlhelpers.widgets.gradcam import PREDICTED, GradCamExplorer  # noqa: E402
-from tlhelpers.widgets.upload import UploadPredictor, as_upload, encode_image, top_k  # noqa: E402
+from tlhelpers.widgets.upload import UploadPredictor, as_upload, encode_image  # noqa: E402
 
 NAMES = ("Pullover", "Coat", "Sneaker")
 
@@ -172,11 +172,6 @@ def test_imagenet_track_path_converts_to_rgb_and_preprocesses() -> None:
     x = np.asarray(predictor.prepared.model_input)
     assert x.shape == (1, 32, 32, 3) and -1.0 <= x.min() and x.max() <= 1.0
     assert len(predictor.predictions) == 5
-
-
-def test_top_k() -> None:
-    assert top_k(np.array([0.2, 0.5, 0.3]), NAMES, k=2) == [("Coat", 0.5), ("Sneaker", 0.3)]
-    assert len(top_k(np.array([0.2, 0.5, 0.3]), NAMES, k=10)) == 3
 
 
 # ---- confusion explorer -------------------------------------------------------------------

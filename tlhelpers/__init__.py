@@ -1,14 +1,50 @@
 """tlhelpers: the plumbing behind the transfer-learning course.
 
-Each module does one thing: :mod:`~tlhelpers.config` (track, paths, seeds),
-:mod:`~tlhelpers.data` (datasets, label budgets), :mod:`~tlhelpers.backbones` (the
-registry), :mod:`~tlhelpers.pipeline` (images to backbone inputs). Importing the package
-touches no network and loads no TensorFlow; import the modules you need.
+Each module does one thing, and the modules stand in layers: a module imports only from
+its own layer and the layers below it, and no two modules import each other, directly or
+round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
+
+1. **foundation**: ``config`` (track, paths, seeds), ``quiet`` (TensorFlow's logging),
+   ``display`` (finishing and showing figures), ``keras_internals`` (the private Keras
+   attributes the course needs, in one place).
+2. **data and models**: ``data`` (datasets, label budgets), ``render`` (Fashion-MNIST in
+   the wild), ``backbones`` (the registry), ``pipeline`` (images to backbone inputs),
+   ``preprocessing`` (augmentation layers), ``prefetch`` (the downloads).
+3. **training**: ``learning_rates``, ``transfer`` (freezing, unfreezing, the classifier),
+   ``features`` (cached features, probes), ``discriminative`` (a rate per block),
+   ``training`` (compiling, the two-phase recipe), ``lr_finder``, ``batchnorm``,
+   ``saving``, ``live_plot`` (a training callback).
+4. **analysis**: ``evaluation``, ``gradcam``, ``inspection``, ``predictions``,
+   ``plots_lessons`` (the image grid, the transfer diagram).
+5. **experiments**: ``strategies`` (scratch, probe, fine-tuning, compared fairly),
+   ``tuning`` (Keras Tuner), ``challenges`` (lesson 06: one module a topic, with its plots).
+6. **interface**: ``widgets`` (one module per dashboard).
+7. **teaching**: ``checks`` (feedback), ``exercises`` (the lessons' answer checks),
+   ``grading`` (releasing assignments and scoring them, nbgrader's way).
+8. **command line**: ``__main__``, ``doctor``, ``pretrain``, ``runner``.
+
+Importing the package touches no network and loads no TensorFlow; import the modules you
+need.
 
 Example:
     >>> import tlhelpers
     >>> tlhelpers.__version__
     '0.1.0'
+    >>> tlhelpers.LAYERS[0][0]
+    'foundation'
 """
 
 __version__ = "0.1.0"
+
+# The map above as data, lowest layer first; a module name may end in ".*" for a subpackage.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation", ("config", "quiet", "display", "keras_internals")),
+    ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
+    ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "lr_finder",
+                  "batchnorm", "saving", "live_plot")),
+    ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons")),
+    ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),
+    ("interface", ("widgets", "widgets.*")),
+    ("teaching", ("checks", "exercises", "exercises.*", "grading")),
+    ("command line", ("__main__", "doctor", "pretrain", "runner")),
+)

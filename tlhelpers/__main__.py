@@ -87,7 +87,7 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def _assignments_release(args: argparse.Namespace) -> int:
-    from tlhelpers.assignments import MarkupError, release
+    from tlhelpers.grading import MarkupError, release
 
     try:
         written = release(args.src, args.dest, force=args.force)
@@ -104,7 +104,7 @@ def _assignments_release(args: argparse.Namespace) -> int:
 
 
 def _assignments_check(args: argparse.Namespace) -> int:
-    from tlhelpers.assignments import MarkupError, check_notebook
+    from tlhelpers.grading import MarkupError, check_notebook
 
     status = 0
     for notebook in args.notebooks:

@@ -100,7 +100,7 @@ BUNDLED_CONVS = (1, 2, 2, 1)  # conv layers per block
 
 
 def build_fashion_cnn(
-    num_classes: int = 5, input_size: int = BUNDLED_INPUT_SIZE, dropout: float = 0.3, channels: int = 1
+    *, num_classes: int = 5, input_size: int = BUNDLED_INPUT_SIZE, dropout: float = 0.3, channels: int = 1
 ) -> keras.Model:
     """The bundled backbone's architecture with its source classifier, randomly initialised.
 
@@ -140,7 +140,7 @@ def small_cnn(input_size: int, channels: int) -> keras.Model:
 
     Example:
         >>> small_cnn(96, 3).output.shape
-        (None, 3, 3, 256)
+        (None, 12, 12, 256)
     """
     full = build_fashion_cnn(input_size=input_size, channels=channels)
     return keras.Model(full.inputs, full.get_layer(BUNDLED_TOP_LAYER).output, name="small_cnn")
@@ -356,6 +356,7 @@ def get_spec(name: str) -> BackboneSpec:
 
 def load_backbone(
     name: str,
+    *,
     weights: str | None = "default",
     input_size: int | None = None,
     pooling: str | None = None,

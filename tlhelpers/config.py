@@ -153,14 +153,38 @@ def current_track(name: str | None = None, profile: str | None = None) -> Track:
     return track
 
 
+def repo_dir() -> Path:
+    """The course's folder: the one holding ``course.toml`` (see :func:`find_config`).
+
+    Found from the working directory first, so a ``tlhelpers`` installed without ``-e``
+    (in site-packages) works from anywhere inside the course's folder; an editable install
+    also finds it from the package's own path.
+
+    Raises:
+        FileNotFoundError: no ``course.toml`` in the working directory, its parents or
+            next to the package.
+
+    Example:
+        >>> (repo_dir() / "course.toml").is_file()
+        True
+    """
+    path = find_config()
+    if path is None:
+        raise FileNotFoundError(
+            f"no {CONFIG_NAME} in {Path.cwd()} or its parents, and tlhelpers ({PACKAGE_DIR}) is not installed "
+            "from the course's folder: run from inside the course's folder, or install it there with pip install -e ."
+        )
+    return path.parent
+
+
 def build_dir() -> Path:
-    """Folder for executed notebooks, HTML pages and screenshots (``build/`` in the repo).
+    """Folder for executed notebooks, HTML pages and screenshots (``build/`` in the course's folder).
 
     Example:
         >>> build_dir().name
         'build'
     """
-    return PACKAGE_DIR.parent / "build"
+    return repo_dir() / "build"
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> int:

@@ -505,7 +505,7 @@ def make_task(
 
 
 def load_task(
-    name: str | None = None, labels_per_class: int | None = None, val_per_class: int | None = None,
+    name: str | None = None, *, labels_per_class: int | None = None, val_per_class: int | None = None,
     seed: int = 0,
 ) -> Task:
     """Load a dataset with a label budget; the defaults come from the active track.
@@ -551,7 +551,7 @@ def balanced_subset(split: tuple[np.ndarray, np.ndarray], per_class: int, seed: 
 
 
 def load_folder_task(
-    folder: str | os.PathLike, labels_per_class: int, val_per_class: int = 5,
+    folder: str | os.PathLike, *, labels_per_class: int, val_per_class: int = 5,
     test_fraction: float = 0.2, image_size: tuple[int, int] = (96, 96), seed: int = 0,
 ) -> Task:
     """A :class:`Task` from a folder of images: a stratified test split first, then a budget.

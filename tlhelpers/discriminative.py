@@ -27,7 +27,8 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import block_of_layers
-from tlhelpers.training import check_learning_rate
+from tlhelpers.keras_internals import variable_index
+from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.transfer import find_backbone
 
 HEAD = "head"
@@ -50,7 +51,7 @@ class _ScaledLearningRates:
 
     def factor_of(self, variable: Any) -> float:
         """The factor this optimizer applies to ``variable``'s learning rate."""
-        return self._factor_by_index[self._get_variable_index(variable)]
+        return self._factor_by_index[variable_index(self, variable)]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> Any:
         factor = self.factor_of(variable)

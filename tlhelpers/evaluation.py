@@ -13,6 +13,8 @@ The sanity checks catch the classic mistakes before anyone believes a number:
 
 Example:
     >>> import numpy as np
+
+from tlhelpers.plots_lessons import image_grid
     >>> ev = Evaluation(np.array([0, 1, 1]), np.array([[.9, .1], [.2, .8], [.6, .4]]), ("cat", "dog"))
     >>> round(ev.accuracy, 3)
     0.667
@@ -23,11 +25,12 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from tlhelpers.plots_lessons import image_grid
 
 # ---- metrics -----------------------------------------------------------------------------
 
@@ -286,52 +289,6 @@ def plot_confusion(
     return fig
 
 
-def _display_image(image: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """An image as matplotlib shows it: squeeze grayscale, scale floats into 0..1."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    if image.dtype != np.uint8:
-        lo, hi = float(image.min()), float(image.max())
-        image = (image - lo) / (hi - lo) if hi > lo else np.zeros_like(image, dtype=float)
-    return image, ("gray" if image.ndim == 2 else None)
-
-
-def plot_image_grid(
-    images: Sequence[np.ndarray] | np.ndarray, titles: Sequence[str] | None = None, ncols: int = 6,
-    size: float = 1.8, colors: Sequence[str] | None = None,
-):  # -> matplotlib.figure.Figure
-    """Images in a grid with a title each (grayscale or RGB, uint8 or float).
-
-    Example:
-        >>> fig = plot_image_grid(np.zeros((3, 8, 8, 1), np.uint8), ["a", "b", "c"], ncols=2)
-        >>> [ax.get_title() for ax in fig.axes if ax.get_visible()]
-        ['a', 'b', 'c']
-    """
-    import matplotlib.pyplot as plt
-
-    n = len(images)
-    if n == 0:
-        raise ValueError("no images to show")
-    ncols = max(1, min(ncols, n))
-    nrows = math.ceil(n / ncols)
-    lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
-    row_height = size + 0.17 * lines  # room for each row's titles
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row_height * nrows + 0.2), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        image, cmap = _display_image(images[i])
-        ax.imshow(image, cmap=cmap)
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=8, color=colors[i] if colors else "black")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
 def plot_top_losses(images: np.ndarray, evaluation: Evaluation, k: int = 12, ncols: int = 6):
     """The ``k`` highest-loss images titled "true / predicted / probability / loss".
 
@@ -346,7 +303,7 @@ def plot_top_losses(images: np.ndarray, evaluation: Evaluation, k: int = 12, nco
         for row in table.itertuples()
     ]
     colors = ["#b42318" if row.true != row.predicted else "#1a7f37" for row in table.itertuples()]
-    return plot_image_grid(np.asarray(images)[table.index.to_numpy()], titles, ncols, size=1.9, colors=colors)
+    return image_grid(np.asarray(images)[table.index.to_numpy()], titles, columns=ncols, size=1.9, colors=colors)
 
 
 # ---- sanity checks -------------------------------------------------------------------------

@@ -228,6 +228,7 @@ class Throughput:
 
 def measure_throughput(
     model: keras.Model,
+    *,
     batch_size: int = 16,
     min_seconds: float = 0.5,
     max_batches: int = 50,
@@ -281,7 +282,7 @@ def measure_throughput(
 
 
 def measure_backbone(
-    name: str, input_size: int | None = None, batch_size: int = 16, min_seconds: float = 0.5,
+    name: str, *, input_size: int | None = None, batch_size: int = 16, min_seconds: float = 0.5,
     progress: Callable[[int, int], None] | None = None, weights: str | None = None,
 ) -> Throughput:
     """Build ``name`` (random weights by default: speed does not depend on them) and time it.

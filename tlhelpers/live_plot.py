@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import keras
 
-from tlhelpers.widgets import show
+from tlhelpers.display import show
 
 
 class LivePlot(keras.callbacks.Callback):

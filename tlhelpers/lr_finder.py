@@ -23,7 +23,8 @@ from typing import Any, Callable
 import keras
 import numpy as np
 
-from tlhelpers.training import check_learning_rate
+from tlhelpers.keras_internals import learning_rate_schedule
+from tlhelpers.learning_rates import check_learning_rate
 
 
 def _min_over_ten(lrs: np.ndarray, smooth: np.ndarray) -> float:
@@ -126,10 +127,11 @@ class LRFinder(keras.callbacks.Callback):
         optimizer = self.model.optimizer
         if optimizer is None:
             raise ValueError("compile the model before running the LR finder (find_lr does it for you)")
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        schedule = learning_rate_schedule(optimizer)
+        if schedule is not None:
             raise ValueError(
                 "the LR finder sets the learning rate itself; compile with a plain number, "
-                f"not a schedule ({type(optimizer._learning_rate).__name__})"
+                f"not a schedule ({type(schedule).__name__})"
             )
         self.lrs, self.losses, self.smoothed, self.diverged_lr = [], [], [], None
         self._average = 0.0

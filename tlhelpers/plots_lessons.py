@@ -1,4 +1,4 @@
-"""Figures shared by lessons 00-02: an image grid and the transfer-learning diagram.
+"""Figures the lessons share: the one image grid, and the transfer-learning diagram.
 
 Every function returns a closed matplotlib Figure: a notebook shows it by leaving it as
 the cell's last expression (or ``display(fig)``); tests read its axes without a screen.
@@ -18,10 +18,10 @@ from typing import Any, Sequence
 import numpy as np
 
 
-def _show(ax, image: np.ndarray, value_range: tuple[float, float] = (0, 255)) -> None:
+def _show(ax, image: np.ndarray, value_range: tuple[float, float] | None = (0, 255)) -> None:
     image = np.asarray(image, dtype=np.float32)
-    lo, hi = value_range
-    image = np.clip((image - lo) / (hi - lo), 0, 1)
+    lo, hi = value_range or (float(image.min()), float(image.max()))
+    image = np.clip((image - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
     else:
@@ -33,15 +33,22 @@ def _show(ax, image: np.ndarray, value_range: tuple[float, float] = (0, 255)) ->
 def image_grid(
     images: Any,
     titles: Sequence[str] | None = None,
+    *,
     columns: int = 8,
     title: str = "",
-    value_range: tuple[float, float] = (0, 255),
+    value_range: tuple[float, float] | None = (0, 255),
     size: float = 1.4,
+    colors: Sequence[str] | None = None,
 ):
-    """Images ``(N, H, W, C)`` (0..255 by default) in a grid, with optional titles.
+    """Images ``(N, H, W, C)`` in a grid, with optional titles (one line or several each).
+
+    Args:
+        images: pixel values in ``value_range`` (0..255 by default); ``None`` scales each
+            image from its own minimum to its maximum.
+        titles: one per image; ``colors``: a color for each title.
 
     Raises:
-        ValueError: titles of another length than the images.
+        ValueError: no images, or titles of another length than the images.
 
     Example:
         >>> fig = image_grid(np.zeros((10, 8, 8, 3)), columns=5)
@@ -51,19 +58,24 @@ def image_grid(
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
+    if len(images) == 0:
+        raise ValueError("no images to show")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     n = len(images)
     columns = max(1, min(columns, n))
     rows = int(np.ceil(n / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows + (0.4 if title else 0.1)), squeeze=False)
+    lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
+    row_height = size + (0.17 * (lines - 1) if lines > 1 else 0)  # room for titles of several lines
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, row_height * rows + (0.4 if title else 0.1)),
+                             squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i >= n:
             fig.delaxes(ax)
             continue
         _show(ax, images[i], value_range)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
+            ax.set_title(titles[i], fontsize=8, color=colors[i] if colors else "black")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -308,6 +308,7 @@ def check_batch(batch: Any, backbone: str, warn: bool = True) -> BatchReport:
 # ---- augmentation ----------------------------------------------------------------------
 
 def make_augmentation(
+    *,
     flip: bool = True,
     rotation: float = 0.05,
     zoom: float = 0.1,

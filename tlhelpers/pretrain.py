@@ -29,6 +29,7 @@ from tlhelpers.render import IN_THE_WILD, render
 
 
 def pretrain(
+    *,
     epochs: int = 15,
     batch_size: int = 128,
     learning_rate: float = 2e-3,

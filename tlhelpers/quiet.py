@@ -27,8 +27,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 from pathlib import Path
+from typing import Iterator
 
 VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 #: TensorFlow's C++ log level kept: 2 hides INFO and WARNING, shows ERROR and FATAL.
@@ -45,6 +48,34 @@ _os.environ.setdefault("{VARIABLE}", "{LEVEL}")
 del _os
 {_END}
 """
+
+
+#: The Python loggers of TensorFlow and the libraries it brings along.
+PYTHON_LOGGERS = ("tensorflow", "absl", "keras", "h5py")
+
+
+@contextlib.contextmanager
+def tensorflow_errors_only() -> Iterator[None]:
+    """Inside the block (or a function it decorates), TensorFlow's Python loggers show errors only.
+
+    For code that builds many small models on purpose (benchmarks, lesson 06's
+    measurements: TensorFlow's notes about retracing are expected there) and for graded
+    notebooks. It loads nothing: ``tf.get_logger()`` is the ``"tensorflow"`` logger.
+
+    Example:
+        >>> with tensorflow_errors_only():
+        ...     logging.getLogger("tensorflow").level
+        40
+    """
+    loggers = [logging.getLogger(name) for name in PYTHON_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def kernel_config_path(prefix: str | Path | None = None) -> Path:

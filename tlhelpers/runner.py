@@ -83,9 +83,9 @@ def summary(results: list[Result]) -> str:
 
     Example:
         >>> print(summary([Result("00_background.ipynb", "ok", 12.3)]))
-        notebook               status   seconds
-        00_background.ipynb    ok          12.3
-        total                  ok          12.3
+        notebook              status   seconds
+        00_background.ipynb   ok          12.3
+        total                 ok          12.3
     """
     width = max([len("notebook"), *(len(r.notebook) for r in results)]) + 3
     rows = [f"{'notebook':<{width}}{'status':<8}{'seconds':>8}"]

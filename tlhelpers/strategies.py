@@ -173,6 +173,7 @@ def prepare(
 def compare(
     task: Task,
     backbone: str,
+    *,
     strategies: Iterable[str] = STRATEGIES,
     seeds: Iterable[int] = (0,),
     input_size: int | None = None,

@@ -17,44 +17,44 @@ from typing import Any
 import keras
 import numpy as np
 
+from tlhelpers.discriminative import block_learning_rates, discriminative_optimizer
+from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.transfer import check_blocks, find_backbone, freeze, unfreeze_top
 
 
-def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
-    """Return ``learning_rate`` as a float if it is positive, else raise a clear error.
-
-    Example:
-        >>> check_learning_rate(1e-3)
-        0.001
-    """
-    try:
-        value = float(learning_rate)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a positive number, got {learning_rate!r}") from None
-    if not value > 0:
-        raise ValueError(f"{what} must be greater than 0, got {learning_rate!r}; typical values: 1e-3 for a head, 1e-5..1e-4 to fine-tune")
-    return value
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 
 
 def compile_classifier(
-    model: keras.Model, learning_rate: float, optimizer: str = "adam", steps_per_execution: int = 1
+    model: keras.Model,
+    learning_rate: float | None = None,
+    optimizer: str | keras.optimizers.Optimizer = "adam",
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """Compile for integer labels with accuracy, by keyword (Keras 3).
 
-    ``steps_per_execution`` runs that many batches per call into the compiled graph:
-    worth raising when a step is so cheap (a head on cached features) that Keras'
-    per-step overhead dominates.
+    ``optimizer`` is a name from :data:`OPTIMIZERS` (then ``learning_rate`` is required) or
+    an optimizer already made (e.g. :func:`tlhelpers.discriminative.discriminative_optimizer`;
+    then leave ``learning_rate`` out). ``steps_per_execution`` runs that many batches per
+    call into the compiled graph: worth raising when a step is so cheap (a head on cached
+    features) that Keras' per-step overhead dominates.
 
     Example:
         >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-        >>> compile_classifier(m, 1e-3).optimizer.name
-        'adam'
+        >>> type(compile_classifier(m, 1e-3).optimizer).__name__
+        'Adam'
+        >>> type(compile_classifier(m, optimizer=keras.optimizers.SGD(0.1)).optimizer).__name__
+        'SGD'
     """
-    optimizers = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
-    if optimizer not in optimizers:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(optimizers)}")
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        if learning_rate is not None:
+            raise ValueError("give learning_rate to the optimizer you pass, not to compile_classifier as well")
+    elif optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}, or pass a keras optimizer")
+    else:
+        optimizer = OPTIMIZERS[optimizer](learning_rate=check_learning_rate(learning_rate))
     model.compile(
-        optimizer=optimizers[optimizer](learning_rate=check_learning_rate(learning_rate)),
+        optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
@@ -156,13 +156,6 @@ def fine_tune(
     if layer_decay is None:
         compile_classifier(model, fine_lr)
     else:
-        from tlhelpers.discriminative import block_learning_rates, discriminative_optimizer
-
-        rates = block_learning_rates(model, fine_lr, layer_decay)
-        model.compile(
-            optimizer=discriminative_optimizer(model, rates),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        compile_classifier(model, optimizer=discriminative_optimizer(model, block_learning_rates(model, fine_lr, layer_decay)))
     fine = model.fit(x, y, epochs=head_epochs + fine_epochs, initial_epoch=head_epochs, **fit_args)
     return merge_histories(head, fine, phases=("head", "fine"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import keras
 
 from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers
+from tlhelpers.keras_internals import all_layers, trainable_at_compile
 
 
 def build_classifier(
@@ -71,7 +72,7 @@ def find_backbone(model: keras.Model) -> tuple[keras.Model, BackboneSpec]:
     Example:
         >>> base, spec = find_backbone(model)  # doctest: +SKIP
     """
-    candidates = [model] + [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.Model)]
+    candidates = [model] + [layer for layer in all_layers(model, include_self=False) if isinstance(layer, keras.Model)]
     for candidate in candidates:
         names = {layer.name for layer in candidate.layers}
         for spec in BACKBONES.values():
@@ -102,7 +103,7 @@ def _set_all(base: keras.Model, trainable: bool) -> None:
     already had that value, which would leave layers set one by one unchanged.
     """
     base.trainable = trainable
-    for layer in base._flatten_layers(include_self=False):
+    for layer in all_layers(base, include_self=False):
         layer.trainable = trainable
 
 
@@ -276,10 +277,10 @@ class TrainabilityReport:
 
 
 def _changed_since_compile(model: keras.Model) -> list[str]:
-    compiled = getattr(model, "_compiled_trainable_state", None)  # Keras 3 records it in compile()
-    if not getattr(model, "compiled", False) or compiled is None:
+    compiled = trainable_at_compile(model)
+    if compiled is None:
         return []
-    return [layer.name for layer in model._flatten_layers() if compiled.get(layer, layer.trainable) != layer.trainable]
+    return [layer.name for layer in all_layers(model) if compiled.get(layer, layer.trainable) != layer.trainable]
 
 
 def trainability_report(model: keras.Model) -> TrainabilityReport:

@@ -47,7 +47,8 @@ from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.config import DEFAULT_SEED, build_dir, set_seed
 from tlhelpers.features import extract_features, feature_head
 from tlhelpers.preprocessing import input_augmentation
-from tlhelpers.training import check_learning_rate, compile_classifier
+from tlhelpers.learning_rates import check_learning_rate, learning_rate_of
+from tlhelpers.training import compile_classifier
 from tlhelpers.transfer import build_classifier, trainability_report, unfreeze_top
 
 OBJECTIVE = "val_accuracy"
@@ -392,7 +393,7 @@ class TwoPhaseHyperModel(keras_tuner.HyperModel):
             trial_id=trial.trial_id if trial is not None else None,
             values={k: v for k, v in hp.values.items()},
             trainable_blocks=report.trainable_blocks,
-            learning_rate=float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+            learning_rate=learning_rate_of(model),
             head_epochs=head_epochs,
             fine_epochs=fine_epochs,
             initial_epoch=initial_epoch,
@@ -841,6 +842,7 @@ def accuracy_on(model: keras.Model, images: Any, labels: Any, backbone: str, inp
 def open_search(
     hypermodel: TwoPhaseHyperModel,
     tuner: str = "random",
+    *,
     max_trials: int = 6,
     epochs: int = 3,
     project_name: str = "lesson05",

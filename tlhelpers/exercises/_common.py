@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from tlhelpers.checks import Feedback
+from tlhelpers.keras_internals import all_layers
 
 
 def not_answered(what: str) -> Feedback:
@@ -68,7 +69,7 @@ def multiply_adds(model) -> int:
     import keras
 
     total = 0
-    for layer in model._flatten_layers(include_self=False):
+    for layer in all_layers(model, include_self=False):
         if isinstance(layer, keras.layers.DepthwiseConv2D):
             _, h, w, _ = layer.output.shape
             kh, kw = layer.kernel_size

@@ -20,6 +20,8 @@ import keras
 
 from tlhelpers.checks import Feedback
 from tlhelpers.exercises._common import not_answered
+from tlhelpers.keras_internals import all_layers
+from tlhelpers.learning_rates import learning_rate_of
 from tlhelpers.transfer import find_backbone, trainability_report
 
 
@@ -37,7 +39,7 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) ->
     report = trainability_report(model)
     wanted = list(spec.block_names[-blocks:]) if blocks else []
     bn_training = [
-        l.name for l in base._flatten_layers(include_self=False)
+        l.name for l in all_layers(base, include_self=False)
         if isinstance(l, keras.layers.BatchNormalization) and l.trainable
     ]
     if bn_training:
@@ -58,7 +60,7 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) ->
         return Feedback(False, "the right blocks are unfrozen, but the model was not compiled since: until you call "
                                "model.compile(...) again, fit() still trains only what was trainable before.")
     try:
-        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        lr = learning_rate_of(model)
     except Exception:  # a schedule or an unusual optimizer
         return Feedback(False, "compile with a plain learning rate (a number), not a schedule, in "
                                "keras.optimizers.Adam(learning_rate=...).")

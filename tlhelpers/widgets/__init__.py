@@ -4,16 +4,3 @@ Each widget keeps its state and callbacks in a plain Python object that tests dr
 headlessly (set a control's ``.value``, read the result); drawing goes into an
 ``ipywidgets.Output``. Anything that trains waits for a button.
 """
-
-
-def show(output, figure) -> None:
-    """Replace what an ``ipywidgets.Output`` shows with ``figure`` (no flicker).
-
-    Example:
-        >>> show(self.output, self.figure)  # doctest: +SKIP
-    """
-    from IPython.display import display
-
-    output.clear_output(wait=True)
-    with output:
-        display(figure)

@@ -20,7 +20,7 @@ import numpy as np
 
 from tlhelpers.plots_lessons import image_grid
 from tlhelpers.preprocessing import augment_examples, make_augmentation
-from tlhelpers.widgets import show
+from tlhelpers.display import show
 
 
 class AugmentationPreview:

@@ -18,7 +18,8 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from tlhelpers.evaluation import Evaluation, plot_image_grid
+from tlhelpers.evaluation import Evaluation
+from tlhelpers.plots_lessons import image_grid
 
 
 class ConfusionExplorer:
@@ -137,7 +138,7 @@ class ConfusionExplorer:
             return
         shown = self.indices[: self.max_images]
         titles = [f"#{i}  p={ev.probs[i, p]:.2f}" for i in shown]
-        self.figure = plot_image_grid(np.asarray(self.images)[shown], titles, ncols=self.ncols, size=1.5)
+        self.figure = image_grid(np.asarray(self.images)[shown], titles, columns=self.ncols, size=1.5)
         from IPython.display import display
 
         with self.output:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from tlhelpers.inspection import plot_feature_maps, spatial_layers
-from tlhelpers.widgets import show
+from tlhelpers.display import show
 
 
 class FeatureMapExplorer:

@@ -19,7 +19,7 @@ import numpy as np
 
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.gradcam import gradcam, gradcam_layer, overlay
-from tlhelpers.widgets import show
+from tlhelpers.display import show
 
 PREDICTED = -1  # the "explain" dropdown's value for "the predicted class"
 

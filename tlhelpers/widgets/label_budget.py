@@ -21,7 +21,7 @@ import numpy as np
 
 from tlhelpers.data import Task
 from tlhelpers.strategies import PreparedTask
-from tlhelpers.widgets import show
+from tlhelpers.display import show
 
 STRATEGY_LABELS = {
     "scratch": "from scratch (random weights)",
@@ -87,6 +87,7 @@ def budget_experiment(
     prepared: PreparedTask,
     backbone: str,
     budgets: Iterable[int] = (1, 5, 20),
+    *,
     strategies: Sequence[str] = ("scratch", "probe"),
     seeds: Iterable[int] = (0,),
     input_size: int | None = None,

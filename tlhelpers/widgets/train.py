@@ -23,7 +23,8 @@ import ipywidgets as widgets
 import keras
 
 from tlhelpers.live_plot import LivePlot
-from tlhelpers.training import check_learning_rate, compile_classifier
+from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.training import compile_classifier
 
 
 class _Progress(keras.callbacks.Callback):

@@ -23,7 +23,7 @@ import ipywidgets as widgets
 import keras
 
 from tlhelpers.transfer import TrainabilityReport, check_blocks, find_backbone, unfreeze_top
-from tlhelpers.widgets import show
+from tlhelpers.display import show
 
 
 class UnfreezeExplorer:

@@ -29,7 +29,8 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import numpy as np
 
-from tlhelpers.widgets import show
+from tlhelpers.display import show
+from tlhelpers.predictions import top_k
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MB: more than any phone photo
 MAX_PIXELS = 50_000_000  # 50 megapixels
@@ -237,18 +238,6 @@ def prepare_upload(
     return Prepared(original, image, to_model_input(image[None], backbone, size), inverted)
 
 
-def top_k(probs: np.ndarray, class_names: Sequence[str], k: int = 3) -> list[tuple[str, float]]:
-    """The ``k`` most probable classes, most probable first.
-
-    Example:
-        >>> top_k(np.array([0.1, 0.7, 0.2]), ("a", "b", "c"), k=2)
-        [('b', 0.7), ('c', 0.2)]
-    """
-    probs = np.asarray(probs).reshape(-1)
-    order = np.argsort(-probs, kind="stable")[: max(1, min(k, len(class_names)))]
-    return [(class_names[i], float(round(probs[i], 6))) for i in order]
-
-
 class UploadPredictor:
     """Upload an image, see what the model sees and its top-k classes with probabilities.
 
@@ -367,7 +356,7 @@ class UploadPredictor:
             raise UploadError(
                 f"the model outputs {probs.shape[0]} values but there are {len(self.class_names)} class names"
             )
-        self.prepared, self.predictions = prepared, top_k(probs, self.class_names, self.k)
+        self.prepared, self.predictions = prepared, top_k(probs[None], self.class_names, self.k)[0]
         h, w = prepared.original.shape[:2]
         note = " Colours inverted to match the training images' background." if prepared.inverted else ""
         self.message.value = html.escape(f"{name}: {w}x{h} pixels, shown to the model as below.{note}")

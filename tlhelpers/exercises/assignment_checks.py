@@ -11,7 +11,7 @@ when anything is written to stderr, so a library warning must not cost a correct
 its points (warnings are shown on stdout instead).
 
 Example:
-    >>> from tlhelpers.exercises import assignments as grade
+    >>> from tlhelpers.exercises import assignment_checks as grade
     >>> grade.check_wrong_pipelines_format({"B", "c"})
     ✅ Correct: your answer lists pipelines B, C (the hidden test checks which are right).
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -32,11 +31,12 @@ import numpy as np
 
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.config import Track, current_track
+from tlhelpers.quiet import LEVEL, VARIABLE, tensorflow_errors_only
 
 # ---- running student code ----------------------------------------------------------------
 
 
-def start(log_level: str = "2") -> None:
+def start(log_level: str = LEVEL) -> None:
     """Load TensorFlow and initialise its devices now, in an assignment's setup cell.
 
     TensorFlow writes one-time start-up messages to stderr when it first runs an op;
@@ -49,7 +49,7 @@ def start(log_level: str = "2") -> None:
     """
     import os
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", log_level)
+    os.environ.setdefault(VARIABLE, log_level)
     import tensorflow as tf
 
     tf.config.list_logical_devices()
@@ -94,18 +94,13 @@ def quiet() -> Iterator[None]:
         note: UserWarning: careful
     """
     buffer = io.StringIO()
-    loggers = [logging.getLogger(name) for name in ("tensorflow", "absl", "keras", "h5py")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
     caught: list = []
     try:
-        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(buffer), _fd_stderr_to(buffer):
+        with (tensorflow_errors_only(), warnings.catch_warnings(record=True) as caught,
+              contextlib.redirect_stderr(buffer), _fd_stderr_to(buffer)):
             warnings.simplefilter("always")
             yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
         for w in caught:
             print(f"note: {w.category.__name__}: {w.message}")
         text = buffer.getvalue().strip()
@@ -134,7 +129,9 @@ def _fail(message: str) -> Feedback:
 
 
 def _nested_base(model: Any, base: Any) -> bool:
-    layers = {id(layer) for layer in model._flatten_layers()}
+    from tlhelpers.keras_internals import all_layers
+
+    layers = {id(layer) for layer in all_layers(model)}
     return all(id(layer) in layers for layer in base.layers)
 
 
@@ -181,10 +178,11 @@ def check_classifier(model: Any, base: Any, num_classes: int) -> Feedback:
 def check_unfrozen(model: Any, depth: int) -> Feedback:
     """Exactly the top ``depth`` blocks train (BatchNorm excluded), lower blocks are frozen, the head trains.
 
-    Compares which weights are in ``model.trainable_weights`` (what ``fit`` trains) with
-    what the registry's block boundaries say, so any way of setting ``trainable`` that gives
-    this passes. (In Keras 3 a layer set trainable inside a base whose ``trainable`` is False
-    still trains as part of the outer model, so the base's own flag is not what counts.)
+    Reads :func:`tlhelpers.transfer.trainability_report`: which weights of each layer
+    train, by the registry's block boundaries, so any way of setting ``trainable`` that
+    gives this passes. (In Keras 3 a layer set trainable inside a base whose ``trainable``
+    is False still trains as part of the outer model, so the base's own flag is not what
+    counts.)
 
     Example:
         >>> from tlhelpers import backbones, transfer
@@ -195,44 +193,39 @@ def check_unfrozen(model: Any, depth: int) -> Feedback:
     """
     import keras
 
-    from tlhelpers.backbones import block_of_layers
-    from tlhelpers.transfer import find_backbone
+    from tlhelpers.transfer import trainability_report
 
     if not isinstance(model, keras.Model):
         return _fail(f"the model should be a keras.Model, got {type(model).__name__}.")
     try:
-        base, spec = find_backbone(model)
+        report = trainability_report(model)
     except ValueError as err:
         return _fail(str(err))
-    groups = block_of_layers(base, spec)
-    top = spec.block_names[spec.num_blocks - depth:] if depth else ()
-    trainable = {id(v) for v in model.trainable_weights}
-    for block, layers in groups.items():
-        for layer in layers:
-            if not layer.weights:
-                continue
-            trains = any(id(v) in trainable for v in layer.weights)
-            if isinstance(layer, keras.layers.BatchNormalization):
-                if trains:
-                    return _fail(
-                        f"BatchNorm layer {layer.name!r} in {block} is trainable: keep every BatchNorm layer "
-                        "frozen (layer.trainable = False) so its statistics from pretraining stay put."
-                    )
-            elif block in top and not trains:
+    spec_blocks = [r.block for r in report.rows[:-1]]
+    top = spec_blocks[len(spec_blocks) - depth:] if depth else ()
+    for row in report.layer_rows:
+        trains = row.trainable_params > 0
+        if not row.params or row.block == "head":
+            continue
+        if row.batchnorm:
+            if trains:
                 return _fail(
-                    f"{block} is one of the top {depth} block(s) and should train, but its layer {layer.name!r} is frozen."
+                    f"BatchNorm layer {row.layer!r} in {row.block} is trainable: keep every BatchNorm layer "
+                    "frozen (layer.trainable = False) so its statistics from pretraining stay put."
                 )
-            elif block not in top and trains:
-                return _fail(
-                    f"{block} should stay frozen (only the top {depth} block(s) train), but its layer "
-                    f"{layer.name!r} is trainable."
-                )
-    base_layers = {id(layer) for layer in base._flatten_layers()}
-    head = [l for l in model._flatten_layers(include_self=False) if id(l) not in base_layers and l.weights and l is not base]
-    frozen_head = [l.name for l in head if not any(id(v) in trainable for v in l.weights)]
+        elif row.block in top and not trains:
+            return _fail(
+                f"{row.block} is one of the top {depth} block(s) and should train, but its layer {row.layer!r} is frozen."
+            )
+        elif row.block not in top and trains:
+            return _fail(
+                f"{row.block} should stay frozen (only the top {depth} block(s) train), but its layer "
+                f"{row.layer!r} is trainable."
+            )
+    frozen_head = [r.layer for r in report.layer_rows if r.block == "head" and r.params and not r.trainable_params]
     if frozen_head:
         return _fail(f"the head should keep training, but {frozen_head[0]!r} is frozen.")
-    lower = [b for b in spec.block_names if b not in top]
+    lower = [b for b in spec_blocks if b not in top]
     trains = f"the top {depth} block(s) ({', '.join(top)}) train without their BatchNorm layers" if top else "no block trains"
     frozen = f"{', '.join(lower)} stay frozen" if lower else "no block stays frozen"
     return Feedback(True, f"{trains}; {frozen}; the head trains.")
@@ -254,24 +247,6 @@ def _changed(layer: Any, before: dict[int, np.ndarray]) -> bool:
     return any(id(v) in before and not np.array_equal(before[id(v)], v.numpy()) for v in layer.weights)
 
 
-def learning_rate_of(model: Any) -> float | None:
-    """The learning rate the model's optimizer uses now, or None if the model is not compiled.
-
-    Example:
-        >>> import keras
-        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> m.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
-        >>> round(learning_rate_of(m), 6)
-        0.0001
-    """
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not getattr(model, "compiled", True):
-        return None
-    import keras
-
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-
-
 def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_lr: float = 1e-4) -> Feedback:
     """After fine-tuning: a low learning rate, the top ``depth`` blocks changed, nothing below, BatchNorm intact.
 
@@ -287,6 +262,7 @@ def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_
     import keras
 
     from tlhelpers.backbones import block_of_layers
+    from tlhelpers.learning_rates import learning_rate_of
     from tlhelpers.transfer import find_backbone
 
     if not isinstance(model, keras.Model):

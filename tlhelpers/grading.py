@@ -21,9 +21,9 @@ The nbgrader cell metadata is kept in the student version, so a teacher can stil
 collect and autograde those copies with nbgrader later.
 
 Example:
-    >>> from tlhelpers import assignments
-    >>> paths = assignments.release("assignments/source", "handout")            # doctest: +SKIP
-    >>> report = assignments.check_notebook("handout/a1_freezing/freezing.ipynb")  # doctest: +SKIP
+    >>> from tlhelpers import grading
+    >>> paths = grading.release("assignments/source", "handout")            # doctest: +SKIP
+    >>> report = grading.check_notebook("handout/a1_freezing/freezing.ipynb")  # doctest: +SKIP
     >>> print(report)                                                           # doctest: +SKIP
 """
 
@@ -42,13 +42,12 @@ from typing import Any, Iterable
 import nbformat
 from nbformat import NotebookNode
 
-from tlhelpers.config import PACKAGE_DIR
+from tlhelpers.config import repo_dir
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-SOURCE_DIR = PACKAGE_DIR.parent / "assignments" / "source"
 SKIPPED_NAMES = (".ipynb_checkpoints", "__pycache__", ".DS_Store")
 CELL_TIMEOUT = 600  # seconds per cell, as Execute.timeout in assignments/nbgrader_config.py
 
@@ -462,7 +461,7 @@ def find_source(notebook: str | os.PathLike, search: str | os.PathLike | None = 
         >>> find_source("freezing.ipynb").parent.name  # doctest: +SKIP
         'a1_freezing'
     """
-    search = SOURCE_DIR if search is None else Path(search)
+    search = repo_dir() / "assignments" / "source" if search is None else Path(search)
     if search.is_file():
         return search
     if not search.is_dir():

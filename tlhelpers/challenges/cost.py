@@ -1,0 +1,258 @@
+"""Compute cost as the data grows: end-to-end fine-tuning, cached features, a smaller input, mixed precision.
+
+Part of :mod:`tlhelpers.challenges` (lesson 06).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Iterable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from tlhelpers.backbones import get_spec
+from tlhelpers.challenges.devices import backbone_variant, mixed_precision_support
+from tlhelpers.config import set_seed
+from tlhelpers.data import Task
+from tlhelpers.display import finished
+from tlhelpers.features import extract_features, linear_probe
+from tlhelpers.pipeline import to_model_input
+from tlhelpers.quiet import tensorflow_errors_only
+from tlhelpers.training import accuracy, compile_classifier
+from tlhelpers.transfer import build_classifier, unfreeze_top
+
+COST_METHODS = ("fine_tune", "cached", "small_input", "mixed_precision")
+
+
+def take_per_class(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` examples of each class, in class order (nested: k=5 is inside k=10).
+
+    Raises:
+        ValueError: ``k`` below 1 or above the smallest class.
+
+    Example:
+        >>> x, y = take_per_class(np.arange(6), np.array([0, 1, 0, 1, 0, 1]), 2)
+        >>> x.tolist(), y.tolist()
+        ([0, 2, 1, 3], [0, 0, 1, 1])
+    """
+    counts = np.bincount(y)
+    if k < 1 or k > counts[counts > 0].min():
+        raise ValueError(f"k must be between 1 and {counts[counts > 0].min()} (the smallest class), got {k}")
+    idx = np.concatenate([np.flatnonzero(y == c)[:k] for c in np.unique(y)])
+    return x[idx], y[idx]
+
+
+def subsample_test(task: Task, n: int, seed: int = 0) -> Task:
+    """The task with ``n`` test images drawn at random (stratified enough for accuracy).
+
+    Example:
+        >>> small = subsample_test(task, 500)  # doctest: +SKIP
+    """
+    if n >= len(task.y_test):
+        return task
+    idx = np.sort(np.random.default_rng(seed).choice(len(task.y_test), n, replace=False))
+    return replace(task, x_test=task.x_test[idx], y_test=task.y_test[idx])
+
+
+@dataclass
+class CostResult:
+    """One method trained on one data size, measured."""
+
+    method: str
+    train_images: int
+    seconds: float
+    test_accuracy: float
+    input_size: int
+    policy: str
+
+
+class _Resettable:
+    """A compiled model whose weights and optimizer state go back to their start before each run.
+
+    Building and tracing a model costs the same whatever the data size, so it happens once
+    (with a one-batch warm-up fit); each measured run then starts from the same state.
+    """
+
+    def __init__(self, model, warm_x, warm_y) -> None:
+        self.model = model
+        model.optimizer.build(model.trainable_variables)
+        self._weights = [v.numpy() for v in model.variables]
+        self._slots = [v.numpy() for v in model.optimizer.variables]
+        # two batch shapes: TensorFlow then traces a shape-generic step, so no later run retraces
+        model.fit(warm_x, warm_y, epochs=1, batch_size=len(warm_y) - 1, verbose=0)
+        model.predict(warm_x, batch_size=len(warm_y) - 1, verbose=0)
+
+    def reset(self):
+        for variable, value in zip(self.model.variables, self._weights):
+            variable.assign(value)
+        for variable, value in zip(self.model.optimizer.variables, self._slots):
+            variable.assign(value)
+        return self.model
+
+
+def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs: int, batch_size: int,
+                task: Task) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
+    """Images -> resized and preprocessed -> whole network trained (BatchNorm frozen)."""
+    model = build_classifier(backbone_variant(backbone, size, policy), task.num_classes)
+    unfreeze_top(model, get_spec(backbone).num_blocks)
+    compile_classifier(model, lr)
+    warm = slice(0, batch_size + 1)
+    state = _Resettable(model, to_model_input(task.x_train[warm], backbone, size), task.y_train[warm])
+
+    def train(x, y):
+        state.reset().fit(to_model_input(x, backbone, size), y, epochs=epochs, batch_size=batch_size, verbose=0)
+        return lambda: accuracy(model, to_model_input(task.x_test, backbone, size), task.y_test)
+
+    return train
+
+
+def _cached(backbone: str, size: int, task: Task) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
+    """Images -> frozen base once -> features -> a linear probe (a logistic regression, no epochs)."""
+    base = backbone_variant(backbone, size)
+    extract_features(base, to_model_input(task.x_train[:2], backbone, size))  # warm-up: traces the graph
+
+    def train(x, y):
+        head = linear_probe(extract_features(base, to_model_input(x, backbone, size)), y, task.num_classes)
+        return lambda: accuracy(head, extract_features(base, to_model_input(task.x_test, backbone, size)), task.y_test)
+
+    return train
+
+
+def measure_cost(
+    task: Task,
+    backbone: str,
+    *,
+    per_class: Iterable[int],
+    methods: Iterable[str] = COST_METHODS,
+    input_size: int | None = None,
+    small_size: int | None = None,
+    epochs: int = 3,
+    fine_lr: float = 3e-4,
+    batch_size: int = 32,
+    seed: int = 0,
+    progress: bool = False,
+):  # -> pandas.DataFrame
+    """Train each method on growing subsets of ``task``; time it and measure test accuracy.
+
+    The time covers everything from images to a trained model (resizing, preprocessing,
+    feature extraction, ``fit``), not the evaluation. Building and tracing each model is a
+    one-off cost, the same whatever the data size: it happens once per method, untimed,
+    and every run starts from the same weights and optimizer state. Methods:
+
+    * ``fine_tune``: the whole backbone (BatchNorm frozen) and a new head, ``epochs`` epochs;
+    * ``cached``: the frozen backbone run once, then a linear probe on the features
+      (:func:`tlhelpers.features.linear_probe`: a logistic regression, no epochs);
+    * ``small_input``: ``fine_tune`` at ``small_size`` pixels (default: half the size);
+    * ``mixed_precision``: ``fine_tune`` with the backbone in 16-bit math; skipped with a
+      warning where :func:`mixed_precision_support` says it would be emulated.
+
+    Args:
+        task: its training split must hold at least ``max(per_class)`` images per class;
+            accuracy is measured on its test split (see :func:`subsample_test`).
+        backbone: registry name.
+        per_class: training images per class, one run each.
+        progress: show a tqdm bar.
+
+    Returns:
+        A DataFrame with the fields of :class:`CostResult`, one row per method and size.
+
+    Raises:
+        ValueError: an unknown method, or a size larger than the training split allows.
+
+    Example:
+        >>> cost = measure_cost(task, "fashion_cnn", per_class=[10, 40])  # doctest: +SKIP
+    """
+    methods, per_class = list(methods), sorted(int(k) for k in per_class)
+    unknown = [m for m in methods if m not in COST_METHODS]
+    if unknown:
+        raise ValueError(f"unknown method {unknown[0]!r}; choose from: {', '.join(COST_METHODS)}")
+    if not per_class:
+        raise ValueError("per_class is empty; give sizes such as [10, 40, 160]")
+    take_per_class(task.x_train, task.y_train, per_class[-1])  # validates the largest size first
+    size = get_spec(backbone).input_size if input_size is None else int(input_size)
+    small = max(8, size // 2) if small_size is None else int(small_size)
+    policy, reason = mixed_precision_support()
+    if "mixed_precision" in methods and policy is None:
+        warnings.warn(f"mixed_precision skipped: {reason}", stacklevel=2)
+        methods.remove("mixed_precision")
+    builders = {
+        "fine_tune": (lambda: _end_to_end(backbone, size, None, fine_lr, epochs, batch_size, task), size, "float32"),
+        "cached": (lambda: _cached(backbone, size, task), size, "float32"),
+        "small_input": (lambda: _end_to_end(backbone, small, None, fine_lr, epochs, batch_size, task), small, "float32"),
+        "mixed_precision": (lambda: _end_to_end(backbone, size, policy, fine_lr, epochs, batch_size, task), size,
+                            str(policy)),
+    }
+    runs = [(m, k) for m in methods for k in per_class]
+    if progress:
+        runs = tqdm(runs, desc="cost runs")
+    rows, trainers = [], {}
+    with tensorflow_errors_only():
+        for method, k in runs:
+            if method not in trainers:  # build, compile and trace once per method: not timed
+                set_seed(seed)
+                trainers[method] = builders[method][0]()
+            x, y = take_per_class(task.x_train, task.y_train, k)
+            set_seed(seed)
+            start = time.perf_counter()
+            evaluate = trainers[method](x, y)
+            seconds = time.perf_counter() - start
+            _, px, pol = builders[method]
+            rows.append(CostResult(method, len(y), seconds, evaluate(), px, pol))
+    return pd.DataFrame([asdict(r) for r in rows])
+
+
+def growth_exponent(frame, method: str) -> float:
+    """How a method's time grows with data: the slope of log(seconds) on log(images).
+
+    1 means proportional to the data; near 0 means a fixed cost dominates.
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"method": ["a"] * 3, "train_images": [10, 100, 1000], "seconds": [1.0, 10.0, 100.0]})
+        >>> round(growth_exponent(df, "a"), 3)
+        1.0
+    """
+    rows = frame[frame["method"] == method]
+    if len(rows) < 2:
+        raise ValueError(f"method {method!r} has {len(rows)} row(s); the growth needs two sizes or more")
+    return float(np.polyfit(np.log(rows["train_images"]), np.log(rows["seconds"]), 1)[0])
+
+
+METHOD_LABELS = {
+    "fine_tune": "fine-tune end to end",
+    "cached": "cached features + head",
+    "small_input": "fine-tune, smaller input",
+    "mixed_precision": "fine-tune, mixed precision",
+}
+
+
+def plot_cost(cost) -> Any:
+    """Two panels against training images (log scales): seconds to train, and test accuracy.
+
+    One line per method, labelled in plain words.
+
+    Raises:
+        ValueError: the frame lacks a column ``measure_cost`` writes.
+
+    Example:
+        >>> fig = plot_cost(cost)  # doctest: +SKIP
+    """
+    missing = {"method", "train_images", "seconds", "test_accuracy"} - set(cost.columns)
+    if missing:
+        raise ValueError(f"cost table lacks column(s) {sorted(missing)}; pass what measure_cost returned")
+    fig, (ax_time, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for method, rows in cost.groupby("method", sort=False):
+        rows = rows.sort_values("train_images")
+        label = METHOD_LABELS.get(method, method)
+        ax_time.plot(rows["train_images"], rows["seconds"], "o-", label=label)
+        ax_acc.plot(rows["train_images"], rows["test_accuracy"], "o-", label=label)
+    ax_time.set(xscale="log", yscale="log", xlabel="training images", ylabel="seconds to train",
+                title="cost grows with the data")
+    ax_acc.set(xscale="log", xlabel="training images", ylabel="test accuracy", title="what it buys")
+    ax_time.legend(fontsize=8)
+    return finished(fig)

@@ -1,0 +1,43 @@
+"""Learning rates: checking one a user gives, and reading the one a model trains with.
+
+Example:
+    >>> check_learning_rate(1e-3)
+    0.001
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+
+def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
+    """Return ``learning_rate`` as a float if it is positive, else raise a clear error.
+
+    Example:
+        >>> check_learning_rate(1e-3)
+        0.001
+    """
+    try:
+        value = float(learning_rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a positive number, got {learning_rate!r}") from None
+    if not value > 0:
+        raise ValueError(f"{what} must be greater than 0, got {learning_rate!r}; typical values: 1e-3 for a head, 1e-5..1e-4 to fine-tune")
+    return value
+
+
+def learning_rate_of(model: Any) -> float | None:
+    """The learning rate the model's optimizer uses now, or None if the model is not compiled.
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> m.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+        >>> round(learning_rate_of(m), 6)
+        0.0001
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(model, "compiled", True):
+        return None
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
