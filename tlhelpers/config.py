@@ -25,6 +25,32 @@ DEFAULT_SEED = 42
 
 
 @dataclass(frozen=True)
+class Scale:
+    """How much the longest experiments of lessons 03 and 06 train and score on.
+
+    The imagenet track's backbone costs many times more per image than the bundled one, so
+    its runs are shorter: fewer epochs, fewer images and fewer test images.
+
+    Attributes:
+        eval_images: most test images lesson 03 scores its runs on.
+        fine_epochs: epochs of each fine-tuning run in lesson 03.
+        compare_epochs: most epochs per strategy in lesson 03's comparison (early stopping).
+        cost_images: training images per run in lesson 06's cost experiment.
+        cost_epochs: end-to-end epochs per run there.
+
+    Example:
+        >>> TRACKS["imagenet"].scale.cost_images
+        (40, 120, 240)
+    """
+
+    eval_images: int
+    fine_epochs: int
+    compare_epochs: int
+    cost_images: tuple[int, ...]
+    cost_epochs: int
+
+
+@dataclass(frozen=True)
 class Track:
     """Everything a lesson needs to know about the active track.
 
@@ -39,6 +65,7 @@ class Track:
             budget of k labels per class spends k on training and up to k on validation).
         test_per_class: test images per class the lessons score on (``None``: the whole
             test split); a fixed, class-balanced subset, the same in every lesson.
+        scale: the size of lessons 03 and 06's longest experiments.
         description: one line for people.
     """
 
@@ -50,6 +77,7 @@ class Track:
     labels_per_class: int
     val_per_class: int
     test_per_class: int | None
+    scale: Scale
     description: str
 
 
@@ -64,6 +92,7 @@ TRACKS: dict[str, Track] = {
         labels_per_class=20,
         val_per_class=20,
         test_per_class=None,
+        scale=Scale(eval_images=5000, fine_epochs=6, compare_epochs=10, cost_images=(80, 240, 480), cost_epochs=2),
         description="Fashion-MNIST target classes on the course's bundled backbone; no internet needed",
     ),
     "imagenet": Track(
@@ -75,6 +104,7 @@ TRACKS: dict[str, Track] = {
         labels_per_class=20,
         val_per_class=20,
         test_per_class=200,
+        scale=Scale(eval_images=1000, fine_epochs=3, compare_epochs=4, cost_images=(40, 120, 240), cost_epochs=1),
         description="CIFAR-10 on MobileNetV2 with ImageNet weights (prefetch once)",
     ),
 }
