@@ -57,7 +57,7 @@ def header(nb: nbformat.NotebookNode, name: str, seconds: dict[str, dict[str, fl
             for t in FILES if name in seconds.get(t, {})]
     run = f"; running every cell takes {' and '.join(runs)}" if runs else ""
     return (f"**Time**: about {reading_minutes(nb)} minutes to read (at 100 words a minute), plus what you try{run}"
-            " on a 2-core laptop CPU (measured by `benchmarks/course.py`).")
+            " on 2 CPU cores (measured by `benchmarks/course.py`; the README's benchmarks say on which machines).")
 
 
 def main() -> int:

@@ -148,6 +148,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_grade_cell_scores_like_nbgrader(case: str) -> None:
     from nbgrader.utils import determine_grade
@@ -179,6 +180,7 @@ def test_restore_locked_cells_puts_back_hidden_tests_and_keeps_answers() -> None
     assert notes == ["cell 'answer_tests' was changed; the original was put back"]
 
 
+@pytest.mark.slow
 def test_check_runs_a_submission_with_the_hidden_tests(tmp_path: Path, capsys) -> None:
     source = tiny_source()
     nbformat.write(source, tmp_path / "hw_source.ipynb")
@@ -290,6 +292,7 @@ def test_check_unfrozen_names_the_mistake(base: keras.Model) -> None:
     assert "block3 is one of the top 2" in grade.check_unfrozen(model, 2).message
 
 
+@pytest.mark.slow
 def test_check_fine_tuned_measures_the_weights(base: keras.Model) -> None:
     x = np.random.default_rng(0).uniform(0, 255, (16, 32, 32, 1)).astype("float32")
     y = np.arange(16) % 5
@@ -449,6 +452,7 @@ def test_check_own_model_compares_with_the_pretrained_backbone() -> None:
     assert "BatchNorm layer" in grade.check_own_model(model, 2).message
 
 
+@pytest.mark.slow
 def test_the_checks_work_on_an_imagenet_backbone_too() -> None:
     base = backbones.load_backbone("mobilenet_v2", weights=None, input_size=32)
     model = transfer.build_classifier(base, 10)

@@ -33,6 +33,7 @@ def test_table_has_the_required_backbones() -> None:
         assert len(set(spec.block_names)) == spec.num_blocks >= 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50", "efficientnet_b0", "inception_v3"])
 def test_keras_applications_blocks_cover_every_layer_in_order(name: str) -> None:
     spec = backbones.get_spec(name)
@@ -59,6 +60,7 @@ def test_bundled_backbone_loads_verified_with_named_blocks() -> None:
     assert [l.name for l in groups["block1"]] == ["rescale", "block1_conv1", "block1_bn1", "block1_relu1", "block1_pool"]
 
 
+@pytest.mark.slow
 def test_bundled_backbone_classifies_source_images_like_its_manifest_says() -> None:
     from tlhelpers import data
     from tlhelpers.pipeline import prepare_images

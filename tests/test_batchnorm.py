@@ -19,6 +19,7 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(0.5, 1.0, (n, 32, 32, 1)).astype("float32"), rng.integers(0, 3, n)
 
 
+@pytest.mark.slow
 def test_statistics_move_only_when_batchnorm_trains() -> None:
     x, y = _data(24, 0)
     runs = batchnorm.experiment(_start_model, x, y, _data(12, 1), blocks=2, learning_rate=1e-3, epochs=2, batch_size=8)

@@ -250,47 +250,47 @@ def cases(tmp_path: Path) -> dict[str, Case]:
              lambda: lesson06.check_adapt_and_keep("high lr, all blocks", forgetting),
              lambda: lesson06.check_adapt_and_keep("medium", forgetting)],
             {keep_and_adapt}, options=tuple(forgetting.index)),
-        "assignments.check_classifier": Case(
+        "assignment_checks.check_classifier": Case(
             [lambda: grade.check_classifier(None, base, 3), lambda: grade.check_classifier(_tiny_model(), base, 3)],
             {"Dense(3"}),
-        "assignments.check_unfrozen": Case(
+        "assignment_checks.check_unfrozen": Case(
             [lambda: grade.check_unfrozen(None, 2), lambda: grade.check_unfrozen(classifier, 2),
              lambda: grade.check_unfrozen(_tiny_model(), 2)],
             {"unfreeze_top(model, 2)", "unfreeze_top(model, blocks=2)"}),
-        "assignments.check_fine_tuned": Case(
+        "assignment_checks.check_fine_tuned": Case(
             [lambda: grade.check_fine_tuned(None, {}, 2), lambda: grade.check_fine_tuned(hot, grade.snapshot(hot), 2)],
             {"0.0001", "1e-4", "1e-04", "1e-5", "1e-05", "Adam(1e-5)"}),
-        "assignments.check_prepare": Case(
+        "assignment_checks.check_prepare": Case(
             [lambda: grade.check_prepare(None, "resnet50", 32, 3),
              lambda: grade.check_prepare(lambda images, b, s: np.asarray(keras.ops.image.resize(images, (s, s))), "resnet50", 32, 3),
              lambda: grade.check_prepare(lambda images, b, s: keras.applications.mobilenet_v2.preprocess_input(
                  np.asarray(keras.ops.image.resize(images, (s, s)))), "resnet50", 32, 3)],
             pixel_forms | {"-123.68", "151.061", "151.1"}),
-        "assignments.check_wrong_pipelines_format": Case(
+        "assignment_checks.check_wrong_pipelines_format": Case(
             [lambda: grade.check_wrong_pipelines_format(None), lambda: grade.check_wrong_pipelines_format({"Z"})],
             {", ".join(sorted(wrong_letters)), str(sorted(wrong_letters))}),
-        "assignments.check_wrong_pipelines": Case(
+        "assignment_checks.check_wrong_pipelines": Case(
             [lambda: grade.check_wrong_pipelines(None), lambda: grade.check_wrong_pipelines({"B", "E"}),
              lambda: grade.check_wrong_pipelines(set()), lambda: grade.check_wrong_pipelines(set(grade.PIPELINES))],
             {" is wrong", " is fine:", ", ".join(sorted(wrong_letters))}
             | {grade.PIPELINES[k].why[:40] for k in grade.PIPELINES}),
-        "assignments.check_predictions": Case(
+        "assignment_checks.check_predictions": Case(
             [lambda: grade.check_predictions(None, toy), lambda: grade.check_predictions(np.ones((8, 2)), toy)],
             {str(toy.y_test.tolist())}),
-        "assignments.check_challenge": Case(
+        "assignment_checks.check_challenge": Case(
             [lambda: grade.check_challenge(None, 1.0, toy, rules), lambda: grade.check_challenge(1 - y, 1.0, toy, rules)],
             {str(toy.y_test.tolist())}),
-        "assignments.check_own_folder": Case(
+        "assignment_checks.check_own_folder": Case(
             [lambda: grade.check_own_folder(None, offline), lambda: grade.check_own_folder(demo, offline)],
             set()),
-        "assignments.check_folder_task": Case(
+        "assignment_checks.check_folder_task": Case(
             [lambda: grade.check_folder_task(None, demo)], set()),
-        "assignments.check_own_model": Case(
+        "assignment_checks.check_own_model": Case(
             [lambda: grade.check_own_model(None, 3), lambda: grade.check_own_model(_tiny_model(3), 3)], set()),
-        "assignments.check_predict": Case(
+        "assignment_checks.check_predict": Case(
             [lambda: grade.check_predict(None, toy), lambda: grade.check_predict(lambda images: np.zeros(len(images), int), toy)],
             {str(toy.y_test.tolist())}),
-        "assignments.check_predict_file": Case(
+        "assignment_checks.check_predict_file": Case(
             [lambda: grade.check_predict_file(None, demo, ("bag", "pullover", "sneaker")),
              lambda: grade.check_predict_file(lambda path: "bag", demo, ("bag", "pullover", "sneaker"))],
             set()),
@@ -351,15 +351,3 @@ def test_exercise_cells_are_handed_out_unanswered(notebook: str) -> None:
     for source in exercise_cells:
         if "answer" in source.split("check_", 1)[1]:
             assert "answer = None" in source, source
-
-
-@pytest.mark.parametrize("module", [*MODULES, "_common"], ids=lambda m: m if isinstance(m, str) else m.__name__)
-def test_docstring_examples_hold(module) -> None:
-    """The examples in the checks' docstrings (some show a wrong answer's message) are what they return."""
-    import doctest
-    import importlib
-
-    if isinstance(module, str):
-        module = importlib.import_module(f"tlhelpers.exercises.{module}")
-    results = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert results.failed == 0

@@ -23,6 +23,7 @@ def _cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> s
     )
 
 
+@pytest.mark.slow
 def test_doctor_reports_tracks_versions_and_threads(tmp_path: Path) -> None:
     result = _cli("doctor", env={"KERAS_HOME": str(tmp_path), "TL_TRACK": "offline"})
     out = result.stdout
@@ -35,6 +36,7 @@ def test_doctor_reports_tracks_versions_and_threads(tmp_path: Path) -> None:
     assert "TensorFlow threads: intra-op" in out
 
 
+@pytest.mark.slow
 def test_doctor_fails_when_the_active_track_is_not_ready(tmp_path: Path) -> None:
     result = _cli("doctor", env={"KERAS_HOME": str(tmp_path), "TL_TRACK": "imagenet"})
     assert result.returncode == 1
@@ -49,6 +51,7 @@ def test_prefetch_fails_fast_when_offline(tmp_path: Path, monkeypatch) -> None:
     assert not any(tmp_path.rglob("*.h5")), "nothing may be half-downloaded"
 
 
+@pytest.mark.slow
 def test_prefetch_cli_exits_with_a_message_here(tmp_path: Path) -> None:
     try:
         prefetch.check_online()
@@ -135,6 +138,7 @@ def test_ready_names_what_the_imagenet_lessons_miss(tmp_path: Path, monkeypatch,
         doctor.essentials_ready("cifar")
 
 
+@pytest.mark.slow
 def test_ready_cli_for_the_offline_track(tmp_path: Path) -> None:
     result = _cli("ready", "--track", "offline", env={"KERAS_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr

@@ -63,6 +63,7 @@ def test_sgd_steps_are_scaled_exactly_by_the_rate_ratio(model, batch) -> None:
     assert plain["block1"] == [] and scaled["block2"] == []  # frozen blocks have nothing that trains
 
 
+@pytest.mark.slow
 def test_adam_gives_lower_blocks_smaller_updates(model, batch) -> None:
     rates = discriminative.block_learning_rates(model, 1e-3, decay=0.1)
     uniform = _one_step(model, keras.optimizers.Adam(learning_rate=1e-3), batch)
@@ -102,6 +103,7 @@ def test_gradient_scaling_would_not_work_with_adam(model, batch) -> None:
     assert compared > 100
 
 
+@pytest.mark.slow
 def test_fit_trains_blocks_at_their_rates(model, batch) -> None:
     rates = discriminative.block_learning_rates(model, 1e-3, decay=0.2)
     model.compile(optimizer=discriminative.discriminative_optimizer(model, rates), loss=LOSS, metrics=["accuracy"])
@@ -148,6 +150,7 @@ def test_bad_decay_and_foreign_model(model) -> None:
         discriminative.block_learning_rates(own, 1e-3)
 
 
+@pytest.mark.slow
 def test_imagenet_track_backbone_gets_rates_per_registry_block() -> None:
     """The imagenet track's path, offline: MobileNetV2 from the registry with weights=None."""
     keras.utils.set_random_seed(0)

@@ -114,7 +114,8 @@ def test_top_losses_grid_shows_true_predicted_probability(known) -> None:
     first = result.top_losses(4).iloc[0]
     assert axes[0].get_title() == f"true {first.true}\npred {first.predicted} (0.90)\nloss {first.loss:.2f}"
     # the grid shows the images the table names
-    assert axes[0].images[0].get_array()[0, 0] == images[result.top_losses(4).index[0]][0, 0, 0]
+    shown = images[result.top_losses(4).index[0]][0, 0, 0] / 255  # image_grid shows 0..255 as 0..1
+    assert axes[0].images[0].get_array()[0, 0] == pytest.approx(shown)
 
 
 def test_one_class_predictions_are_caught() -> None:

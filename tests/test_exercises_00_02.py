@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tlhelpers.backbones import load_backbone
 from tlhelpers.exercises import lesson00, lesson01, lesson02
@@ -42,6 +43,7 @@ def test_lesson00_winner_is_read_from_the_run() -> None:
     assert "no runs with 3" in lesson00.check_winner("probe", results, labels_per_class=3).message
 
 
+@pytest.mark.slow
 def test_lesson01_head_parameters() -> None:
     base = load_backbone("fashion_cnn", weights=None, pooling="avg")
     features = base.output.shape[-1]
@@ -54,6 +56,7 @@ def test_lesson01_head_parameters() -> None:
     assert lesson01.check_head_parameters(1280 * 10 + 10, "mobilenet_v2", 10, 96)  # the imagenet track's case
 
 
+@pytest.mark.slow
 def test_lesson01_feature_maps_at_twice_the_size() -> None:
     assert lesson01.check_feature_maps_at((None, 8, 8, 256), "fashion_cnn", 32)
     assert lesson01.check_feature_maps_at([8, 8, 256], "fashion_cnn", 32)  # the batch dimension may be left out

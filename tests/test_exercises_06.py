@@ -19,6 +19,7 @@ def cost() -> pd.DataFrame:
     })
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("backbone", "size"), [("fashion_cnn", 32), ("mobilenet_v2", 96)])
 def test_work_ratio_is_counted_from_the_architecture(backbone, size) -> None:
     ratio = lesson06.work_ratio(backbone, size, size // 2)

@@ -48,6 +48,7 @@ def test_feature_head_matches_the_classifier_head(base) -> None:
         feature_head(8, 1)
 
 
+@pytest.mark.slow
 def test_attach_head_predicts_on_images_what_the_head_did_on_features(base, images) -> None:
     keras.utils.set_random_seed(1)
     head = feature_head(BUNDLED_WIDTHS[-1], 4, dropout=0.3)
@@ -68,6 +69,7 @@ def test_attach_head_refuses_a_mismatched_head(base) -> None:
         attach_head(base, plain)
 
 
+@pytest.mark.slow
 def test_attach_head_on_the_imagenet_track_backbone() -> None:
     base = backbones.load_backbone("mobilenet_v2", weights=None, input_size=32)
     images = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")

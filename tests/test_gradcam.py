@@ -107,6 +107,7 @@ def test_registry_layer_choice_for_each_backbone_row() -> None:
     assert gradcam_layer(transfer.build_classifier(base, 3)) == "block4_relu1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,size", [("fashion_cnn", None), ("mobilenet_v2", 32)])
 def test_gradcam_on_a_registry_classifier(name: str, size: int | None) -> None:
     keras.utils.set_random_seed(0)

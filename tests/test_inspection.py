@@ -18,6 +18,7 @@ def test_parameter_counts_split_batchnorm_statistics() -> None:
     assert counts["total"] == model.count_params()
 
 
+@pytest.mark.slow
 def test_registry_table_counts_do_not_depend_on_input_size() -> None:
     table = inspection.registry_table(["fashion_cnn", "mobilenet_v2"])
     assert list(table.index) == ["fashion_cnn", "mobilenet_v2"]
@@ -48,6 +49,7 @@ def test_output_shapes_for_each_pooling() -> None:
     assert shapes == {"None": (None, 4, 4, 256), "avg": (None, 256), "max": (None, 256)}
 
 
+@pytest.mark.slow
 def test_feature_maps_at_a_layer() -> None:
     base = load_backbone("fashion_cnn", weights=None)
     names = inspection.spatial_layers(base)

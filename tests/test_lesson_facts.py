@@ -44,6 +44,7 @@ def test_track_settings_lessons_print(name: str) -> None:
     assert (track.labels_per_class, track.val_per_class) == facts["labels"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FACTS)
 def test_backbone_shapes_counts_and_blocks(name: str) -> None:
     track, facts = config.current_track(name), FACTS[name]

@@ -35,6 +35,7 @@ def test_history_in_plain_lists_matches_keras(tiny) -> None:
         np.testing.assert_allclose(values, history.history[key], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_two_fits_continue_one_curve_with_the_phase_marked(tiny) -> None:
     model, x, y = tiny
     plot = LivePlot(draw=False)
@@ -51,6 +52,7 @@ def test_two_fits_continue_one_curve_with_the_phase_marked(tiny) -> None:
     assert any(np.allclose(l.get_xdata(), 3.5) for l in loss_ax.lines[2:])  # the phase boundary
 
 
+@pytest.mark.slow
 def test_draws_into_an_output_during_fit(tiny) -> None:
     model, x, y = tiny
     out = widgets.Output()

@@ -41,6 +41,7 @@ def test_sweep_is_exponential_and_restores_the_weights() -> None:
         np.testing.assert_array_equal(old, new)  # the sweep left no trace
 
 
+@pytest.mark.slow
 def test_suggestion_inside_the_range_and_below_divergence() -> None:
     x, y = _blobs()
     finder = find_lr(_softmax_model(), x, y, min_lr=1e-5, max_lr=1e3, steps=200, batch_size=16)
@@ -59,6 +60,7 @@ def test_suggestion_inside_the_range_and_below_divergence() -> None:
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
 
 
+@pytest.mark.slow
 def test_losses_are_per_batch_not_running_means() -> None:
     """With a rate too small to change anything, each recorded loss is that batch's own loss."""
     x, y = _blobs(n=160)
@@ -71,6 +73,7 @@ def test_losses_are_per_batch_not_running_means() -> None:
     assert np.std(finder.losses) > 0.01  # batches really differ, so a running mean would not match
 
 
+@pytest.mark.slow
 def test_summary_and_plot() -> None:
     x, y = _blobs()
     finder = find_lr(_softmax_model(), x, y, min_lr=1e-5, max_lr=1e3, steps=100, batch_size=16)

@@ -33,6 +33,7 @@ def test_decode_imagenet(fake_imagenet_names) -> None:
     assert predictions.decode_imagenet(probs, k=3) == [[("class_7", 0.5), ("class_3", 0.3), ("class_999", 0.2)]]
 
 
+@pytest.mark.slow
 def test_imagenet_path_with_random_weights(fake_imagenet_names) -> None:
     model = predictions.load_classifier("mobilenet_v2", weights=None)  # no download: weights=None
     assert model.input_shape == (None, 224, 224, 3) and model.output_shape == (None, 1000)

@@ -44,6 +44,7 @@ def test_render_refuses_other_shapes() -> None:
         render.render(np.zeros((2, 32, 32, 1), np.uint8), seed=0)
 
 
+@pytest.mark.slow
 def test_rendered_target_is_the_same_on_every_machine() -> None:
     (x, y), (xt, yt) = data.load_fashion_mnist()
     fresh = render.render(x, data.RENDER_SEEDS["train"]), render.render(xt, data.RENDER_SEEDS["test"])

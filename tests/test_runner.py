@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from tlhelpers.runner import run_notebooks, summary
 

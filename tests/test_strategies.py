@@ -18,6 +18,7 @@ def _toy_task(per_class: int = 8) -> data.Task:
     return data.make_task("toy", (x.astype(np.uint8), y), (x.astype(np.uint8), y), ("dark", "bright"), per_class, 5)
 
 
+@pytest.mark.slow
 def test_compare_gives_one_row_per_strategy_and_learns_an_easy_task() -> None:
     # from random weights even dark vs bright takes a couple of dozen epochs
     result = strategies.compare(_toy_task(per_class=40), "fashion_cnn", max_epochs=12, patience=3)
@@ -30,6 +31,7 @@ def test_compare_gives_one_row_per_strategy_and_learns_an_easy_task() -> None:
     assert (result.test_accuracy >= 0.9).all(), result
 
 
+@pytest.mark.slow
 def test_compare_runs_every_strategy_once_per_seed() -> None:
     result = strategies.compare(_toy_task(), "fashion_cnn", strategies=["probe"], seeds=(0, 1), max_epochs=2)
     assert list(result.strategy) == ["probe", "probe"]
@@ -88,6 +90,7 @@ def test_build_scratch_for_an_imagenet_backbone_is_a_small_cnn_at_its_input_size
     assert base.count_params() < 300_000 < load_backbone("mobilenet_v2", weights=None, input_size=64).count_params()
 
 
+@pytest.mark.slow
 def test_compare_counts_labels_and_flags_a_run_at_chance() -> None:
     task = _toy_task(per_class=5)
     result = strategies.compare(task, "fashion_cnn", strategies=["probe"], max_epochs=2)
@@ -96,6 +99,7 @@ def test_compare_counts_labels_and_flags_a_run_at_chance() -> None:
     assert strategies.at_chance(0.52, 2) and not strategies.at_chance(0.60, 2)
 
 
+@pytest.mark.slow
 def test_compare_trains_fixed_epochs_with_one_validation_label_per_class() -> None:
     x, y = _toy_task().x_test, _toy_task().y_test
     task = data.make_task("toy", (x, y), (x, y), ("dark", "bright"), 1)  # 1 to train on, 1 to validate with

@@ -40,6 +40,7 @@ def test_build_classifier_starts_frozen(model: keras.Model) -> None:
     assert report.trainable_params == HEAD_PARAMS
 
 
+@pytest.mark.slow
 def test_unfreeze_top_trains_only_top_blocks_and_keeps_batchnorm_frozen(model, toy_data) -> None:
     x, y = toy_data
     report = transfer.unfreeze_top(model, blocks=2)
@@ -105,6 +106,7 @@ def test_foreign_model_gets_a_clear_message() -> None:
         transfer.unfreeze_top(own, blocks=1)
 
 
+@pytest.mark.slow
 def test_keras_applications_backbone_by_blocks() -> None:
     base = backbones.load_backbone("mobilenet_v2", weights=None, input_size=32)
     model = transfer.build_classifier(base, 4)
@@ -114,6 +116,7 @@ def test_keras_applications_backbone_by_blocks() -> None:
     assert base.get_layer("block_16_project").trainable and not base.get_layer("block_15_project").trainable
 
 
+@pytest.mark.slow
 def test_fine_tune_runs_two_phases_into_one_history(model, toy_data) -> None:
     x, y = toy_data
     history = fine_tune(model, x, y, validation_data=(x[:8], y[:8]), blocks=1, head_epochs=2, fine_epochs=1, batch_size=16)
@@ -178,6 +181,7 @@ def test_check_blocks_names_the_range() -> None:
         transfer.check_blocks(6, spec)
 
 
+@pytest.mark.slow
 def test_without_recompile_the_unfreezing_has_no_effect(model, toy_data) -> None:
     """What the report's warning is about: Keras keeps training what was trainable at compile()."""
     x, y = toy_data
@@ -204,6 +208,7 @@ def test_fine_tune_checks_blocks_before_training(model, toy_data) -> None:
         fine_tune(model, x, y, layer_decay=0)
 
 
+@pytest.mark.slow
 def test_fine_tune_with_layer_decay_uses_discriminative_rates(model, toy_data) -> None:
     from tlhelpers.discriminative import DiscriminativeAdam
 

@@ -76,6 +76,7 @@ def test_space_declares_log_lr_and_depth_from_the_registry() -> None:
     assert config["blocks"]["value"] == 1  # a single depth is fixed
 
 
+@pytest.mark.slow
 def test_augmentation_is_a_choice_of_the_fine_phase(hypermodel) -> None:
     assert tuning.SearchSpace(augment=(False, True)).searched() == ["fine_lr", "blocks", "augment"]
     hp = keras_tuner.HyperParameters()
@@ -121,6 +122,7 @@ def test_bad_arguments_are_refused(hypermodel, project) -> None:
 # ---- trials build what they chose --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_each_trial_unfreezes_the_chosen_depth_with_the_chosen_learning_rate(first_search, hypermodel) -> None:
     records = hypermodel.records
     assert len(records) == 2
@@ -190,6 +192,7 @@ def test_results_table(first_search) -> None:
 # ---- resuming ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_resumed_search_runs_no_finished_trial_again(first_search, project) -> None:
     finished = set(first_search.finished_trials())
     again = _hypermodel()  # a fresh kernel: same data, same space, new object
@@ -205,6 +208,7 @@ def test_resumed_search_runs_no_finished_trial_again(first_search, project) -> N
     assert len(more.results()) == 3
 
 
+@pytest.mark.slow
 def test_changed_space_is_refused_and_nothing_is_deleted(first_search, project) -> None:
     files = sorted(p.relative_to(project) for p in (project / "tiny").rglob("*"))
     changed = _hypermodel(space=tuning.SearchSpace(fine_lr=(1e-4, 1e-2)))
@@ -220,6 +224,7 @@ def test_changed_space_is_refused_and_nothing_is_deleted(first_search, project) 
     assert sorted(p.relative_to(project) for p in (project / "tiny").rglob("*")) == files
 
 
+@pytest.mark.slow
 def test_overwrite_starts_over_when_asked(tmp_path) -> None:
     hm = _hypermodel()
     tuning.open_search(hm, "random", max_trials=1, epochs=1, project_name="p", directory=tmp_path).run(progress=False)
@@ -230,6 +235,7 @@ def test_overwrite_starts_over_when_asked(tmp_path) -> None:
     assert stamp["fingerprint"]["space"]["blocks"]["min_value"] == 1
 
 
+@pytest.mark.slow
 def test_unknown_folder_is_refused(tmp_path) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("a student's file")
@@ -257,6 +263,7 @@ def test_hyperband_schedule_and_budget() -> None:
         tuning.hyperband_schedule(3, 1)
 
 
+@pytest.mark.slow
 def test_hyperband_continues_the_best_trial_without_a_new_head(tmp_path) -> None:
     hm = _hypermodel()
     search = tuning.open_search(hm, "hyperband", epochs=2, factor=2, project_name="hb", directory=tmp_path)
@@ -273,6 +280,7 @@ def test_hyperband_continues_the_best_trial_without_a_new_head(tmp_path) -> None
     assert "continued_from" in table.columns and table["continued_from"].notna().sum() == 1
 
 
+@pytest.mark.slow
 def test_bayesian_optimization_proposes_after_its_initial_points(tmp_path) -> None:
     hm = _hypermodel()
     search = tuning.open_search(hm, "bayesian", max_trials=2, epochs=1, project_name="bo", directory=tmp_path,
@@ -303,6 +311,7 @@ def test_plot_shows_each_trial_over_lr_and_depth(first_search) -> None:
     assert ax_lr.get_xlim()[0] < 1e-5 and ax_lr.get_xlim()[1] > 1e-2  # the whole searched range
 
 
+@pytest.mark.slow
 def test_best_is_retrained_and_tested_once(first_search) -> None:
     x_test, y_test = _data(2, seed=5)
     best = first_search.evaluate_best(x_test, y_test)
@@ -316,6 +325,7 @@ def test_best_is_retrained_and_tested_once(first_search) -> None:
     assert "test accuracy (measured once)" in str(best)
 
 
+@pytest.mark.slow
 def test_a_failing_trial_is_reported_not_hidden(tmp_path) -> None:
     hm = _hypermodel()
 
@@ -330,6 +340,7 @@ def test_a_failing_trial_is_reported_not_hidden(tmp_path) -> None:
     assert table["status"].tolist() == ["FAILED"] and np.isnan(table["val_accuracy"][0])
 
 
+@pytest.mark.slow
 def test_best_before_any_trial_is_a_clear_error(tmp_path) -> None:
     search = tuning.open_search(_hypermodel(), "random", max_trials=1, epochs=1, project_name="empty", directory=tmp_path)
     with pytest.raises(RuntimeError, match="no finished trial"):
@@ -339,6 +350,7 @@ def test_best_before_any_trial_is_a_clear_error(tmp_path) -> None:
 # ---- imagenet track, offline ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_imagenet_track_hypermodel_from_task(monkeypatch) -> None:
     monkeypatch.setenv("TL_TRACK", "imagenet")
     rng = np.random.default_rng(0)

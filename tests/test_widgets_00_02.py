@@ -95,6 +95,7 @@ def test_budget_experiment_calls_compare_per_budget(monkeypatch) -> None:
     assert sorted(results["labels_per_class"].unique()) == [1, 5, 10] and len(results) == 6
 
 
+@pytest.mark.slow
 def test_budget_experiment_runs_for_real_on_a_tiny_task() -> None:
     big = _toy_task(4)
     base = load_backbone("fashion_cnn")
@@ -121,6 +122,7 @@ def test_feature_map_slider() -> None:
         FeatureMapExplorer(base, image[None])
 
 
+@pytest.mark.slow
 def test_backbone_dropdown_measures_with_progress() -> None:
     explorer = BackboneExplorer(["fashion_cnn", "mobilenet_v2"], input_size=32, min_seconds=0.05)
     assert explorer.dropdown.description == "backbone" and set(explorer.results) == {"fashion_cnn"}
@@ -138,6 +140,7 @@ def test_backbone_dropdown_measures_with_progress() -> None:
         BackboneExplorer(["vgg"])
 
 
+@pytest.mark.slow
 def test_backbone_dropdown_at_the_imagenet_track_size_keeps_the_bundled_backbone_at_32() -> None:
     explorer = BackboneExplorer(["mobilenet_v2", "fashion_cnn"], input_size=96, min_seconds=0.05)
     assert explorer.results["mobilenet_v2"]["measured at"] == 96
@@ -145,6 +148,7 @@ def test_backbone_dropdown_at_the_imagenet_track_size_keeps_the_bundled_backbone
     assert explorer.results["fashion_cnn"]["measured at"] == 32 and explorer.results["fashion_cnn"]["images/second"] > 0
 
 
+@pytest.mark.slow
 def test_augmentation_preview_follows_the_sliders() -> None:
     images = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 1)).astype(np.uint8)
     preview = AugmentationPreview(images, copies=2)

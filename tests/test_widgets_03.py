@@ -71,6 +71,7 @@ def test_unfreeze_explorer_bad_input(model) -> None:
         UnfreezeExplorer(own)
 
 
+@pytest.mark.slow
 def test_train_button_trains_a_copy_with_the_live_plot(model, toy) -> None:
     x, y = toy
     transfer.unfreeze_top(model, blocks=1)
@@ -91,6 +92,7 @@ def test_train_button_trains_a_copy_with_the_live_plot(model, toy) -> None:
     assert transfer.trainability_report(panel.last_model).trainable_blocks == ["block4"]  # same trainable layers
 
 
+@pytest.mark.slow
 def test_runs_start_from_the_same_weights(model, toy) -> None:
     x, y = toy
     panel = TrainPanel(model, x, y, learning_rate=1e-3, epochs=1, batch_size=8)
@@ -110,6 +112,7 @@ def test_train_panel_bad_learning_rate(model, toy) -> None:
         TrainPanel(model, x, y, learning_rate=-1e-3)
 
 
+@pytest.mark.slow
 def test_unfreeze_explorer_on_the_imagenet_track_backbone() -> None:
     base = backbones.load_backbone("mobilenet_v2", weights=None, input_size=32)
     explorer = UnfreezeExplorer(transfer.build_classifier(base, 10), plot=False)

@@ -66,7 +66,7 @@ def test_png_upload_in_the_ipywidgets_8_format_is_predicted_like_a_training_imag
     assert sorted(names) == sorted(NAMES) and probs == sorted(probs, reverse=True)
     expected = _expected(classifier, reference[2])
     assert names[0] == NAMES[int(expected.argmax())]
-    np.testing.assert_allclose(probs, np.sort(expected)[::-1], atol=1e-5)
+    np.testing.assert_allclose(probs, np.sort(expected)[::-1], atol=1e-4)  # probabilities as shown: 4 decimals
     # the same pixels the training image had: same size, same background, nothing inverted
     np.testing.assert_array_equal(predictor.prepared.image, reference[2])
     assert predictor.prepared.model_input.shape == (1, 32, 32, 1)
@@ -97,7 +97,7 @@ def test_jpeg_photo_in_colour_on_a_light_background(predictor, classifier) -> No
     assert prepared.inverted and "inverted" in predictor.message_text
     assert prepared.image[0].mean() < 40  # background now dark, like the training images
     np.testing.assert_allclose(
-        [p for _, p in predictor.predictions], np.sort(_expected(classifier, prepared.image))[::-1], atol=1e-5)
+        [p for _, p in predictor.predictions], np.sort(_expected(classifier, prepared.image))[::-1], atol=1e-4)
     predictor.match_background.value = False  # the checkbox re-predicts the same upload
     assert not predictor.prepared.inverted and predictor.prepared.image[0].mean() > 200
 
@@ -161,6 +161,7 @@ def test_a_failing_model_or_odd_value_is_reported_in_the_widget(reference) -> No
     assert predictor.match_background.layout.display == "none"  # no reference images: no checkbox
 
 
+@pytest.mark.slow
 def test_imagenet_track_path_converts_to_rgb_and_preprocesses() -> None:
     keras.utils.set_random_seed(0)
     base = backbones.load_backbone("mobilenet_v2", weights=None, input_size=32)

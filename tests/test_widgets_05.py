@@ -40,6 +40,7 @@ def test_controls_and_budget(hypermodel, tmp_path) -> None:
     assert dash.progress.value == 0 and not list(tmp_path.iterdir())  # nothing trains before Start
 
 
+@pytest.mark.slow
 def test_start_runs_shows_progress_and_results_then_resumes(hypermodel, tmp_path) -> None:
     dash = TunerDashboard(hypermodel, project_prefix="t", directory=tmp_path, max_trials=2, epochs=1)
     seen = []
@@ -64,6 +65,7 @@ def test_start_runs_shows_progress_and_results_then_resumes(hypermodel, tmp_path
     assert "reused 2 finished trial(s), ran 1 new" in dash.status.value
 
 
+@pytest.mark.slow
 def test_changed_space_shows_the_message_and_keeps_the_trials(hypermodel, tmp_path) -> None:
     TunerDashboard(hypermodel, project_prefix="t", directory=tmp_path, max_trials=1, epochs=1).start()
     changed = _hypermodel(space=tuning.SearchSpace(fine_lr=(1e-4, 1e-3)))
