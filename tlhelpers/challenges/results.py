@@ -10,8 +10,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-
-
 from tlhelpers.config import repo_dir
 
 
