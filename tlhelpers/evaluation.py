@@ -13,8 +13,6 @@ The sanity checks catch the classic mistakes before anyone believes a number:
 
 Example:
     >>> import numpy as np
-
-from tlhelpers.plots_lessons import image_grid
     >>> ev = Evaluation(np.array([0, 1, 1]), np.array([[.9, .1], [.2, .8], [.6, .4]]), ("cat", "dog"))
     >>> round(ev.accuracy, 3)
     0.667
@@ -30,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tlhelpers.display import finished
 from tlhelpers.plots_lessons import image_grid
 
 # ---- metrics -----------------------------------------------------------------------------
@@ -284,9 +283,7 @@ def plot_confusion(
         xticks_rotation=45 if max(len(n) for n in class_names) > 5 else "horizontal",
     )
     ax.set_title(title or ("confusion matrix (rows sum to 1)" if normalize else "confusion matrix (counts)"))
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def plot_top_losses(images: np.ndarray, evaluation: Evaluation, k: int = 12, ncols: int = 6):

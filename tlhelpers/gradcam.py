@@ -26,6 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tlhelpers.display import finished
+
 
 def _is_feature_map(layer: keras.layers.Layer) -> bool:
     try:
@@ -254,6 +256,4 @@ def plot_gradcam(
         if titles is not None:
             left.set_title(titles[i], fontsize=8, loc="left")
         right.set_title("Grad-CAM", fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers, get_spec, load_backbone
+from tlhelpers.display import finished
 
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:
@@ -206,9 +207,7 @@ def plot_feature_maps(maps: np.ndarray, title: str = "", max_channels: int = 16,
     for ax in axes.flat[n:]:
         fig.delaxes(ax)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 @dataclass(frozen=True)

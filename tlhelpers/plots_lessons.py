@@ -17,6 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tlhelpers.display import finished
+
 
 def _show(ax, image: np.ndarray, value_range: tuple[float, float] | None = (0, 255)) -> None:
     image = np.asarray(image, dtype=np.float32)
@@ -78,9 +80,7 @@ def image_grid(
             ax.set_title(titles[i], fontsize=8, color=colors[i] if colors else "black")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 def transfer_diagram(

@@ -45,6 +45,7 @@ import tensorflow as tf
 
 from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.config import DEFAULT_SEED, build_dir, set_seed
+from tlhelpers.display import finished
 from tlhelpers.features import extract_features, feature_head
 from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.learning_rates import check_learning_rate, learning_rate_of
@@ -990,7 +991,5 @@ def plot_results(table, block_names: tuple[str, ...] | None = None, lr_range: Ra
         ax_k.set_xticklabels(["0\n(frozen)"] + [f"{k}\n(+{name})" for k, name in enumerate(reversed(block_names), start=1)], fontsize=8)
     for ax in (ax_lr, ax_k):
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 

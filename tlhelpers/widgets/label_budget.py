@@ -20,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from tlhelpers.data import Task
+from tlhelpers.display import finished
 from tlhelpers.strategies import PreparedTask
 from tlhelpers.display import show
 
@@ -175,9 +176,7 @@ def plot_budget_curve(results, highlight: int | None = None, chance: float | Non
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finished(fig)
 
 
 class LabelBudgetExplorer:
