@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
-	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval + browser)"
+	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval + browser), two files at a time"
 	@echo "make test-fast  the unit tests that need no notebook, browser, nbgrader or benchmark run (minutes)"
 	@echo "make test-browser  the widgets in JupyterLab in headless Chromium (installs Debian's chromium)"
 	@echo "make test-imagenet  the notebooks and quick benchmarks in the imagenet track (Keras-cache downloads, else stand-ins, else skips)"
@@ -88,8 +88,12 @@ data: | $(STAMP)
 course: setup
 	$(PY) -m tlhelpers course
 
+# Two pytest workers (pytest-xdist), each taking whole test files: a notebook's cells share one
+# kernel, and a module's fixture (nbgrader's grading, the benchmark runs, JupyterLab) runs once.
+# On 2 cores this halves the time: much of a test is single-threaded start-up or waiting.
+TEST_WORKERS ?= 2
 test: setup browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The fast tier: every test not marked `slow` or `system` (tests/conftest.py says which
 # are), with the docstring examples; under 3 minutes on 2 cores. `make test` runs all.

@@ -1,8 +1,9 @@
 """Repository-wide pytest setup: quiet TensorFlow, and the notebooks in the `system` tier.
 
 Tiers (markers in pyproject.toml): ``system`` for what runs notebooks, a browser, nbgrader,
-a Jupyter kernel, pip or a benchmark script; ``slow`` for a unit test over a few seconds.
-``make test-fast`` leaves both out; ``make test`` runs everything.
+a Jupyter kernel, pip or a benchmark script; ``slow`` for a unit test over a few seconds
+(and nbgrader on all but the small assignment). ``make test-fast`` leaves both out;
+``make test`` runs everything, two test files at a time.
 """
 
 import os
