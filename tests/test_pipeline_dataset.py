@@ -45,6 +45,7 @@ def test_shuffle_reorders_every_epoch_but_keeps_pairs() -> None:
     (a, la), (b, lb) = _collect(ds), _collect(ds)
     assert sorted(la) == sorted(y) and not np.array_equal(la, y) and not np.array_equal(la, lb)
     np.testing.assert_allclose(a, x[la].astype(np.float32))  # each image still with its label
+    np.testing.assert_allclose(b, x[lb].astype(np.float32))  # in the second epoch too
 
 
 def test_augmentation_changes_images_and_keeps_labels(tmp_path) -> None:

@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 import numpy as np
@@ -30,6 +30,9 @@ import numpy as np
 from tlhelpers.config import set_seed
 from tlhelpers.training import compile_classifier
 from tlhelpers.transfer import unfreeze_top
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Statistics = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -85,7 +88,7 @@ def experiment(
     epochs: int,
     batch_size: int = 16,
     seed: int = 0,
-):  # -> pandas.DataFrame
+) -> pd.DataFrame:
     """Fine-tune the same start twice, BatchNorm frozen and BatchNorm trainable; what changed.
 
     ``start_model()`` must return a fresh classifier (the trained head on the pretrained

@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -30,6 +30,9 @@ from tlhelpers.backbones import block_of_layers
 from tlhelpers.keras_internals import variable_index
 from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.transfer import find_backbone
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 HEAD = "head"
 
@@ -201,7 +204,7 @@ def update_sizes(model: keras.Model, before: dict[str, list[np.ndarray]]) -> dic
     return sizes
 
 
-def plot_update_sizes(sizes: dict[str, float], rates: dict[str, float] | None = None, ax: Any = None):  # -> Figure
+def plot_update_sizes(sizes: dict[str, float], rates: dict[str, float] | None = None, ax: Any = None) -> Figure:
     """Bar chart of mean |weight change| per block (log scale), with the rates if given.
 
     Returns:

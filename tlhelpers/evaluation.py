@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from tlhelpers.display import finished
 from tlhelpers.plots_lessons import image_grid
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 # ---- metrics -----------------------------------------------------------------------------
 
@@ -72,7 +76,7 @@ def confusion(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
     return confusion_matrix(_labels(y_true), _labels(y_pred, "y_pred"), labels=np.arange(num_classes))
 
 
-def per_class_metrics(y_true: Any, y_pred: Any, class_names: Sequence[str]):  # -> pandas.DataFrame
+def per_class_metrics(y_true: Any, y_pred: Any, class_names: Sequence[str]) -> pd.DataFrame:
     """Precision, recall, F1 and support per class, plus macro averages (sklearn.metrics).
 
     * precision of class c: of the images predicted c, the share that are c;
@@ -198,11 +202,11 @@ class Evaluation:
         """Confusion matrix, row = true class, column = predicted class."""
         return confusion(self.y_true, self.y_pred, self.num_classes)
 
-    def per_class(self):  # -> pandas.DataFrame
+    def per_class(self) -> pd.DataFrame:
         """Precision, recall, F1 and support per class (see :func:`per_class_metrics`)."""
         return per_class_metrics(self.y_true, self.y_pred, self.class_names)
 
-    def top_losses(self, k: int = 12):  # -> pandas.DataFrame
+    def top_losses(self, k: int = 12) -> pd.DataFrame:
         """The ``k`` highest-loss examples (see :func:`top_losses`)."""
         return top_losses(self.y_true, self.probs, k, self.class_names)
 
@@ -252,7 +256,7 @@ def evaluate(model: Any, x: Any, y: Any, class_names: Sequence[str], batch_size:
 
 def plot_confusion(
     cm: np.ndarray, class_names: Sequence[str], normalize: bool = False, title: str | None = None
-):  # -> matplotlib.figure.Figure
+) -> Figure:
     """Plot a confusion matrix with class names (sklearn's ``ConfusionMatrixDisplay``).
 
     Args:

@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -65,7 +67,7 @@ def feature_head(dim: int, num_classes: int, dropout: float = 0.2) -> keras.Mode
     return keras.Model(inputs, outputs, name="feature_head")
 
 
-def single_threaded_blas():  # -> a context manager
+def single_threaded_blas() -> AbstractContextManager:
     """Limit NumPy's BLAS to one thread for scikit-learn fits inside a TensorFlow process.
 
     With TensorFlow's thread pools loaded, a multi-threaded OpenBLAS competes with them for

@@ -20,13 +20,16 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tlhelpers.display import finished
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _is_feature_map(layer: keras.layers.Layer) -> bool:
@@ -217,7 +220,7 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45, cmap: s
 def plot_gradcam(
     images: np.ndarray, heatmaps: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 4,
     alpha: float = 0.45,
-):  # -> matplotlib.figure.Figure
+) -> Figure:
     """Each image next to its Grad-CAM overlay.
 
     Args:

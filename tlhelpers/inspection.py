@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 import numpy as np
 
 from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers, get_spec, load_backbone
 from tlhelpers.display import finished
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:
@@ -46,7 +49,7 @@ def measure_size(name: str, input_size: int | None = None) -> int:
     return spec.min_input_size if input_size is None else spec.nearest_size(input_size)
 
 
-def registry_table(names: list[str] | tuple[str, ...] | None = None):  # -> pandas.DataFrame
+def registry_table(names: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per registry backbone, built with ``weights=None`` (offline, no download).
 
     Columns: parameters (``include_top=False``), feature size (with ``pooling="avg"``),
@@ -118,7 +121,7 @@ def block_role(index: int, num_blocks: int) -> str:
     return next(role for top, role in ROLES if depth <= top)
 
 
-def blocks_table(base: keras.Model, spec: BackboneSpec | str):  # -> pandas.DataFrame
+def blocks_table(base: keras.Model, spec: BackboneSpec | str) -> pd.DataFrame:
     """The backbone's layers grouped into blocks: layers, last layer, output shape, params, role.
 
     Example:

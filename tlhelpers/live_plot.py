@@ -14,11 +14,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import keras
 
 from tlhelpers.display import show
+
+if TYPE_CHECKING:
+    import ipywidgets
+    from matplotlib.figure import Figure
 
 
 class LivePlot(keras.callbacks.Callback):
@@ -67,7 +71,7 @@ class LivePlot(keras.callbacks.Callback):
         self.draws = 0
 
     @property
-    def output(self):  # -> ipywidgets.Output
+    def output(self) -> ipywidgets.Output:
         """The ``Output`` widget the curves are drawn into (made on first use)."""
         if self._output is None:
             import ipywidgets as widgets
@@ -105,7 +109,7 @@ class LivePlot(keras.callbacks.Callback):
 
     # -- drawing -------------------------------------------------------------------------
 
-    def figure(self):  # -> matplotlib Figure
+    def figure(self) -> Figure:
         """The curves as a new matplotlib Figure (closed, so it shows only when displayed)."""
         import matplotlib.pyplot as plt
 

@@ -18,13 +18,16 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 import numpy as np
 
 from tlhelpers.keras_internals import learning_rate_schedule
 from tlhelpers.learning_rates import check_learning_rate
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _min_over_ten(lrs: np.ndarray, smooth: np.ndarray) -> float:
@@ -208,7 +211,7 @@ class LRFinder(keras.callbacks.Callback):
             f"(rule {rule!r}: {self.rule(rule)})"
         )
 
-    def plot(self, rule: str = "valley", ax: Any = None, title: str | None = None):  # -> Figure
+    def plot(self, rule: str = "valley", ax: Any = None, title: str | None = None) -> Figure:
         """Loss against learning rate (log scale), with the suggestion and divergence marked.
 
         Returns:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import keras
 import numpy as np
@@ -43,6 +43,9 @@ from tlhelpers.pipeline import to_model_input
 from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.training import accuracy, compile_classifier
 from tlhelpers.transfer import build_classifier, unfreeze_top
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STRATEGIES = ("scratch", "probe", "fine_tune")
 MIN_VAL_PER_CLASS = 2  # below this, compare trains for fixed epochs with fixed settings
@@ -187,7 +190,7 @@ def compare(
     augment: bool = False,
     prepared: PreparedTask | None = None,
     base: keras.Model | None = None,
-):  # -> pandas.DataFrame
+) -> pd.DataFrame:
     """Train each strategy on ``task`` for each seed; one row per run.
 
     Args:

@@ -17,11 +17,15 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import keras
 
 from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers
 from tlhelpers.keras_internals import all_layers, trainable_at_compile
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def build_classifier(
@@ -265,7 +269,7 @@ class TrainabilityReport:
             )
         return "\n".join(lines)
 
-    def to_frame(self, by: str = "block"):  # -> pandas.DataFrame
+    def to_frame(self, by: str = "block") -> pd.DataFrame:
         """The rows as a pandas DataFrame (``by="block"`` or ``by="layer"``)."""
         import pandas as pd
 

@@ -36,7 +36,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 import keras_tuner
@@ -51,6 +51,10 @@ from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.learning_rates import check_learning_rate, learning_rate_of
 from tlhelpers.training import compile_classifier
 from tlhelpers.transfer import build_classifier, trainability_report, unfreeze_top
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 OBJECTIVE = "val_accuracy"
 HYPERPARAMETERS = ("fine_lr", "blocks", "head_lr", "dropout", "augment")  # what SearchSpace declares
@@ -719,7 +723,7 @@ class Search:
     def _failed(self) -> list[str]:
         return [t.trial_id for t in self.tuner.oracle.trials.values() if t.status == "FAILED"]
 
-    def results(self):  # -> pandas.DataFrame
+    def results(self) -> pd.DataFrame:
         """One row per trial: hyperparameters, validation accuracy, epochs used; best first.
 
         Columns: ``trial``, ``fine_lr``, ``blocks``, ``head_lr``, ``dropout``, ``augment``,
@@ -745,11 +749,11 @@ class Search:
             table[column] = table[column].astype("Int64")
         return table.sort_values("val_accuracy", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
-    def plot(self):  # -> matplotlib.figure.Figure
+    def plot(self) -> Figure:
         """Validation accuracy over the fine-tuning learning rate (log axis), one colour per depth."""
         return plot_results(self.results(), self.hypermodel.spec.block_names, self.hypermodel.space.fine_lr)
 
-    def best_trial(self):  # -> keras_tuner.engine.trial.Trial
+    def best_trial(self) -> keras_tuner.engine.trial.Trial:
         """The finished trial with the highest validation accuracy.
 
         Raises:
@@ -943,7 +947,7 @@ def _refuse_if_different(project_dir: Path, stamp: Path, fingerprint: dict[str, 
 # ---- plots -----------------------------------------------------------------------------------
 
 
-def plot_results(table, block_names: tuple[str, ...] | None = None, lr_range: Range | None = None):  # -> matplotlib.figure.Figure
+def plot_results(table, block_names: tuple[str, ...] | None = None, lr_range: Range | None = None) -> Figure:
     """Two panels: validation accuracy over ``fine_lr`` (log axis) coloured by depth, and over depth.
 
     Args:

@@ -13,10 +13,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlhelpers.checks import Feedback
 from tlhelpers.keras_internals import all_layers
+
+if TYPE_CHECKING:
+    import keras
 
 
 def not_answered(what: str) -> Feedback:
@@ -35,7 +38,7 @@ def as_number(answer: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def architecture_at(backbone: str, input_size: int):  # -> keras.Model
+def architecture_at(backbone: str, input_size: int) -> keras.Model:
     """The backbone's architecture (no top, no pooling, random weights) at ``input_size``.
 
     The bundled backbone's weights file is fixed at 32 px, but its architecture (the same

@@ -25,13 +25,16 @@ import warnings
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.config import Track, current_track
 from tlhelpers.quiet import LEVEL, VARIABLE, tensorflow_errors_only
+
+if TYPE_CHECKING:
+    from tlhelpers.data import Task
 
 # ---- running student code ----------------------------------------------------------------
 
@@ -579,7 +582,7 @@ def _dataset(name: str):
     return load_dataset(name)
 
 
-def challenge_task(seed: int = 0, track: Track | None = None):  # -> tlhelpers.data.Task
+def challenge_task(seed: int = 0, track: Track | None = None) -> Task:
     """The track's target task with the challenge's label budget; ``seed`` draws the labels.
 
     The test images are a fixed, class-balanced subset of the test split.

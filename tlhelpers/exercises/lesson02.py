@@ -17,7 +17,7 @@ import numpy as np
 
 from tlhelpers.checks import Feedback, expect, run_checks
 from tlhelpers.exercises._common import not_answered
-from tlhelpers.preprocessing import apply_preprocess, check_batch, contract
+from tlhelpers.preprocessing import apply_preprocess, check_batch
 
 
 def check_preprocessed(answer: Any, raw: Any, backbone: str) -> Feedback:
