@@ -4,8 +4,9 @@ The lessons run in Jupyter kernels, which show whatever reaches stderr in red un
 cell. This starts a real kernel of this environment, with the environment a student has
 (no ``TF_CPP_MIN_LOG_LEVEL``: the Makefile exports it, a plain ``jupyter lab`` does not,
 and conftest.py sets it for the tests), on a notebook in a temporary folder. The CUDA build
-of TensorFlow on a machine without a GPU, or a kernel that loads TensorFlow before
-``TF_CPP_MIN_LOG_LEVEL`` is set, fails here.
+of TensorFlow on a machine without a GPU, a kernel that loads TensorFlow before
+``TF_CPP_MIN_LOG_LEVEL`` is set, or one without the output stream that hides the INFO lines
+TensorFlow logs before it reads the variable (tlhelpers/kernel_stream.py), fails here.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
+from traitlets.utils.importstring import import_item
 
 from tlhelpers import quiet
+from tlhelpers.kernel_stream import QuietLogOutStream
 
 CELLS = {
     "prefix": "import os, sys\nprint(sys.prefix)\nprint(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))",
@@ -27,6 +31,9 @@ CELLS = {
     "print_to_stderr": "import sys\nprint('boom', file=sys.stderr)",
     # TensorFlow's C++ log writes to file descriptor 2; the kernel forwards it from a thread
     "cpp_error": "import os, time\nos.write(2, b'E0000 boom from C++\\n')\ntime.sleep(0.5)",
+    # an INFO line as absl writes it before TensorFlow reads the level (oneDNN's, on some CPUs)
+    "cpp_early_info": "os.write(2, b'I0000 00:00:1796479179.431707   16874 port.cc:153] early info\\n')\n"
+                      "time.sleep(0.5)",
     "exception": "raise ValueError('a real error')",
 }
 
@@ -77,6 +84,7 @@ def test_tensorflow_starts_without_writing_to_stderr(outputs) -> None:
 def test_real_errors_still_show(outputs) -> None:
     assert _stderr(outputs["print_to_stderr"]) == "boom\n"
     assert "E0000 boom from C++" in _stderr(outputs["cpp_error"])
+    assert _stderr(outputs["cpp_early_info"]) == ""
     error = outputs["exception"][-1]
     assert error["output_type"] == "error" and error["ename"] == "ValueError"
 
@@ -91,11 +99,12 @@ def test_install_is_idempotent_and_keeps_other_settings(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.startswith("c.InteractiveShell.colors = 'nocolor'\n") and text.count(quiet.BLOCK) == 1
     assert quiet.is_installed(tmp_path)
-    config: dict = {"c": type("Config", (), {"InteractiveShell": type("Shell", (), {})()})()}
+    config = {"c": Config()}
     saved = os.environ.pop(quiet.VARIABLE, None)
     try:
         exec(compile(text, str(path), "exec"), config)  # what IPython does with the file
         assert os.environ[quiet.VARIABLE] == quiet.LEVEL
+        assert import_item(config["c"].IPKernelApp.outstream_class) is QuietLogOutStream
         os.environ[quiet.VARIABLE] = "0"  # a user's own setting wins
         exec(compile(text, str(path), "exec"), config)
         assert os.environ[quiet.VARIABLE] == "0"

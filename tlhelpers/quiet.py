@@ -15,6 +15,12 @@ kernel config, ``<sys.prefix>/etc/ipython/ipython_kernel_config.py``, which ever
 kernel of the environment runs at start-up. They set the variable only where it is not
 set already, so ``TF_CPP_MIN_LOG_LEVEL=0 jupyter lab`` still shows everything.
 
+Some lines ignore the variable: on CPUs where TensorFlow turns oneDNN on by default (those
+with AVX512_VNNI, AVX512_BF16 or AMX) it logs "oneDNN custom operations are on" while it
+loads, before it has read the variable. The block therefore also gives the kernels an output
+stream, ``tlhelpers.kernel_stream.QuietLogOutStream``, that leaves out of their stderr the C++
+log lines below the level (``hide_below_level``); a terminal still gets everything.
+
 (The CUDA probing lines, "Could not find cuda drivers" and "failed call to cuInit", come
 from the CUDA build of TensorFlow and ignore this setting: on a machine without an NVIDIA
 GPU the course installs ``tensorflow-cpu``, which does not probe; see the Makefile.)
@@ -29,6 +35,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -42,12 +50,59 @@ _END = "# <<< tlhelpers.quiet <<<"
 BLOCK = f"""{_BEGIN}
 # Written by `python -m tlhelpers.quiet` (run by `make setup`): TensorFlow's start-up INFO
 # lines stay out of the notebooks' outputs; its errors still show. Set only if unset.
+import importlib.util as _util
 import os as _os
 
 _os.environ.setdefault("{VARIABLE}", "{LEVEL}")
-del _os
+if _util.find_spec("tlhelpers.kernel_stream") is not None:  # the lines that ignore it
+    c.IPKernelApp.outstream_class = "tlhelpers.kernel_stream.QuietLogOutStream"
+del _os, _util
 {_END}
 """
+
+
+#: absl's log line as TensorFlow's C++ core writes it: severity letter, MMDD, time, thread, file:line.
+_LOG_LINE = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^\s\]]+:\d+\] ")
+#: What absl writes (a WARNING) before its first line when nobody called absl::InitializeLog().
+_ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_SEVERITIES = "IWEF"  # INFO, WARNING, ERROR, FATAL: levels 0 to 3
+
+
+def min_log_level() -> int:
+    """``TF_CPP_MIN_LOG_LEVEL`` as TensorFlow reads it: a number, else 0 (everything shown)."""
+    try:
+        return int(os.environ.get(VARIABLE, "0"))
+    except ValueError:
+        return 0
+
+
+def hide_below_level(text: str, level: int) -> str:
+    r"""``text`` without the complete C++ log lines whose severity is below ``level``.
+
+    The filter ``TF_CPP_MIN_LOG_LEVEL`` should have been, for the lines TensorFlow logs
+    before it reads the variable. Only whole lines in absl's format (and absl's notice, a
+    WARNING) are dropped; anything else, a partial line included, passes unchanged.
+
+    Example:
+        >>> text = ("I0000 00:00:1796479179.431707   16874 port.cc:153] oneDNN custom operations are on.\n"
+        ...         "E0000 00:00:1796479179.431707   16874 loader.cc:9] could not load x\n"
+        ...         "print('I0000 is not a log line')\n")
+        >>> print(hide_below_level(text, 2), end="")
+        E0000 00:00:1796479179.431707   16874 loader.cc:9] could not load x
+        print('I0000 is not a log line')
+        >>> hide_below_level(text, 0) == text
+        True
+    """
+    kept = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if line != body and (
+            (body == _ABSL_NOTICE and level > _SEVERITIES.index("W"))
+            or (_LOG_LINE.match(body) and _SEVERITIES.index(body[0]) < level)
+        ):
+            continue
+        kept.append(line)
+    return "".join(kept)
 
 
 #: The Python loggers of TensorFlow and the libraries it brings along.
