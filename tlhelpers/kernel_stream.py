@@ -10,9 +10,10 @@ stdout, is the kernel's own stream unchanged. The terminal that started Jupyter 
 every line.
 
 Example:
-    >>> from tlhelpers.kernel_stream import QuietLogOutStream
-    >>> QuietLogOutStream.__mro__[1].__name__
-    'OutStream'
+    The line ``python -m tlhelpers.quiet`` writes into the environment's
+    ``etc/ipython/ipython_kernel_config.py``::
+
+        c.IPKernelApp.outstream_class = "tlhelpers.kernel_stream.QuietLogOutStream"
 """
 
 from __future__ import annotations
