@@ -19,7 +19,7 @@ import numpy as np
 
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.gradcam import gradcam, gradcam_layer, overlay
-from tlhelpers.display import show
+from tlhelpers.display import finished, show
 
 PREDICTED = -1  # the "explain" dropdown's value for "the predicted class"
 
@@ -119,7 +119,5 @@ class GradCamExplorer:
         axes[1].set_title(f"Grad-CAM: {names[cls]}", fontsize=9)
         for ax in axes:
             ax.axis("off")
-        fig.tight_layout()
-        plt.close(fig)
-        self.figure = fig
+        self.figure = finished(fig)
         show(self.output, fig)

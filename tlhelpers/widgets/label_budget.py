@@ -20,9 +20,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from tlhelpers.data import Task
-from tlhelpers.display import finished
+from tlhelpers.display import finished, show
 from tlhelpers.strategies import PreparedTask
-from tlhelpers.display import show
 
 STRATEGY_LABELS = {
     "scratch": "from scratch (random weights)",

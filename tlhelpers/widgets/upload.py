@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import numpy as np
 
-from tlhelpers.display import show
+from tlhelpers.display import finished, show
 from tlhelpers.predictions import top_k
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MB: more than any phone photo
@@ -380,7 +380,5 @@ class UploadPredictor:
             ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
             ax.set_title(title, fontsize=9)
             ax.axis("off")
-        fig.tight_layout()
-        plt.close(fig)
-        self.figure = fig
+        self.figure = finished(fig)
         show(self.output, fig)
