@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from tlhelpers.notebook_client import notebook_client
 
 MARK = "NBVAL_CHECK_OUTPUT"
 
@@ -72,7 +73,7 @@ def checked_outputs(nb: nbformat.NotebookNode) -> dict[str, str]:
 def execute(nb: nbformat.NotebookNode, path: Path, track: str) -> nbformat.NotebookNode:
     """Run ``nb`` in a fresh kernel of the given track."""
     os.environ["TL_TRACK"] = track
-    NotebookClient(nb, timeout=1200, kernel_name="python3",
+    notebook_client(nb, timeout=1200, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from tlhelpers import quiet
 from tlhelpers.kernel_stream import QuietLogOutStream
+from tlhelpers.notebook_client import notebook_client
 
 CELLS = {
     "prefix": "import os, sys\nprint(sys.prefix)\nprint(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))",
@@ -49,7 +49,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
     # process's stderr (file descriptor 2) into cell outputs when it sees that variable.
     env = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
     env["IPYTHONDIR"] = str(folder / "ipython")  # a new student's empty IPython profile
-    client = NotebookClient(nb, kernel_name="python3", timeout=180, allow_errors=True,
+    client = notebook_client(nb, kernel_name="python3", timeout=180, allow_errors=True,
                             resources={"metadata": {"path": str(folder)}})
     client.execute(env=env)
     return {name: cell.outputs for name, cell in zip(CELLS, nb.cells)}

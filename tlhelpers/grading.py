@@ -535,8 +535,9 @@ def check_notebook(
     Example:
         >>> print(check_notebook("handout/a1_freezing/freezing.ipynb"))  # doctest: +SKIP
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
+
+    from tlhelpers.notebook_client import notebook_client
 
     path = Path(notebook)
     if not path.is_file():
@@ -560,7 +561,7 @@ def check_notebook(
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    client = NotebookClient(
+    client = notebook_client(
         nb, timeout=timeout, kernel_name=kernel, allow_errors=True, interrupt_on_timeout=True,
         error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
         resources={"metadata": {"path": str(path.parent.resolve())}},

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,18 +37,19 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = 1200) -> Result:
     Example:
         >>> run_notebook(Path("notebooks/00_background.ipynb"), Path("build"))  # doctest: +SKIP
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
+    from tlhelpers.notebook_client import notebook_client
+
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = notebook_client(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
     start = time.perf_counter()
     status, error = "ok", ""
     try:
-        client.execute()
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log; cell outputs are still captured
     except CellExecutionError as err:
         status, error = "FAILED", str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
     except Exception as err:  # kernel died, timeout: still report and go on
