@@ -101,33 +101,47 @@ def ran_on(result: dict[str, Any]) -> str:
 
 
 def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.Figure
-    """Test accuracy vs labels per class (log axis), median with min/max bars, one line per strategy; saved to ``path``."""
+    """Test accuracy vs labels per class (log axis), median with min/max bars, one line per strategy; saved to ``path``.
+
+    A far target (the offline track's) adds dashed lines for its probe and fine-tuning; each
+    curve's crossover (where fine-tuning starts to lead the probe for good) is a dotted line.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    budgets = [int(k) for k in result["summary"]]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    strategies = result["settings"]["strategies"]
-    for i, strategy in enumerate(strategies):
-        offset = 0.015 * (i - (len(strategies) - 1) / 2)  # nudge lines apart so the bars do not overlap
-        stats = [result["summary"][str(k)]["strategies"][strategy] for k in budgets]
+    budgets = result["settings"]["labels_per_class"]
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    colors = {"scratch": "0.55", "pixels": "C4", "probe": "C0", "fine_tune": "C2", "recommended": "C1"}
+    shown = [("near", st) for st in result["settings"]["strategies"]]
+    shown += [("far", st) for st in ("probe", "fine_tune") if "far" in result["summary"]]
+    for i, (target, strategy) in enumerate(shown):
+        offset = 0.012 * (i - (len(shown) - 1) / 2)  # nudge lines apart so the bars do not overlap
+        stats = [result["summary"][target]["budgets"][str(k)]["strategies"][strategy] for k in budgets]
         median = [s["median"] for s in stats]
         errors = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
-        xs = [k * 10 ** offset for k in budgets]
-        ax.errorbar(xs, median, yerr=errors, marker="o", capsize=4, label=strategy)
+        label = strategy if target == "near" else f"{strategy}, {result['settings']['far_target']} target"
+        ax.errorbar([k * 10 ** offset for k in budgets], median, yerr=errors, marker="o", capsize=3, label=label,
+                    color=colors[strategy], ls="-" if target == "near" else "--", alpha=1 if target == "near" else 0.8)
+    for target, curve in result["summary"].items():
+        k = curve.get("crossover")
+        if k:
+            ax.axvline(k, color=colors["fine_tune"], ls=":" if target == "near" else "-.", lw=1)
+            where = "its target" if target == "near" else f"{result['settings']['far_target']} target"
+            ax.annotate(f"fine-tuning leads from here\n({where})", (k, 0.02), xycoords=("data", "axes fraction"),
+                        fontsize=7, color=colors["fine_tune"], ha="left", xytext=(3, 0), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xticks(budgets)
     ax.set_xticklabels([str(k) for k in budgets])
     ax.minorticks_off()
-    ax.set_xlabel("labels per class (log scale)")
+    ax.set_xlabel("labels per class to train on, as many to validate with (log scale)")
     ax.set_ylabel("test accuracy (median, bars: min-max over seeds)")
     s = result["settings"]
     title = f"{s.get('track', 'offline')} track: {s['backbone']} on {s['dataset']}, {len(s['seeds'])} seed(s)"
     ax.set_title(title + (" (quick run)" if result["quick"] else ""), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(title="strategy")
+    ax.legend(title="strategy", fontsize=8, title_fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

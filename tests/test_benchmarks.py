@@ -24,7 +24,7 @@ pytestmark = pytest.mark.system  # the benchmark scripts, run as subprocesses
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
-SCRIPTS = ("few_shot", "cached_features", "step_cost", "course", "tuner")
+SCRIPTS = ("few_shot", "finetune_settings", "cached_features", "step_cost", "course", "tuner")
 KEYS = {"schema", "benchmark", "track", "title", "measures", "quick", "started", "seconds", "machine", "versions", "settings",
         "runs", "summary", "table", "headline", "targets", "met"}
 TARGET_KEYS = {"description", "comparison", "threshold", "value", "unit", "note", "judged", "met"}
@@ -100,27 +100,58 @@ def test_quick_run_writes_complete_json(quick, name: str) -> None:
 def test_few_shot_accuracies_and_gain(quick) -> None:
     r = result(quick, "few_shot")
     budgets, seeds = r["settings"]["labels_per_class"], r["settings"]["seeds"]
-    assert len(r["runs"]) == len(budgets) * len(seeds) * 4
+    far = r["settings"]["far_target"]
+    assert far == "rotated"  # the offline track's far target
+    near_runs = [run for run in r["runs"] if run["target"] == "near"]
+    far_runs = [run for run in r["runs"] if run["target"] == "far"]
+    assert len(near_runs) == len(budgets) * len(seeds) * 4 and len(far_runs) == len(budgets) * len(seeds) * 2
     for run in r["runs"]:
         assert run["strategy"] in ("scratch", "probe", "fine_tune", "pixels")
         assert in_unit(run["test_accuracy"]) and in_unit(run["val_accuracy"])
         assert run["epochs"] >= (0 if run["strategy"] in ("probe", "pixels") else 1)  # probes are fitted without epochs
         assert run["labels"] == 2 * 5 * run["labels_per_class"]  # k to train on plus k to validate with, 5 classes
+        assert (run["kept_epoch"] is None) == (run["strategy"] != "fine_tune")
+        if run["strategy"] == "fine_tune":
+            probe = next(p for p in r["runs"] if p["strategy"] == "probe" and p["target"] == run["target"]
+                         and p["labels_per_class"] == run["labels_per_class"] and p["seed"] == run["seed"])
+            assert run["val_accuracy"] >= probe["val_accuracy"] - 1e-6  # it starts from the probe and keeps it unless beaten
+    near = r["summary"]["near"]["budgets"]
     for k in budgets:
-        entry = r["summary"][str(k)]
+        entry = near[str(k)]
         for stats in entry["strategies"].values():
             assert stats["min"] <= stats["median"] <= stats["max"] and in_unit(stats["min"]) and in_unit(stats["max"])
         # the recommendation is made on validation accuracy, per seed
         for seed, choice in zip(seeds, entry["recommended_choices"]):
-            val = {run["strategy"]: run["val_accuracy"] for run in r["runs"]
+            val = {run["strategy"]: run["val_accuracy"] for run in near_runs
                    if run["labels_per_class"] == k and run["seed"] == seed}
             assert val[choice] == max(val["probe"], val["fine_tune"])
         medians = {s: v["median"] for s, v in entry["strategies"].items()}
         assert entry["gain_over_scratch"] == pytest.approx(100 * (medians["recommended"] - medians["scratch"]), abs=0.01)
         assert entry["gain_over_pixels"] == pytest.approx(100 * (medians["recommended"] - medians["pixels"]), abs=0.01)
+        assert entry["fine_tune_gain"] == pytest.approx(100 * (medians["fine_tune"] - medians["probe"]), abs=0.01)
+    for target, curve in r["summary"].items():
+        gains = {int(k): e["fine_tune_gain"] for k, e in curve["budgets"].items()}
+        wins = [k for k in gains if all(gains[j] >= r["settings"]["win_points"] for j in gains if j >= k)]
+        assert curve["crossover"] == (min(wins) if wins else None), target
     values = [t["value"] for t in r["targets"]]
-    assert values[:4] == [r["summary"][str(k)][f"gain_over_{a}"] for k in (5, 20) for a in ("scratch", "pixels")]
-    assert values[4] == r["summary"]["20"]["strategies"]["recommended"]["median"]
+    assert values[:4] == [near[str(k)][f"gain_over_{a}"] for k in (5, 20) for a in ("scratch", "pixels")]
+    assert values[4] == near["20"]["strategies"]["recommended"]["median"]
+    far_gains = [e["fine_tune_gain"] for e in r["summary"]["far"]["budgets"].values()]
+    assert values[-1] == max(far_gains) and "far target (rotated)" in r["targets"][-1]["description"]
+
+
+def test_finetune_settings_picks_the_best_on_validation(quick) -> None:
+    r = result(quick, "finetune_settings")
+    grid = r["settings"]["grid"]
+    assert len(r["runs"]) == len(r["settings"]["seeds"]) * (1 + len(grid["blocks"]) * len(grid["learning_rate"]))
+    tuned = {k: v for k, v in r["summary"].items() if k not in ("chosen", "probe")}
+    best = max(tuned.values(), key=lambda v: v["val"]["median"])
+    assert r["summary"]["chosen"] == {"blocks": best["blocks"], "learning_rate": best["learning_rate"]}
+    for run in r["runs"]:
+        assert in_unit(run["val"]) and in_unit(run["test"])
+        if run["blocks"]:
+            probe = next(p for p in r["runs"] if p["blocks"] == 0 and p["seed"] == run["seed"])
+            assert run["val"] >= probe["val"] - 1e-6  # fine-tuning keeps the probe unless an epoch beats it
 
 
 def test_cached_features_ratio_and_accuracies(quick) -> None:
@@ -161,6 +192,8 @@ def test_tuner_curves(quick) -> None:
         assert list(spent) == sorted(spent) and list(best) == sorted(best), "a curve must never go down"
         assert spent[-1] == run["fine_epochs"] == r["summary"][run["tuner"]]["planned_fine_epochs"]
         assert best[-1] == run["best_val_accuracy"]
+        assert all(in_unit(v) for v in run["test"].values()) and set(run["test"]) == {"probe", "default_recipe", "best"}
+        assert run["val"]["best"] >= run["val"]["probe"] and run["val"]["default_recipe"] >= run["val"]["probe"]
 
 
 README = "# Course\n\nintro text\n\n<!-- bench:start -->\n(not measured yet)\n<!-- bench:end -->\n\n## After\n\nkept\n"

@@ -276,9 +276,9 @@ def test_source_data_and_model_per_track() -> None:
 def test_forgetting_run_measures_the_source_head() -> None:
     task = tiny_task(per_class=4, size=32)
     source = (task.x_test, np.zeros(len(task.y_test), dtype=int))
-    gentle = challenges.forgetting_run(task, "fashion_cnn", fine_lr=1e-6, head_epochs=1, fine_epochs=1,
+    gentle = challenges.forgetting_run(task, "fashion_cnn", fine_lr=1e-6, fine_epochs=1,
                                        source=source, setting="gentle")
-    harsh = challenges.forgetting_run(task, "fashion_cnn", fine_lr=0.5, head_epochs=1, fine_epochs=2,
+    harsh = challenges.forgetting_run(task, "fashion_cnn", fine_lr=0.5, fine_epochs=2,
                                       source=source)
     assert gentle.setting == "gentle" and harsh.setting == "lr 0.5, 4 block(s)"
     assert gentle.source_after == pytest.approx(gentle.source_before, abs=1e-9)  # 1e-6 barely moves it
@@ -302,7 +302,7 @@ def test_forgetting_run_without_a_source_head(tmp_path) -> None:
         rng = np.random.default_rng(0)
         x, y = rng.integers(0, 255, (6, 32, 32, 3)).astype(np.uint8), np.repeat([0, 1], 3)
         task = Task("tiny", ("a", "b"), x, y, x, y, x, y)
-        r = challenges.forgetting_run(task, "mobilenet_v2", fine_lr=1e-3, blocks=1, head_epochs=1,
+        r = challenges.forgetting_run(task, "mobilenet_v2", fine_lr=1e-3, blocks=1,
                                       fine_epochs=1, input_size=96)
         table = challenges.forgetting_table([r])
         print(json.dumps([r.setting, r.source_before, r.source_after, table.loc[r.setting, "forgotten"],

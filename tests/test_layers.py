@@ -89,7 +89,8 @@ def test_the_graph_sees_imports_inside_functions() -> None:
     graph = import_graph()
     assert "strategies" in graph["widgets.label_budget"]
     assert "backbones" in graph["exercises.assignment_checks"]  # imported inside its functions only
-    assert {"discriminative", "learning_rates", "transfer"} <= graph["training"]
+    assert {"features", "training", "transfer"} <= graph["recipe"] and "learning_rates" in graph["training"]
+    assert "config" in graph["recipe"]  # imported inside default_recipe only
 
 
 def test_the_checks_catch_an_upward_edge_and_a_loop() -> None:

@@ -1,4 +1,4 @@
-"""Freezing, unfreezing by blocks with BatchNorm frozen, the report, two-phase fine-tuning."""
+"""Freezing, unfreezing by blocks with BatchNorm frozen, the report, compiling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from tlhelpers import backbones, transfer
 from tlhelpers.backbones import BUNDLED_WIDTHS
-from tlhelpers.training import accuracy, compile_classifier, fine_tune
+from tlhelpers.training import accuracy, compile_classifier
 
 FEATURES = BUNDLED_WIDTHS[-1]  # the bundled backbone's pooled feature size
 HEAD_PARAMS = FEATURES * 3 + 3  # the 3-class head of the model fixture
@@ -116,17 +116,6 @@ def test_keras_applications_backbone_by_blocks() -> None:
     assert base.get_layer("block_16_project").trainable and not base.get_layer("block_15_project").trainable
 
 
-@pytest.mark.slow
-def test_fine_tune_runs_two_phases_into_one_history(model, toy_data) -> None:
-    x, y = toy_data
-    history = fine_tune(model, x, y, validation_data=(x[:8], y[:8]), blocks=1, head_epochs=2, fine_epochs=1, batch_size=16)
-    assert history.history["phase"] == ["head", "head", "fine"]
-    assert history.epoch == [0, 1, 2]
-    assert len(history.history["val_accuracy"]) == 3
-    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
-    assert transfer.trainability_report(model).trainable_blocks == ["block4"]
-
-
 def test_compile_classifier_runs_several_steps_per_call() -> None:
     keras.utils.set_random_seed(0)
     head = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
@@ -142,14 +131,6 @@ def test_accuracy_counts_argmax_hits() -> None:
     x = np.array([[3.0, 0, 0], [0, 3.0, 0], [0, 0, 3.0], [3.0, 0, 0]])
     assert accuracy(model, x, np.array([0, 1, 2, 0])) == 1.0
     assert accuracy(model, x, [0, 1, 0, 1], batch_size=1) == 0.5  # labels as a list, any batch size
-
-
-def test_fine_tune_rejects_bad_learning_rates(model, toy_data) -> None:
-    x, y = toy_data
-    with pytest.raises(ValueError, match="fine_lr must be greater than 0, got 0"):
-        fine_tune(model, x, y, fine_lr=0)
-    with pytest.raises(ValueError, match="head_lr must be a positive number, got 'fast'"):
-        fine_tune(model, x, y, head_lr="fast")
 
 
 def test_report_by_layer_lists_every_weighted_layer(model) -> None:
@@ -195,32 +176,6 @@ def test_without_recompile_the_unfreezing_has_no_effect(model, toy_data) -> None
     compile_classifier(model, 1e-2)
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     assert not np.array_equal(before, conv.kernel.numpy())  # recompiled: it trains
-
-
-def test_fine_tune_checks_blocks_before_training(model, toy_data) -> None:
-    x, y = toy_data
-    before = [w.copy() for w in model.get_weights()]
-    with pytest.raises(ValueError, match="blocks=7 is out of range for fashion_cnn"):
-        fine_tune(model, x, y, blocks=7, head_epochs=1, fine_epochs=1)
-    for old, new in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(old, new)  # no phase ran
-    with pytest.raises(ValueError, match="layer_decay must be in"):
-        fine_tune(model, x, y, layer_decay=0)
-
-
-@pytest.mark.slow
-def test_fine_tune_with_layer_decay_uses_discriminative_rates(model, toy_data) -> None:
-    from tlhelpers.discriminative import DiscriminativeAdam
-
-    x, y = toy_data
-    history = fine_tune(model, x, y, blocks=2, head_epochs=1, fine_epochs=1, batch_size=16, layer_decay=0.5)
-    assert history.history["phase"] == ["head", "fine"]
-    assert isinstance(model.optimizer, DiscriminativeAdam)
-    base, _ = transfer.find_backbone(model)
-    factors = {w.path: model.optimizer.factor_of(w) for w in model.trainable_weights}
-    assert factors[base.get_layer("block3_conv1").kernel.path] == pytest.approx(0.25)
-    assert factors[base.get_layer("block4_conv1").kernel.path] == pytest.approx(0.5)
-    assert factors[model.get_layer("head").kernel.path] == pytest.approx(1.0)
 
 
 def test_freeze_also_freezes_layers_set_one_by_one(model) -> None:

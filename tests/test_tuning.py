@@ -30,7 +30,7 @@ def _data(n_per_class: int, classes: int = 3, seed: int = 0) -> tuple[np.ndarray
 
 def _hypermodel(space: tuning.SearchSpace | None = None, data_seed: int = 0, **kwargs) -> tuning.TwoPhaseHyperModel:
     (x, y), (xv, yv) = _data(4, seed=data_seed), _data(3, seed=data_seed + 1)
-    options = dict(weights=None, space=space, head_epochs=3, head_patience=1, batch_size=8, seed=0, run_eagerly=True)
+    options = dict(weights=None, space=space, batch_size=8, seed=0, run_eagerly=True)
     options.update(kwargs)
     return tuning.TwoPhaseHyperModel("fashion_cnn", x, y, xv, yv, **options)
 
@@ -65,14 +65,14 @@ def test_space_declares_log_lr_and_depth_from_the_registry() -> None:
     assert config["fine_lr"]["sampling"] == "log"
     assert (config["fine_lr"]["min_value"], config["fine_lr"]["max_value"]) == (1e-5, 1e-2)
     assert (config["blocks"]["min_value"], config["blocks"]["max_value"]) == (0, 8)  # mobilenet_v2 has 8 blocks
-    assert values["head_lr"] == 1e-3 and values["dropout"] == 0.2  # fixed by default
+    assert values["dropout"] == 0.2 and "head_lr" not in values  # fixed by default; the head is the probe
     assert tuning.SearchSpace().searched() == ["fine_lr", "blocks"]
-    wide = tuning.SearchSpace(head_lr=(1e-4, 1e-2), dropout=(0.0, 0.5), blocks=(1, 1))
-    assert wide.searched() == ["fine_lr", "head_lr", "dropout"]
+    wide = tuning.SearchSpace(dropout=(0.0, 0.5), blocks=(1, 1))
+    assert wide.searched() == ["fine_lr", "dropout"]
     hp = keras_tuner.HyperParameters()
     wide.declare(hp, 4)
     config = {h.name: h.get_config() for h in hp.space}
-    assert config["head_lr"]["sampling"] == "log" and config["dropout"]["step"] == 0.1
+    assert config["dropout"]["step"] == 0.1
     assert config["blocks"]["value"] == 1  # a single depth is fixed
 
 
@@ -97,7 +97,6 @@ def test_augmentation_is_a_choice_of_the_fine_phase(hypermodel) -> None:
         (tuning.SearchSpace(fine_lr=1e-3), "fine_lr=0.001 must be a pair"),
         (tuning.SearchSpace(blocks=(0, 5)), "0 <= lowest <= highest <= 4"),
         (tuning.SearchSpace(blocks=(2, 1)), "blocks=(2, 1) is not a depth range"),
-        (tuning.SearchSpace(head_lr=0), "head_lr must be greater than 0"),
         (tuning.SearchSpace(dropout=(0.3, 1.2)), "dropout=(0.3, 1.2) must be a pair"),
         (tuning.SearchSpace(augment="yes"), "augment='yes' must be False, True, or (False, True)"),
         (tuning.SearchSpace(augment=(True, False)), "augment=(True, False) must be False, True, or (False, True)"),
@@ -130,8 +129,8 @@ def test_each_trial_unfreezes_the_chosen_depth_with_the_chosen_learning_rate(fir
     for record in records:
         k = record.values["blocks"]
         assert record.trainable_blocks == list(BLOCKS[len(BLOCKS) - k:])  # exactly the top K, read from the model
-        assert record.learning_rate == pytest.approx(record.values["fine_lr"], rel=1e-6)  # the optimizer's own
-        assert record.head_epochs >= 1 and record.fine_epochs == 1 and record.initial_epoch == 0
+        assert record.learning_rate == pytest.approx(record.values["fine_lr"], rel=1e-6)  # the schedule's peak
+        assert record.fine_epochs == 1 and record.initial_epoch == 0
     assert len({(r.values["blocks"], r.values["fine_lr"]) for r in records}) == 2  # two different configurations
     trial = first_search.tuner.oracle.get_trial(records[0].trial_id)
     assert trial.score == pytest.approx(records[0].val_accuracy)
@@ -153,16 +152,22 @@ def test_trials_start_from_the_pretrained_weights(first_search, hypermodel) -> N
         np.testing.assert_array_equal(wb, w0)
 
 
-def test_head_phase_is_copied_into_the_classifier(hypermodel) -> None:
+def test_head_phase_is_the_probe_copied_into_the_classifier(hypermodel) -> None:
     hp = keras_tuner.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
-    model = hypermodel.build(hp)
-    weights, _ = hypermodel.train_head(hp.get("head_lr"), hp.get("dropout"))
-    before = len(hypermodel.records)
-    hypermodel.fit(hp, model, epochs=0)  # no fine epoch: the head is exactly the head phase's
-    for got, expected in zip(model.get_layer("head").get_weights(), weights):
+    model = hypermodel.build(hp)  # before any fine epoch, the head is exactly the head phase's
+    for got, expected in zip(model.get_layer("head").get_weights(), hypermodel.probe.get_layer("head").get_weights()):
         np.testing.assert_array_equal(got, expected)
-    del hypermodel.records[before:]
+    probe_on_images = hypermodel.probe_model().predict(hypermodel.x_val, verbose=0)
+    np.testing.assert_allclose(probe_on_images, hypermodel.probe.predict(hypermodel.f_val, verbose=0), atol=1e-5)
+
+
+def test_a_trial_warms_up_and_decays_over_its_epochs(hypermodel) -> None:
+    hp = hypermodel.hyperparameters(blocks=1, fine_lr=3e-4)
+    assert hypermodel.trial_recipe(hp, 9).warmup_epochs == 2 and hypermodel.trial_recipe(hp, 4).warmup_epochs == 1
+    assert hypermodel.trial_recipe(hp, 2).warmup_epochs == 0
+    recipe = hypermodel.trial_recipe(hp, 9)
+    assert (recipe.blocks, recipe.learning_rate, recipe.max_epochs, recipe.patience) == (1, 3e-4, 9, 9)
 
 
 def test_hyperparameters_helper_refuses_what_the_space_lacks(hypermodel) -> None:
@@ -182,11 +187,11 @@ def test_fit_refuses_data_arguments(hypermodel) -> None:
 
 def test_results_table(first_search) -> None:
     table = first_search.results()
-    assert list(table.columns) == ["trial", "fine_lr", "blocks", "head_lr", "dropout", "augment", "val_accuracy",
-                                   "head_epochs", "fine_epochs", "status"]
+    assert list(table.columns) == ["trial", "fine_lr", "blocks", "dropout", "augment", "val_accuracy",
+                                   "fine_epochs", "status"]
     assert len(table) == 2 and (table["status"] == "COMPLETED").all()
     assert table["val_accuracy"].is_monotonic_decreasing
-    assert (table["fine_epochs"] == 1).all() and (table["head_epochs"] >= 1).all()
+    assert (table["fine_epochs"] == 1).all()
 
 
 # ---- resuming ------------------------------------------------------------------------------
@@ -264,7 +269,7 @@ def test_hyperband_schedule_and_budget() -> None:
 
 
 @pytest.mark.slow
-def test_hyperband_continues_the_best_trial_without_a_new_head(tmp_path) -> None:
+def test_hyperband_continues_the_best_trial(tmp_path) -> None:
     hm = _hypermodel()
     search = tuning.open_search(hm, "hyperband", epochs=2, factor=2, project_name="hb", directory=tmp_path)
     summary = search.run(progress=False)
@@ -272,7 +277,7 @@ def test_hyperband_continues_the_best_trial_without_a_new_head(tmp_path) -> None
     continued = [r for r in hm.records if r.continued_from is not None]
     assert len(continued) == 1
     record = continued[0]
-    assert record.head_epochs == 0 and record.initial_epoch == 1 and record.fine_epochs == 1
+    assert record.initial_epoch == 1 and record.fine_epochs == 1
     parent = next(r for r in hm.records if r.trial_id == record.continued_from)
     assert {k: record.values[k] for k in ("fine_lr", "blocks")} == {k: parent.values[k] for k in ("fine_lr", "blocks")}
     assert record.trainable_blocks == list(BLOCKS[4 - record.values["blocks"]:])
@@ -323,6 +328,12 @@ def test_best_is_retrained_and_tested_once(first_search) -> None:
     assert best.test_accuracy == pytest.approx(np.mean(predicted == y_test))
     assert first_search.evaluate_best(x_test, y_test) is best  # the test split is not looked at twice
     assert "test accuracy (measured once)" in str(best)
+    assert best.retrain_val_accuracy >= best.probe_val_accuracy  # the retrain keeps the probe unless beaten
+    probe = first_search.hypermodel.probe_model().predict(x_test, verbose=0).argmax(axis=1)
+    assert best.probe_test_accuracy == pytest.approx(np.mean(probe == y_test))
+    assert best.default_recipe == tuning.default_recipe() and 0 <= best.default_test_accuracy <= 1
+    table = best.table()
+    assert list(table["test_accuracy"]) == [best.probe_test_accuracy, best.default_test_accuracy, best.test_accuracy]
 
 
 @pytest.mark.slow
@@ -332,7 +343,7 @@ def test_a_failing_trial_is_reported_not_hidden(tmp_path) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory, say")
 
-    hm.train_head = broken
+    hm.trial_recipe = broken
     search = tuning.open_search(hm, "random", max_trials=1, epochs=1, project_name="broken", directory=tmp_path)
     summary = search.run(progress=False)
     assert summary.ran == [] and len(summary.failed) == 1 and "1 failed" in str(summary)
@@ -357,7 +368,7 @@ def test_imagenet_track_hypermodel_from_task(monkeypatch) -> None:
     images = rng.integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)
     labels = np.array([0, 1] * 4)
     task = Task("toy", ("a", "b"), images[:4], labels[:4], images[4:], labels[4:], images[:2], labels[:2])
-    hm = tuning.TwoPhaseHyperModel.from_task(task, weights=None, input_size=32, head_epochs=1)
+    hm = tuning.TwoPhaseHyperModel.from_task(task, weights=None, input_size=32)
     assert hm.backbone == "mobilenet_v2" and hm.x_train.shape == (4, 32, 32, 3)
     assert hm.f_train.shape == (4, 1280)
     hp = keras_tuner.HyperParameters()

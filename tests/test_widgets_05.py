@@ -17,7 +17,7 @@ def _hypermodel(space: tuning.SearchSpace | None = None) -> tuning.TwoPhaseHyper
     y = np.repeat(np.arange(3), 4)
     x = rng.uniform(0, 255, (12, 32, 32, 1)).astype("float32")
     return tuning.TwoPhaseHyperModel("fashion_cnn", x, y, x[:9], y[:9], weights=None, space=space,
-                                     head_epochs=2, head_patience=1, batch_size=8, seed=0, run_eagerly=True)
+                                     batch_size=8, seed=0, run_eagerly=True)
 
 
 @pytest.fixture(scope="module")

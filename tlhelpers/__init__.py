@@ -42,7 +42,7 @@ __version__ = "0.1.0"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("config", "quiet", "kernel_stream", "notebook_client", "display", "keras_internals")),
     ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
-    ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "lr_finder",
+    ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "recipe", "lr_finder",
                   "batchnorm", "saving", "live_plot")),
     ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons")),
     ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),

@@ -5,19 +5,19 @@
 * ``probe`` (feature extraction): a new head on cached features of the frozen base, fitted
   as a linear probe (:func:`tlhelpers.features.linear_probe`: a logistic regression on
   standardized features, its regularisation picked on the validation split).
-* ``fine_tune``: a head trained with Adam on the cached features (early stopping), put on
-  the base, then the top ``blocks`` blocks unfrozen (BatchNorm frozen) and trained further
-  at a low learning rate. (Starting from the probe's strongly regularised head instead
-  measured worse: its small logits stopped fine-tuning early.)
+* ``fine_tune``: the course's recipe (:mod:`tlhelpers.recipe`): the probe's head on a fresh
+  copy of the backbone, then the top blocks unfrozen (BatchNorm frozen) and trained with a
+  warm-up and a cosine decay, keeping the epoch with the best validation accuracy, the probe
+  itself included. Its depth, rate and augmentation are the track's measured
+  :data:`tlhelpers.recipe.RECIPES` entry unless ``recipe`` says otherwise.
 
 Every strategy gets the same data (the task's label budget: its training and validation
 labels), the same validation split for early stopping with the best weights restored and
 for the probe's regularisation, and is measured on the untouched test split. With fewer than
-``MIN_VAL_PER_CLASS`` validation labels per class there is nothing to judge by: every
-strategy then trains for fixed epochs with fixed settings. ``augment=True`` puts the same
-random flips, rotations, zooms and shifts in front of every strategy that trains on images
-(scratch, and fine-tuning's second phase). A run whose test accuracy stays within 5 points
-of chance is flagged in the ``at_chance`` column: it never learned, and beating it says little.
+``MIN_VAL_PER_CLASS`` validation labels per class there is too little to judge epochs by:
+scratch then trains for fixed epochs, and the probe keeps a fixed regularisation. A run whose
+test accuracy stays within 5 points of chance is flagged in the ``at_chance`` column: it never
+learned, and beating it says little.
 Lessons 00, 03 and 06 and the benchmarks all compare strategies through :func:`compare`.
 
 Example:
@@ -38,17 +38,16 @@ import numpy as np
 from tlhelpers.backbones import get_spec, load_backbone, small_cnn
 from tlhelpers.config import set_seed
 from tlhelpers.data import Task
-from tlhelpers.features import extract_features, feature_head, linear_probe
+from tlhelpers.features import attach_head, extract_features, linear_probe
 from tlhelpers.pipeline import to_model_input
-from tlhelpers.preprocessing import input_augmentation
+from tlhelpers.recipe import Recipe, default_recipe, fine_tune
 from tlhelpers.training import accuracy, compile_classifier
-from tlhelpers.transfer import build_classifier, unfreeze_top
 
 if TYPE_CHECKING:
     import pandas as pd
 
 STRATEGIES = ("scratch", "probe", "fine_tune")
-MIN_VAL_PER_CLASS = 2  # below this, compare trains for fixed epochs with fixed settings
+MIN_VAL_PER_CLASS = 2  # below this, scratch trains for fixed epochs and the probe keeps a fixed regularisation
 
 
 @dataclass
@@ -64,6 +63,7 @@ class StrategyResult:
     seconds: float
     labels: int
     at_chance: bool
+    kept_epoch: int | None = None  # fine_tune: the epoch kept, 0 when no epoch beat the probe on validation
 
 
 def build_scratch(backbone: str, num_classes: int, input_size: int | None = None, dropout: float = 0.2) -> keras.Model:
@@ -98,19 +98,6 @@ def build_scratch(backbone: str, num_classes: int, input_size: int | None = None
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
     return keras.Model(inputs, outputs, name=f"{backbone}_scratch")
-
-
-def with_augmentation(model: keras.Model, seed: int = 0) -> keras.Model:
-    """``model`` behind :func:`tlhelpers.preprocessing.input_augmentation` (active only in ``fit``).
-
-    The wrapped model shares ``model``'s layers and weights.
-
-    Example:
-        >>> with_augmentation(build_scratch("fashion_cnn", 5)).layers[1].name
-        'augmentation'
-    """
-    inputs = keras.Input(model.input_shape[1:], name="image")
-    return keras.Model(inputs, model(input_augmentation(seed)(inputs)), name=f"{model.name}_augmented")
 
 
 def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stopping=True) -> int:
@@ -180,14 +167,11 @@ def compare(
     strategies: Iterable[str] = STRATEGIES,
     seeds: Iterable[int] = (0,),
     input_size: int | None = None,
-    blocks: int = 1,
+    recipe: Recipe | None = None,
     max_epochs: int = 60,
     patience: int = 10,
-    head_lr: float = 1e-3,
-    fine_lr: float = 1e-4,
     scratch_lr: float = 1e-3,
     batch_size: int = 16,
-    augment: bool = False,
     prepared: PreparedTask | None = None,
     base: keras.Model | None = None,
 ) -> pd.DataFrame:
@@ -197,16 +181,15 @@ def compare(
         task: a :class:`tlhelpers.data.Task` (its label budget is what every strategy gets).
         backbone: registry name.
         strategies: any of ``"scratch"``, ``"probe"``, ``"fine_tune"``.
-        seeds: one run per seed (weights, shuffling, dropout).
+        seeds: one run per seed (weights, shuffling, dropout, augmentation).
         input_size: backbone input side (default: the registry's).
-        blocks: blocks unfrozen by ``fine_tune``.
-        max_epochs, patience: early stopping on validation accuracy, best weights restored
-            (fixed ``max_epochs`` without enough validation labels; see the module docstring).
-        head_lr, fine_lr, scratch_lr: learning rates (Adam) of fine_tune's head phase, its
-            fine-tuning phase, and scratch.
-        batch_size: images per step.
-        augment: random flips, rotations, zooms and shifts for scratch and fine-tuning
-            (:func:`with_augmentation`).
+        recipe: ``fine_tune``'s settings (default: the active track's measured recipe,
+            :func:`tlhelpers.recipe.default_recipe`).
+        max_epochs, patience: scratch's early stopping on validation accuracy, best weights
+            restored (it trains up to twice ``max_epochs``; fixed epochs without enough
+            validation labels, see the module docstring).
+        scratch_lr: scratch's learning rate (Adam).
+        batch_size: images per step of scratch.
         prepared: reuse inputs and features from :func:`prepare` (saves time across calls).
         base: the frozen backbone to cache features with, if ``prepared`` has none (saves
             loading it again). ``fine_tune`` always starts from a freshly loaded copy.
@@ -223,6 +206,7 @@ def compare(
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategy {unknown[0]!r}; choose from: {', '.join(STRATEGIES)}")
+    recipe = recipe or default_recipe()
     needs_features = bool({"probe", "fine_tune"} & set(strategies))
     if prepared is None or (needs_features and prepared.f_train is None):
         if needs_features and base is None:
@@ -232,35 +216,33 @@ def compare(
     val = (p.x_val, task.y_val)
     # One validation label per class cannot tell epochs or settings apart: fixed epochs then.
     judged = len(task.y_val) >= MIN_VAL_PER_CLASS * task.num_classes
+    head = None
+    if needs_features:  # the probe: scikit-learn's fit is deterministic, so every seed shares it
+        start = time.perf_counter()
+        choose = (p.f_val, task.y_val) if judged else (None, None)  # else a fixed regularisation
+        head = linear_probe(p.f_train, task.y_train, task.num_classes, *choose)
+        probe_seconds = time.perf_counter() - start
     results = []
     for seed in seeds:
         for strategy in strategies:
             set_seed(seed)
             start = time.perf_counter()
+            kept = None
             if strategy == "scratch":
-                model = build_scratch(backbone, task.num_classes, input_size)
-                model = compile_classifier(with_augmentation(model, seed) if augment else model, scratch_lr)
+                model = compile_classifier(build_scratch(backbone, task.num_classes, input_size), scratch_lr)
                 # from random weights, a few labels need many more epochs before they show
                 epochs = _fit(model, p.x_train, task.y_train, val, max_epochs * 2, batch_size, patience * 2,
                               warmup=max_epochs // 3, early_stopping=judged)
                 test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
             elif strategy == "probe":
-                choose = (p.f_val, task.y_val) if judged else (None, None)  # else a fixed regularisation
-                head = linear_probe(p.f_train, task.y_train, task.num_classes, *choose)
                 epochs = 0  # fitted by scikit-learn, no epochs
                 test, valid = accuracy(head, p.f_test, task.y_test), accuracy(head, p.f_val, task.y_val)
             else:
-                head = compile_classifier(feature_head(p.f_train.shape[1], task.num_classes), head_lr)
-                epochs = _fit(head, p.f_train, task.y_train, (p.f_val, task.y_val), max_epochs * 4, batch_size,
-                              patience * 2, early_stopping=judged)
-                model = build_classifier(load_backbone(backbone, input_size=input_size), task.num_classes)
-                model.get_layer("head").set_weights(head.get_layer("head").get_weights())
-                unfreeze_top(model, blocks)
-                model = compile_classifier(with_augmentation(model, seed) if augment else model, fine_lr)
-                epochs += _fit(model, p.x_train, task.y_train, val, max_epochs, batch_size, patience,
-                               early_stopping=judged)
-                test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
-            seconds = time.perf_counter() - start
+                model = attach_head(load_backbone(backbone, input_size=input_size), head)
+                run = fine_tune(model, p.x_train, task.y_train, validation_data=val, recipe=recipe, seed=seed)
+                epochs, kept = run.epochs, run.best_epoch
+                test, valid = accuracy(model, p.x_test, task.y_test), run.val_accuracy
+            seconds = time.perf_counter() - start + (probe_seconds if strategy != "scratch" else 0.0)
             results.append(StrategyResult(strategy, k, seed, test, valid, epochs, seconds, task.labels,
-                                          at_chance(test, task.num_classes)))
+                                          at_chance(test, task.num_classes), kept))
     return pd.DataFrame([asdict(r) for r in results])

@@ -19,8 +19,9 @@ from tlhelpers.data import Task, load_dataset
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features
 from tlhelpers.pipeline import to_model_input
-from tlhelpers.training import accuracy, fine_tune
-from tlhelpers.transfer import build_classifier
+from tlhelpers.recipe import Recipe, compile_for, probe_head
+from tlhelpers.training import accuracy
+from tlhelpers.transfer import build_classifier, unfreeze_top
 
 
 def source_data(backbone: str, test_images: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
@@ -95,19 +96,19 @@ def forgetting_run(
     fine_lr: float,
     blocks: int | None = None,
     setting: str = "",
-    head_epochs: int = 5,
     fine_epochs: int = 5,
-    head_lr: float = 1e-3,
     source: tuple[np.ndarray, np.ndarray] | None = None,
     input_size: int | None = None,
     seed: int = 0,
 ) -> ForgettingResult:
     """Fine-tune a fresh copy of the pretrained backbone on ``task``; measure what it forgot.
 
-    The two-phase recipe (:func:`tlhelpers.training.fine_tune`: head first, then the top
-    ``blocks`` blocks at ``fine_lr``) runs on the backbone *inside* its source classifier,
-    so afterwards the original source head, untouched, reads the changed features: its
-    accuracy on the source test images shows how much the backbone forgot. Where the source
+    The course's recipe (:mod:`tlhelpers.recipe`: the linear probe as the head, then the top
+    ``blocks`` blocks with a peak rate of ``fine_lr``, warm-up and cosine decay) runs for a
+    fixed ``fine_epochs`` (no early stopping: the run shows what these settings do, however
+    it ends) on the backbone *inside* its source classifier, so afterwards the original source
+    head, untouched, reads the changed features: its accuracy on the source test images shows
+    how much the backbone forgot. Where the source
     cannot be measured (ImageNet offline), ``source_before``/``source_after`` are NaN and
     ``feature_similarity`` still says how far the features moved.
 
@@ -134,8 +135,11 @@ def forgetting_run(
     before_features = extract_features(base, probe_images)
     before = accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
     model = build_classifier(base, task.num_classes)  # base.trainable = False; base(x, training=False)
-    fine_tune(model, x_train, task.y_train, blocks=blocks,  # fixed epochs: no validation needed
-              head_epochs=head_epochs, fine_epochs=fine_epochs, head_lr=head_lr, fine_lr=fine_lr, batch_size=16)
+    probe_head(model, x_train, task.y_train)  # phase 1: the linear probe as the head
+    recipe = Recipe(blocks=blocks, learning_rate=fine_lr, max_epochs=fine_epochs, warmup_epochs=min(2, fine_epochs // 3))
+    unfreeze_top(model, blocks)
+    compile_for(model, recipe, len(task.y_train))
+    model.fit(x_train, task.y_train, epochs=fine_epochs, batch_size=recipe.batch_size, verbose=0)
     after = accuracy(full, x_src, source[1]) if x_src is not None else float("nan")
     similarity = feature_drift(before_features, extract_features(base, probe_images))
     return ForgettingResult(setting or f"lr {fine_lr:g}, {blocks} block(s)", fine_lr, blocks,
