@@ -1,12 +1,13 @@
-"""Fine-tuning depth and learning rate: the grid behind each track's default recipe.
+"""Fine-tuning depth, learning rate and augmentation: the grid behind each track's default recipe.
 
 For each seed, a task of 100 labels per class to train on and 100 to validate with; the
 linear probe on cached features (phase 1), then the course's recipe
 (:func:`tlhelpers.recipe.fine_tune`) at every depth and peak learning rate of the track's
-grid, all other settings as in :data:`tlhelpers.recipe.RECIPES`. Each run is scored on the
-validation split (which picks) and on the test split (which reports). The setting with the
-best median validation accuracy is the track's default; ``tests/test_recipe.py`` checks that
-``RECIPES`` holds it.
+grid, without augmentation, all other settings as in :data:`tlhelpers.recipe.RECIPES`; then
+the best of them once more with augmentation. Each run is scored on the validation split
+(which picks) and on the test split (which reports). The setting with the best median
+validation accuracy is the track's default, with augmentation only if it raised that median;
+``tests/test_recipe.py`` checks that ``RECIPES`` holds it.
 
 No target: it chooses. Few-shot's benchmark measures what the chosen recipe gains.
 
@@ -65,12 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     if track.test_per_class is not None:
         test = balanced_subset(test, track.test_per_class)  # the test subset the lessons use
     base = load_backbone(track.backbone, input_size=track.input_size)
-    k, runs, first = s["labels_per_class"], [], None
+    k, runs, first, tasks = s["labels_per_class"], [], None, []
     for seed in s["seeds"]:
         task = subsample_test(make_task(track.dataset, train, test, names, k, k, seed), s["test_images"])
         prepared = first = prepare(task, track.backbone, track.input_size, base, same_test_as=first)
         head = linear_probe(prepared.f_train, task.y_train, task.num_classes, prepared.f_val, task.y_val)
         probe = {"val": accuracy(head, prepared.f_val, task.y_val), "test": accuracy(head, prepared.f_test, task.y_test)}
+        tasks.append((seed, task, prepared, head))
         runs.append({"seed": seed, "blocks": 0, "learning_rate": None, **probe, "best_epoch": 0, "epochs": 0, "seconds": 0.0})
         print(f"  seed {seed}: probe validation {probe['val']:.3f}, test {probe['test']:.3f}", flush=True)
         for blocks in grid["blocks"]:
@@ -89,24 +91,45 @@ def main(argv: list[str] | None = None) -> int:
     summary = {}
     for blocks in [0, *grid["blocks"]]:
         for lr in [None] if blocks == 0 else grid["learning_rate"]:
-            mine = [r for r in runs if r["blocks"] == blocks and r["learning_rate"] == lr]
+            mine = [r for r in runs if r["blocks"] == blocks and r["learning_rate"] == lr and not r.get("augment")]
             summary["probe" if blocks == 0 else f"{blocks}@{lr:g}"] = {
                 "blocks": blocks, "learning_rate": lr, "val": spread(r["val"] for r in mine),
                 "test": spread(r["test"] for r in mine), "fine_tuned_runs": sum(r["best_epoch"] > 0 for r in mine)}
     tuned = {key: v for key, v in summary.items() if v["blocks"]}
     best = best_setting(tuned)
-    summary["chosen"] = {"blocks": best["blocks"], "learning_rate": best["learning_rate"]}
+    for seed, task, prepared, head in tasks:  # the best setting again, with augmentation
+        set_seed(seed)
+        model = attach_head(load_backbone(track.backbone, input_size=track.input_size), head)
+        result = fine_tune(model, prepared.x_train, task.y_train, validation_data=(prepared.x_val, task.y_val),
+                           recipe=recipe.with_(blocks=best["blocks"], learning_rate=best["learning_rate"], augment=True),
+                           seed=seed)
+        row = {"seed": seed, "blocks": best["blocks"], "learning_rate": best["learning_rate"], "augment": True,
+               "val": result.val_accuracy, "test": accuracy(model, prepared.x_test, task.y_test),
+               "best_epoch": result.best_epoch, "epochs": result.epochs, "seconds": round(result.seconds, 1)}
+        runs.append(row)
+        print(f"  seed {seed}: {best['blocks']} blocks at {best['learning_rate']:g}, augmented: validation "
+              f"{row['val']:.3f}, test {row['test']:.3f} ({row['seconds']:.0f} s)", flush=True)
+    augmented = [r for r in runs if r.get("augment")]
+    summary["augmented"] = {"blocks": best["blocks"], "learning_rate": best["learning_rate"], "augment": True,
+                            "val": spread(r["val"] for r in augmented), "test": spread(r["test"] for r in augmented),
+                            "fine_tuned_runs": sum(r["best_epoch"] > 0 for r in augmented)}
+    summary["chosen"] = {"blocks": best["blocks"], "learning_rate": best["learning_rate"],
+                         "augment": summary["augmented"]["val"]["median"] > best["val"]["median"]}
     columns = ["blocks", "peak learning rate", "validation median (min-max)", "test median (min-max)", "runs fine-tuned"]
-    rows = [[v["blocks"], "probe" if v["blocks"] == 0 else f"{v['learning_rate']:g}",
+    columns.insert(2, "augmented")
+    rows = [[v["blocks"], "probe" if v["blocks"] == 0 else f"{v['learning_rate']:g}", "yes" if v.get("augment") else "no",
              f"{v['val']['median']:.3f} ({v['val']['min']:.3f}-{v['val']['max']:.3f})",
              f"{v['test']['median']:.3f} ({v['test']['min']:.3f}-{v['test']['max']:.3f})",
              f"{v['fine_tuned_runs']} of {v['val']['n']}"] for v in summary.values() if "val" in v]
+    aug = summary["augmented"]
     headline = (f"best on validation: the top {best['blocks']} blocks at {best['learning_rate']:g} (median validation "
-                f"{best['val']['median']:.3f}, test {best['test']['median']:.3f}; the probe: validation "
+                f"{best['val']['median']:.3f}, test {best['test']['median']:.3f}; with augmentation validation "
+                f"{aug['val']['median']:.3f}, test {aug['test']['median']:.3f}: augmentation "
+                f"{'kept' if summary['chosen']['augment'] else 'left out'}; the probe: validation "
                 f"{summary['probe']['val']['median']:.3f}, test {summary['probe']['test']['median']:.3f})")
     settings = {**s, "grid": grid, "track": track.name, "backbone": track.backbone, "input_size": track.input_size,
                 "dataset": track.dataset, "val_per_class": k, "test_images": s["test_images"] or len(test[1]),
-                "recipe": {**recipe.__dict__, "blocks": "grid", "learning_rate": "grid"}}
+                "recipe": {**vars(recipe), "blocks": "grid", "learning_rate": "grid", "augment": "chosen"}}
     run.finish(settings, runs, summary, columns, rows, headline)
     return 0
 

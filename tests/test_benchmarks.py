@@ -143,10 +143,13 @@ def test_few_shot_accuracies_and_gain(quick) -> None:
 def test_finetune_settings_picks_the_best_on_validation(quick) -> None:
     r = result(quick, "finetune_settings")
     grid = r["settings"]["grid"]
-    assert len(r["runs"]) == len(r["settings"]["seeds"]) * (1 + len(grid["blocks"]) * len(grid["learning_rate"]))
-    tuned = {k: v for k, v in r["summary"].items() if k not in ("chosen", "probe")}
+    assert len(r["runs"]) == len(r["settings"]["seeds"]) * (2 + len(grid["blocks"]) * len(grid["learning_rate"]))
+    tuned = {k: v for k, v in r["summary"].items() if k not in ("chosen", "probe", "augmented")}
     best = max(tuned.values(), key=lambda v: v["val"]["median"])
-    assert r["summary"]["chosen"] == {"blocks": best["blocks"], "learning_rate": best["learning_rate"]}
+    augmented = r["summary"]["augmented"]
+    assert (augmented["blocks"], augmented["learning_rate"]) == (best["blocks"], best["learning_rate"])
+    assert r["summary"]["chosen"] == {"blocks": best["blocks"], "learning_rate": best["learning_rate"],
+                                      "augment": augmented["val"]["median"] > best["val"]["median"]}
     for run in r["runs"]:
         assert in_unit(run["val"]) and in_unit(run["test"])
         if run["blocks"]:

@@ -335,15 +335,6 @@ def test_backbone_speed_uses_random_weights() -> None:
     assert (speed.images_per_second > 0).all()
 
 
-def test_benchmark_results(tmp_path) -> None:
-    assert challenges.benchmark_results(tmp_path / "missing") == {}
-    (tmp_path / "few_shot.json").write_text(json.dumps({"rows": [1]}))
-    (tmp_path / "broken.json").write_text("{")
-    with pytest.warns(UserWarning, match="broken.json"):
-        results = challenges.benchmark_results(tmp_path)
-    assert results == {"few_shot": {"rows": [1]}}
-
-
 def test_plots_carry_the_data() -> None:
     cost = pd.DataFrame({"method": ["fine_tune"] * 2 + ["cached"] * 2, "train_images": [10, 40] * 2,
                          "seconds": [1.0, 4.0, 0.5, 0.7], "test_accuracy": [0.5, 0.6, 0.55, 0.65]})

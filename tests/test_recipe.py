@@ -62,14 +62,17 @@ def test_recipes_hold_the_setting_that_won_on_validation(track: str) -> None:
     name = "finetune_settings.json" if track == "offline" else f"finetune_settings-{track}.json"
     result = json.loads((RESULTS / name).read_text())
     assert not result["quick"]
-    chosen = result["summary"]["chosen"]
-    settings = [v for k, v in result["summary"].items() if k not in ("chosen", "probe")]
+    summary = result["summary"]
+    chosen = summary["chosen"]
+    settings = [v for k, v in summary.items() if k not in ("chosen", "probe", "augmented")]
     best = max(settings, key=lambda v: v["val"]["median"])
     assert (chosen["blocks"], chosen["learning_rate"]) == (best["blocks"], best["learning_rate"])
+    assert chosen["augment"] == (summary["augmented"]["val"]["median"] > best["val"]["median"])
     default = recipe.RECIPES[track]
-    assert (default.blocks, default.learning_rate) == (chosen["blocks"], chosen["learning_rate"])
-    assert {k: v for k, v in result["settings"]["recipe"].items() if k not in ("blocks", "learning_rate")} == \
-        {k: v for k, v in vars(default).items() if k not in ("blocks", "learning_rate")}
+    assert (default.blocks, default.learning_rate, default.augment) == \
+        (chosen["blocks"], chosen["learning_rate"], chosen["augment"])
+    measured_with = {k: v for k, v in result["settings"]["recipe"].items() if k not in ("blocks", "learning_rate", "augment")}
+    assert measured_with == {k: v for k, v in vars(default).items() if k not in ("blocks", "learning_rate", "augment")}
 
 
 def test_warmup_cosine_rises_then_falls_to_zero() -> None:

@@ -14,10 +14,11 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
    ``preprocessing`` (augmentation layers), ``prefetch`` (the downloads).
 3. **training**: ``learning_rates``, ``transfer`` (freezing, unfreezing, the classifier),
    ``features`` (cached features, probes), ``discriminative`` (a rate per block),
-   ``training`` (compiling, the two-phase recipe), ``lr_finder``, ``batchnorm``,
+   ``training`` (compiling, accuracy), ``recipe`` (the fine-tuning recipe), ``lr_finder``, ``batchnorm``,
    ``saving``, ``live_plot`` (a training callback).
 4. **analysis**: ``evaluation``, ``gradcam``, ``inspection``, ``predictions``,
-   ``plots_lessons`` (the image grid, the transfer diagram).
+   ``plots_lessons`` (the image grid, the transfer diagram), ``measured`` (the benchmarks'
+   results, for lessons to quote).
 5. **experiments**: ``strategies`` (scratch, probe, fine-tuning, compared fairly),
    ``tuning`` (Keras Tuner), ``challenges`` (lesson 06: one module a topic, with its plots).
 6. **interface**: ``widgets`` (one module per dashboard).
@@ -44,7 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
     ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "recipe", "lr_finder",
                   "batchnorm", "saving", "live_plot")),
-    ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons")),
+    ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons", "measured")),
     ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),
     ("interface", ("widgets", "widgets.*")),
     ("teaching", ("checks", "exercises", "exercises.*", "grading")),

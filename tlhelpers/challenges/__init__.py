@@ -14,9 +14,9 @@
 
 Every function measures; none returns a stored number. One module a topic, its plots
 beside it: :mod:`~tlhelpers.challenges.devices`, :mod:`~tlhelpers.challenges.cost`,
-:mod:`~tlhelpers.challenges.domain_shift`, :mod:`~tlhelpers.challenges.forgetting`,
-:mod:`~tlhelpers.challenges.backbone_speed` and :mod:`~tlhelpers.challenges.results`
-(the benchmarks' figures); everything public is also here, as ``challenges.<name>``.
+:mod:`~tlhelpers.challenges.domain_shift`, :mod:`~tlhelpers.challenges.forgetting` and
+:mod:`~tlhelpers.challenges.backbone_speed`; everything public is also here, as
+``challenges.<name>``. The benchmarks' figures are :mod:`tlhelpers.measured`'s.
 
 Example:
     >>> from tlhelpers import challenges
@@ -66,12 +66,10 @@ from tlhelpers.challenges.forgetting import (
     source_data,
     source_model,
 )
-from tlhelpers.challenges.results import benchmark_results
 
 __all__ = [
     "backbone_speed",
     "backbone_variant",
-    "benchmark_results",
     "BF16_CPU_FLAGS",
     "centroid_similarity",
     "check_warnings",
