@@ -151,6 +151,7 @@ test-imagenet: setup
 bench: setup
 	@set -e; for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py; done
 	$(PY) benchmarks/report.py
+	$(PY) benchmarks/quotes.py
 
 lab: setup
 	$(PY) -m jupyter lab --notebook-dir=notebooks

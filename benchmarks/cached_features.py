@@ -25,7 +25,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from common import Run, Target, parse_args, subsample_test
+from common import Run, Target, parse_args
 
 from tlhelpers.quiet import tensorflow_errors_only
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     runs, summary, rows = [], {}, []
     for k, batch_size, steps_per_execution in plan:
         key = str(k) if batch_size == s["batch_size"] else f"{k} (batch {batch_size}, {steps_per_execution} steps per call)"
-        task = subsample_test(load_task(labels_per_class=k, seed=s["seed"]), s["test_images"])
+        task = load_task(labels_per_class=k, seed=s["seed"]).with_test_subset(s["test_images"])
         x_train, x_val, x_test = (to_model_input(x, track.backbone, track.input_size) for x in (task.x_train, task.x_val, task.x_test))
         start = time.perf_counter()
         f_train, f_val = extract_features(base, x_train), extract_features(base, x_val)

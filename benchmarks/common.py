@@ -248,19 +248,6 @@ class Target:
         return {**asdict(self), "met": self.met}
 
 
-def subsample_test(task, n: int | None, seed: int = 0):
-    """The task with ``n`` of its test images drawn at random (fixed seed), or unchanged for ``None``.
-
-    Quick runs use it to test on fewer images.
-    """
-    import numpy as np
-
-    if n is None or n >= len(task.y_test):
-        return task
-    keep = np.sort(np.random.default_rng(seed).choice(len(task.y_test), n, replace=False))
-    return dataclasses.replace(task, x_test=task.x_test[keep], y_test=task.y_test[keep])
-
-
 # ---- output ---------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ without looking at the test split.
 accuracy, points), and the *crossover*: the smallest budget from which fine-tuning leads by
 at least :data:`WIN_POINTS` at every larger budget measured. The offline track measures it
 twice: on its target, and on a target further from the source (:data:`FAR`: the same
-images turned 90 degrees, lesson 06's shifted domain), probe and fine-tuning only.
+images turned 90 degrees, lesson 07's shifted domain), probe and fine-tuning only.
 
 Targets (medians over seeds), per track (:data:`TARGETS`): at 5 and at 20 labels per class,
 offline, the recommended strategy at least 8 points above scratch and 8 points above the
@@ -37,7 +37,7 @@ Run: ``python benchmarks/few_shot.py [--quick] [--out DIR]``
 
 from __future__ import annotations
 
-from common import Run, Target, parse_args, spread, subsample_test
+from common import Run, Target, parse_args, spread
 
 from tlhelpers.quiet import tensorflow_errors_only
 
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in s["labels_per_class"]:
             for seed in s["seeds"]:
                 task = make_task(track.dataset, train, test, names, k, k, seed)  # k to train on, k to validate with
-                task = subsample_test(task, s["test_images"])  # the same test images for every task
+                task = task.with_test_subset(s["test_images"])  # the same test images for every task
                 if target == "far":
                     task = shift_task(task, far, seed)
                 prepared = first[target] = prepare(task, track.backbone, track.input_size, base,

@@ -1,6 +1,6 @@
 """RandomSearch vs Hyperband, and what the search's winner is worth on the test split.
 
-Both search lesson 05's space with :mod:`tlhelpers.tuning` (a trial = the linear probe on
+Both search lesson 06's space with :mod:`tlhelpers.tuning` (a trial = the linear probe on
 cached features, then the top K blocks fine-tuned on the recipe's schedule): the peak
 fine-tuning learning rate (log scale) and the unfreeze depth K. Hyperband runs one
 iteration of its schedule with ``max_epochs=E``; RandomSearch gets ``E`` epochs per trial
@@ -9,7 +9,7 @@ the epochs spent so far and the best validation accuracy so far are recorded (th
 
 After each search, :meth:`tlhelpers.tuning.Search.evaluate_best` retrains the best
 configuration once and scores it once on the test split, next to the probe and the track's
-default recipe trained on the same labels (lesson 05's budget). Tuner files go to a
+default recipe trained on the same labels (lesson 06's budget). Tuner files go to a
 temporary folder, deleted afterwards.
 
 No target: reported for comparison.

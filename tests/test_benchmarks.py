@@ -145,11 +145,11 @@ def test_finetune_settings_picks_the_best_on_validation(quick) -> None:
     grid = r["settings"]["grid"]
     assert len(r["runs"]) == len(r["settings"]["seeds"]) * (2 + len(grid["blocks"]) * len(grid["learning_rate"]))
     tuned = {k: v for k, v in r["summary"].items() if k not in ("chosen", "probe", "augmented")}
-    best = max(tuned.values(), key=lambda v: v["val"]["median"])
+    best = max(tuned.values(), key=lambda v: v["val_mean"])
     augmented = r["summary"]["augmented"]
     assert (augmented["blocks"], augmented["learning_rate"]) == (best["blocks"], best["learning_rate"])
     assert r["summary"]["chosen"] == {"blocks": best["blocks"], "learning_rate": best["learning_rate"],
-                                      "augment": augmented["val"]["median"] > best["val"]["median"]}
+                                      "augment": augmented["val_mean"] > best["val_mean"]}
     for run in r["runs"]:
         assert in_unit(run["val"]) and in_unit(run["test"])
         if run["blocks"]:

@@ -225,7 +225,7 @@ def write_png(path: Path) -> Path:
 
 
 def check_upload_predictions(notebook, name: str) -> None:
-    """Lesson 04: the upload button takes a PNG; the image and the top-k table appear."""
+    """Lesson 05: the upload button takes a PNG; the image and the top-k table appear."""
     assert_widgets_render(notebook, {".widget-upload": 1})
     cell = widget_cell(notebook)
     button = cell.locator(".widget-upload")
@@ -293,7 +293,7 @@ CASES: dict[str, NotebookCase] = {
         check_unfreeze_slider,
     ),
     "04_upload": NotebookCase(
-        course_notebook("04_validation.ipynb", until="predictor = UploadPredictor(", keep=("d7a534f1",),
+        course_notebook("05_validation.ipynb", until="predictor = UploadPredictor(", keep=("d7a534f1",),
                         setup="from tlhelpers.widgets.upload import UploadPredictor\n"
                               "model = build_classifier(base, task.num_classes)  # untrained: the widget needs a model"),
         check_upload_predictions,

@@ -1,4 +1,4 @@
-"""Lesson 06's experiment plumbing, on tiny data the tests make (no real training runs)."""
+"""Lesson 07's experiment plumbing, on tiny data the tests make (no real training runs)."""
 
 from __future__ import annotations
 
@@ -129,13 +129,6 @@ def test_take_per_class_is_nested_and_checked() -> None:
     assert set(challenges.take_per_class(x, y, 1)[0]) <= set(xs)
     with pytest.raises(ValueError, match="between 1 and 3"):
         challenges.take_per_class(x, y, 4)
-
-
-def test_subsample_test() -> None:
-    task = tiny_task()
-    small = challenges.subsample_test(task, 4)
-    assert len(small.y_test) == 4 and small.x_test.shape[0] == 4
-    assert challenges.subsample_test(task, 100) is task
 
 
 @pytest.mark.slow

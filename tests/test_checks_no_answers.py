@@ -33,11 +33,11 @@ from tlhelpers.config import PACKAGE_DIR, current_track
 from tlhelpers.data import make_task
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.exercises import assignment_checks as grade
-from tlhelpers.exercises import lesson00, lesson01, lesson02, lesson04, lesson05, lesson06
+from tlhelpers.exercises import lesson00, lesson01, lesson02, lesson05, lesson06, lesson07
 from tlhelpers.training import compile_classifier
 from tlhelpers.tuning import SearchSpace
 
-MODULES = (lesson00, lesson01, lesson02, lesson04, lesson05, lesson06, grade)
+MODULES = (lesson00, lesson01, lesson02, lesson05, lesson06, lesson07, grade)
 NOTEBOOKS = PACKAGE_DIR.parent / "notebooks"
 
 
@@ -118,7 +118,7 @@ def cases(tmp_path: Path) -> dict[str, Case]:
     raw = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3)).astype(np.uint8)
     prepared = keras.applications.resnet50.preprocess_input(raw.astype(np.float32))
 
-    # lesson 04: a confusion matrix with a clear answer (rows: true class, columns: predicted)
+    # lesson 05: a confusion matrix with a clear answer (rows: true class, columns: predicted)
     names = ("Trouser", "Coat", "Shirt")
     y_true = np.array([0] * 6 + [1] * 8 + [2] * 4)
     y_pred = np.array([0] * 4 + [2] * 2 + [0] * 3 + [1] * 5 + [1] + [2] * 3)
@@ -131,10 +131,10 @@ def cases(tmp_path: Path) -> dict[str, Case]:
     recall = cm[0, 0] / cm[0].sum()
     precision = cm[0, 0] / cm[:, 0].sum()
 
-    # lesson 05
+    # lesson 06
     share = (1e-3 - 1e-5) / (1e-2 - 1e-5)
 
-    # lesson 06
+    # lesson 07
     cost = pd.DataFrame({"method": ["fine_tune", "small_input"] * 2, "train_images": [80, 80, 480, 480],
                          "seconds": [1.0, 0.9, 4.0, 3.0], "test_accuracy": [0.5] * 4})
     forgetting = pd.DataFrame({"target_accuracy": [0.52, 0.70, 0.71], "forgotten": [0.01, 0.60, 0.20],
@@ -203,52 +203,52 @@ def cases(tmp_path: Path) -> dict[str, Case]:
              lambda: lesson02.check_augmentation(keras.Sequential([keras.layers.RandomFlip("vertical"),
                                                                    keras.layers.RandomRotation(0.1)]))],
             {"RandomRotation(0.1)", "RandomFlip('horizontal')", 'RandomFlip("horizontal")', "factor 0.1"}),
-        "lesson04.check_false_alarm_source": Case(
-            [lambda: lesson04.check_false_alarm_source(None, evaluation, "Coat"),
-             lambda: lesson04.check_false_alarm_source("Coat", evaluation, "Coat"),
-             lambda: lesson04.check_false_alarm_source(names[3 - coat - names.index(source_of_false_coats)], evaluation, "Coat")],
+        "lesson05.check_false_alarm_source": Case(
+            [lambda: lesson05.check_false_alarm_source(None, evaluation, "Coat"),
+             lambda: lesson05.check_false_alarm_source("Coat", evaluation, "Coat"),
+             lambda: lesson05.check_false_alarm_source(names[3 - coat - names.index(source_of_false_coats)], evaluation, "Coat")],
             {source_of_false_coats}, options=names),
-        "lesson04.check_recall": Case(
-            [lambda: lesson04.check_recall(None, evaluation, "Trouser"),
-             lambda: lesson04.check_recall(precision, evaluation, "Trouser"),
-             lambda: lesson04.check_recall(100 * recall, evaluation, "Trouser"),
-             lambda: lesson04.check_recall(0.1, evaluation, "Trouser")],
+        "lesson05.check_recall": Case(
+            [lambda: lesson05.check_recall(None, evaluation, "Trouser"),
+             lambda: lesson05.check_recall(precision, evaluation, "Trouser"),
+             lambda: lesson05.check_recall(100 * recall, evaluation, "Trouser"),
+             lambda: lesson05.check_recall(0.1, evaluation, "Trouser")],
             number_forms(recall) | {f"{int(cm[0, 0])}/{int(cm[0].sum())}"}),
-        "lesson04.check_saved_model": Case(
-            [lambda: lesson04.check_saved_model(None, None, None),
-             lambda: lesson04.check_saved_model(tmp_path / "missing.keras", None, None)],
+        "lesson05.check_saved_model": Case(
+            [lambda: lesson05.check_saved_model(None, None, None),
+             lambda: lesson05.check_saved_model(tmp_path / "missing.keras", None, None)],
             set()),
-        "lesson05.check_uniform_share": Case(
-            [lambda: lesson05.check_uniform_share(None), lambda: lesson05.check_uniform_share(0.5),
-             lambda: lesson05.check_uniform_share(100 * share), lambda: lesson05.check_uniform_share(2 / 3)],
+        "lesson06.check_uniform_share": Case(
+            [lambda: lesson06.check_uniform_share(None), lambda: lesson06.check_uniform_share(0.5),
+             lambda: lesson06.check_uniform_share(100 * share), lambda: lesson06.check_uniform_share(2 / 3)],
             {f"{share:.4f}", f"{share:.3f}", f"{share:.3g}", f"{share:.2g}", f"{100 * share:.1f}", "1 in 10",
              "1 draw in 10"}),
-        "lesson05.check_search_space": Case(
-            [lambda: lesson05.check_search_space(None, "fashion_cnn"),
-             lambda: lesson05.check_search_space(SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 3), dropout=(0.0, 0.5)), "fashion_cnn"),
-             lambda: lesson05.check_search_space(SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 3), dropout=(0.0, 0.5)), "mobilenet_v2")],
+        "lesson06.check_search_space": Case(
+            [lambda: lesson06.check_search_space(None, "fashion_cnn"),
+             lambda: lesson06.check_search_space(SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 3), dropout=(0.0, 0.5)), "fashion_cnn"),
+             lambda: lesson06.check_search_space(SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 3), dropout=(0.0, 0.5)), "mobilenet_v2")],
             {"(1, 2)", "(1, 4)", "half of them is"}),
-        "lesson05.check_best_is_optimistic": Case(
-            [lambda: lesson05.check_best_is_optimistic(None), lambda: lesson05.check_best_is_optimistic("a"),
-             lambda: lesson05.check_best_is_optimistic("c"), lambda: lesson05.check_best_is_optimistic("z")],
+        "lesson06.check_best_is_optimistic": Case(
+            [lambda: lesson06.check_best_is_optimistic(None), lambda: lesson06.check_best_is_optimistic("a"),
+             lambda: lesson06.check_best_is_optimistic("c"), lambda: lesson06.check_best_is_optimistic("z")],
             {"'b'"}, options=("'a'", "'b'", "'c'")),
-        "lesson06.check_work_ratio": Case(
-            [lambda: lesson06.check_work_ratio(None, "fashion_cnn", 32, 16, cost),
-             lambda: lesson06.check_work_ratio(2, "fashion_cnn", 32, 16, cost),
-             lambda: lesson06.check_work_ratio(1, "fashion_cnn", 32, 16, cost),
-             lambda: lesson06.check_work_ratio(9, "fashion_cnn", 32, 16, cost),
-             lambda: lesson06.check_work_ratio(None, "mobilenet_v2", 96, 48, cost)],
+        "lesson07.check_work_ratio": Case(
+            [lambda: lesson07.check_work_ratio(None, "fashion_cnn", 32, 16, cost),
+             lambda: lesson07.check_work_ratio(2, "fashion_cnn", 32, 16, cost),
+             lambda: lesson07.check_work_ratio(1, "fashion_cnn", 32, 16, cost),
+             lambda: lesson07.check_work_ratio(9, "fashion_cnn", 32, 16, cost),
+             lambda: lesson07.check_work_ratio(None, "mobilenet_v2", 96, 48, cost)],
             {"4x", "4.0", "4.00", "four", "3.3", "(32 / 16)"}),
-        "lesson06.check_global_batch": Case(
-            [lambda: lesson06.check_global_batch(None, 32, 2), lambda: lesson06.check_global_batch(32, 32, 2),
-             lambda: lesson06.check_global_batch(16, 32, 2), lambda: lesson06.check_global_batch(100, 32, 2),
-             lambda: lesson06.check_global_batch("many", 32, 2)],
+        "lesson07.check_global_batch": Case(
+            [lambda: lesson07.check_global_batch(None, 32, 2), lambda: lesson07.check_global_batch(32, 32, 2),
+             lambda: lesson07.check_global_batch(16, 32, 2), lambda: lesson07.check_global_batch(100, 32, 2),
+             lambda: lesson07.check_global_batch("many", 32, 2)],
             {"64", "32 x 2", "32 × 2", "32 * 2"}),
-        "lesson06.check_adapt_and_keep": Case(
-            [lambda: lesson06.check_adapt_and_keep(None, forgetting),
-             lambda: lesson06.check_adapt_and_keep("low lr, all blocks", forgetting),
-             lambda: lesson06.check_adapt_and_keep("high lr, all blocks", forgetting),
-             lambda: lesson06.check_adapt_and_keep("medium", forgetting)],
+        "lesson07.check_adapt_and_keep": Case(
+            [lambda: lesson07.check_adapt_and_keep(None, forgetting),
+             lambda: lesson07.check_adapt_and_keep("low lr, all blocks", forgetting),
+             lambda: lesson07.check_adapt_and_keep("high lr, all blocks", forgetting),
+             lambda: lesson07.check_adapt_and_keep("medium", forgetting)],
             {keep_and_adapt}, options=tuple(forgetting.index)),
         "assignment_checks.check_classifier": Case(
             [lambda: grade.check_classifier(None, base, 3), lambda: grade.check_classifier(_tiny_model(), base, 3)],
@@ -338,10 +338,10 @@ def test_right_answers_say_why(all_cases) -> None:
     assert head and "1,285" in head.message and "biases" in head.message
     red = lesson02.check_pixel_prediction((-103.939, -116.779, 131.32))
     assert red and "BGR" in red.message
-    assert lesson06.check_work_ratio(4, "fashion_cnn", 32, 16)
+    assert lesson07.check_work_ratio(4, "fashion_cnn", 32, 16)
 
 
-@pytest.mark.parametrize("notebook", ["01_pretrained_models.ipynb", "02_preprocessing.ipynb", "06_challenges.ipynb"])
+@pytest.mark.parametrize("notebook", ["01_pretrained_models.ipynb", "02_preprocessing.ipynb", "07_challenges.ipynb"])
 def test_exercise_cells_are_handed_out_unanswered(notebook: str) -> None:
     """What `make course` renders to HTML for an exercise is the placeholder's feedback, nothing more."""
     cells = json.loads((NOTEBOOKS / notebook).read_text())["cells"]

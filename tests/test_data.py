@@ -170,3 +170,17 @@ def test_image_folder_needs_two_classes(tmp_path: Path) -> None:
         data.load_image_folder(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         data.load_image_folder(tmp_path / "nowhere")
+
+
+def test_with_test_subset_draws_the_same_images_for_the_same_seed() -> None:
+    x = np.arange(40, dtype=np.uint8).reshape(40, 1, 1, 1)
+    y = np.repeat([0, 1], 20)
+    task = data.make_task("toy", (x, y), (x, y), ("a", "b"), 3)
+    small = task.with_test_subset(7)
+    assert len(small.y_test) == 7 and small.x_test.shape == (7, 1, 1, 1)
+    assert np.array_equal(small.x_test, task.with_test_subset(7).x_test)  # repeatable
+    assert list(small.x_test.ravel()) == sorted(small.x_test.ravel())  # in the split's order
+    assert not np.array_equal(small.x_test, task.with_test_subset(7, seed=1).x_test)
+    assert task.with_test_subset(None) is task and task.with_test_subset(40) is task
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        task.with_test_subset(0)

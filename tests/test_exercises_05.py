@@ -1,69 +1,101 @@
-"""Lesson 05's exercise checks: placeholders get 'Not yet', right answers pass, mistakes are explained."""
+"""Lesson 05's exercise checks: right answers pass, placeholders and usual mistakes explain."""
 
 from __future__ import annotations
 
-import doctest
+from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
+from tlhelpers.evaluation import Evaluation
 from tlhelpers.exercises import lesson05
-from tlhelpers.tuning import SearchSpace
+from tlhelpers.saving import save_model
+
+NAMES = ("Pullover", "Coat", "Shirt")
 
 
-def test_uniform_share_matches_sampling() -> None:
-    draws = np.random.default_rng(0).uniform(1e-5, 1e-2, 200_000)
-    assert lesson05.uniform_share() == pytest.approx(np.mean(draws < 1e-3), abs=0.003)
-    log_draws = 10 ** np.random.default_rng(1).uniform(-5, -2, 200_000)
-    assert np.mean(log_draws < 1e-3) == pytest.approx(2 / 3, abs=0.005)  # what the log-scale feedback claims
+@pytest.fixture
+def evaluation() -> Evaluation:
+    # confusion matrix: [[5, 3, 0], [1, 6, 1], [0, 0, 4]]: most confused Pullover -> Coat
+    y_true = np.array([0] * 8 + [1] * 8 + [2] * 4)
+    y_pred = np.array([0] * 5 + [1] * 3 + [0] + [1] * 6 + [2] + [2] * 4)
+    return Evaluation(y_true, np.eye(3)[y_pred] * 0.9 + 0.1 / 3, NAMES)
 
 
-def test_uniform_share_checks() -> None:
-    assert not lesson05.check_uniform_share(None) and "no answer yet" in lesson05.check_uniform_share(None).message
-    assert "percentage" in lesson05.check_uniform_share(9.91).message
-    assert lesson05.check_uniform_share(0.099) and lesson05.check_uniform_share(0.1)
-    wrong = lesson05.check_uniform_share(0.5)
-    assert not wrong and "(x - low) / (high - low)" in wrong.message
-    log = lesson05.check_uniform_share(2 / 3)
-    assert not log and "*log* sampling" in log.message
+def test_false_alarm_source(evaluation) -> None:
+    assert evaluation.confusion.tolist() == [[5, 3, 0], [1, 6, 1], [0, 0, 4]]
+    # the wrong "Coat" predictions (column 1): 3 Pullovers, 0 Shirts
+    assert lesson05.check_false_alarm_source("Pullover", evaluation, "Coat")
+    assert lesson05.check_false_alarm_source(0, evaluation, "Coat")  # indices work too
+    # the wrong "Shirt" predictions (column 2) are 1 Coat; the Shirt row has no mistakes
+    assert lesson05.check_false_alarm_source("Coat", evaluation, "Shirt")
+    # reading the row of "Pullover" (true Pullovers predicted Coat) instead of its column
+    row = lesson05.check_false_alarm_source("Coat", evaluation, "Pullover")
+    assert row and "1 of the 1 wrong" in row.message  # here the column says Coat as well
+    swapped = lesson05.check_false_alarm_source("Shirt", evaluation, "Coat")  # the Coat row: 1 Shirt
+    assert not swapped and "you read the row" in swapped.message
+    other = lesson05.check_false_alarm_source("Shirt", evaluation, "Pullover")  # neither row nor column
+    assert not other and "another class gave 1" in other.message
+    diagonal = lesson05.check_false_alarm_source("Coat", evaluation, "Coat")
+    assert not diagonal and "diagonal" in diagonal.message
+    assert "class name from" in lesson05.check_false_alarm_source("Cat", evaluation, "Coat").message
+    placeholder = lesson05.check_false_alarm_source(None, evaluation, "Coat")
+    assert not placeholder and "Not yet" in repr(placeholder)
+    with pytest.raises(ValueError, match="unknown class 'Dog'"):
+        lesson05.check_false_alarm_source("Coat", evaluation, "Dog")
 
 
-@pytest.mark.parametrize(("backbone", "half"), [("fashion_cnn", 2), ("mobilenet_v2", 4), ("resnet50", 2)])
-def test_search_space_right_answer_in_every_track(backbone, half) -> None:
-    right = SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, half), dropout=(0.0, 0.5))
-    feedback = lesson05.check_search_space(right, backbone)
-    assert feedback, feedback.message
-    assert "fine_lr, blocks, dropout are searched" in feedback.message
+def test_false_alarm_source_explains_reading_the_row() -> None:
+    # confusion [[4, 0, 2], [3, 5, 0], [0, 1, 3]]: wrong "Pullover" predictions come from
+    # Coat (column 0); the Pullover row's biggest mistake is Shirt
+    y_true = np.array([0] * 6 + [1] * 8 + [2] * 4)
+    y_pred = np.array([0] * 4 + [2] * 2 + [0] * 3 + [1] * 5 + [1] + [2] * 3)
+    ev = Evaluation(y_true, np.eye(3)[y_pred], NAMES)
+    assert ev.confusion.tolist() == [[4, 0, 2], [3, 5, 0], [0, 1, 3]]
+    assert lesson05.check_false_alarm_source("Coat", ev, "Pullover")
+    row = lesson05.check_false_alarm_source("Shirt", ev, "Pullover")
+    assert not row and "you read the row" in row.message
+    never = Evaluation(np.array([0, 1]), np.eye(3)[[0, 1]], NAMES)  # "Shirt" never predicted
+    assert lesson05.check_false_alarm_source(None, never, "Shirt")
+    assert not lesson05.check_false_alarm_source("Coat", never, "Shirt")
 
 
-@pytest.mark.parametrize(
-    ("answer", "message"),
-    [
-        (None, "no answer yet"),
-        ({"fine_lr": (1e-5, 1e-3)}, "should be a tlhelpers.tuning.SearchSpace"),
-        (SearchSpace(fine_lr=(1e-5, 1e-2), blocks=(1, 2), dropout=(0.0, 0.5)), "fine_lr should span (1e-5, 1e-3)"),
-        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=None, dropout=(0.0, 0.5)), "allows K=0"),
-        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(0, 2), dropout=(0.0, 0.5)), "allows K=0"),
-        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 3), dropout=(0.0, 0.5)), "more than half"),
-        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 1), dropout=(0.0, 0.5)), "stops short of half"),
-        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 2)), "dropout should be searched"),
-        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 9), dropout=(0.0, 0.5)), "not valid for fashion_cnn"),
-    ],
-)
-def test_search_space_mistakes_are_explained(answer, message) -> None:
-    feedback = lesson05.check_search_space(answer, "fashion_cnn")
-    assert not feedback and message in feedback.message
-    assert repr(feedback).startswith("❌ Not yet")
+def test_recall_and_its_usual_mistakes(evaluation) -> None:
+    assert lesson05.check_recall(5 / 8, evaluation, "Pullover")
+    assert lesson05.check_recall(np.float32(0.625), evaluation, "Pullover")
+    precision = lesson05.check_recall(5 / 6, evaluation, "Pullover")
+    assert not precision and "precision" in precision.message
+    accuracy = lesson05.check_recall(15 / 20, evaluation, "Pullover")
+    assert not accuracy and "overall accuracy" in accuracy.message
+    percent = lesson05.check_recall(62.5, evaluation, "Pullover")
+    assert not percent and "percent" in percent.message
+    assert not lesson05.check_recall(0.1, evaluation, "Pullover")
+    assert not lesson05.check_recall(None, evaluation, "Pullover")
+    assert "number" in lesson05.check_recall("high", evaluation, "Pullover").message
+    with pytest.raises(ValueError, match="unknown class 'Dog'"):
+        lesson05.check_recall(0.5, evaluation, "Dog")
 
 
-def test_best_is_optimistic_choice() -> None:
-    assert lesson05.check_best_is_optimistic("b")
-    for wrong in ("a", "c"):
-        assert not lesson05.check_best_is_optimistic(wrong)
-    placeholder = lesson05.check_best_is_optimistic(None)
-    assert not placeholder and "one of 'a', 'b', 'c'" in placeholder.message
+@pytest.fixture
+def model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
 
 
-def test_docstring_examples() -> None:
-    results = doctest.testmod(lesson05)
-    assert results.attempted >= 5 and results.failed == 0
+def test_saved_model(model, tmp_path: Path) -> None:
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    assert not lesson05.check_saved_model(None, model, x)
+    assert "no file" in lesson05.check_saved_model(tmp_path / "missing.keras", model, x).message
+    assert "'.keras'" in lesson05.check_saved_model(tmp_path / "m.h5", model, x).message
+    assert "a path" in lesson05.check_saved_model(42, model, x).message
+    path = save_model(model, tmp_path / "mine.keras")
+    assert lesson05.check_saved_model(path, model, x)
+    assert lesson05.check_saved_model(str(path), model, x)
+    other = keras.models.clone_model(model)
+    wrong = lesson05.check_saved_model(path, other, x)
+    assert not wrong and "differ" in wrong.message
+    in_notebooks = save_model(model, tmp_path / "notebooks" / "m.keras")
+    assert "notebooks folder" in lesson05.check_saved_model(in_notebooks, model, x).message
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    assert "could not be loaded" in lesson05.check_saved_model(tmp_path / "broken.keras", model, x).message

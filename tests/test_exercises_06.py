@@ -1,90 +1,69 @@
-"""Lesson 06's exercise checks: right answers pass, placeholders and usual mistakes explain."""
+"""Lesson 06's exercise checks: placeholders get 'Not yet', right answers pass, mistakes are explained."""
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
-import pandas as pd
 import pytest
 
 from tlhelpers.exercises import lesson06
+from tlhelpers.tuning import SearchSpace
 
 
-@pytest.fixture
-def cost() -> pd.DataFrame:
-    return pd.DataFrame({
-        "method": ["fine_tune", "cached", "small_input"] * 2,
-        "train_images": [50] * 3 + [800] * 3,
-        "seconds": [1.0, 2.0, 1.5, 12.0, 3.0, 8.0],
-        "test_accuracy": [0.6] * 6,
-    })
+def test_uniform_share_matches_sampling() -> None:
+    draws = np.random.default_rng(0).uniform(1e-5, 1e-2, 200_000)
+    assert lesson06.uniform_share() == pytest.approx(np.mean(draws < 1e-3), abs=0.003)
+    log_draws = 10 ** np.random.default_rng(1).uniform(-5, -2, 200_000)
+    assert np.mean(log_draws < 1e-3) == pytest.approx(2 / 3, abs=0.005)  # what the log-scale feedback claims
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("backbone", "size"), [("fashion_cnn", 32), ("mobilenet_v2", 96)])
-def test_work_ratio_is_counted_from_the_architecture(backbone, size) -> None:
-    ratio = lesson06.work_ratio(backbone, size, size // 2)
-    assert 3 < ratio <= 4.0  # a quarter of the pixels; small maps round up a little at MobileNetV2's 3x3
-    assert lesson06.check_work_ratio(4, backbone, size, size // 2)
-    assert lesson06.check_work_ratio(round(ratio, 1), backbone, size, size // 2)
+def test_uniform_share_checks() -> None:
+    assert not lesson06.check_uniform_share(None) and "no answer yet" in lesson06.check_uniform_share(None).message
+    assert "percentage" in lesson06.check_uniform_share(9.91).message
+    assert lesson06.check_uniform_share(0.099) and lesson06.check_uniform_share(0.1)
+    wrong = lesson06.check_uniform_share(0.5)
+    assert not wrong and "(x - low) / (high - low)" in wrong.message
+    log = lesson06.check_uniform_share(2 / 3)
+    assert not log and "*log* sampling" in log.message
 
 
-def test_work_ratio_check(cost) -> None:
-    right = lesson06.check_work_ratio(4, "fashion_cnn", 32, 16, cost)
-    assert right and "4.00x less arithmetic" in right.message
-    assert "fine_tune 12.00 s, small_input 8.00 s, 1.5x" in right.message  # what section 1 measured, quoted
-    assert "halves the height and the width" in lesson06.check_work_ratio(2, "fashion_cnn", 32, 16).message
-    assert "fraction that remains" in lesson06.check_work_ratio(0.25, "fashion_cnn", 32, 16).message
-    assert "fewer positions" in lesson06.check_work_ratio(1, "fashion_cnn", 32, 16).message
-    assert "positive number" in lesson06.check_work_ratio("a lot", "fashion_cnn", 32, 16).message
-    placeholder = lesson06.check_work_ratio(None, "fashion_cnn", 32, 16, cost)
-    assert not placeholder and "no answer yet" in placeholder.message
-    assert lesson06.check_work_ratio(4, "fashion_cnn", 32, 16, cost=None)  # without the table: no measured part
+@pytest.mark.parametrize(("backbone", "half"), [("fashion_cnn", 2), ("mobilenet_v2", 4), ("resnet50", 2)])
+def test_search_space_right_answer_in_every_track(backbone, half) -> None:
+    right = SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, half), dropout=(0.0, 0.5))
+    feedback = lesson06.check_search_space(right, backbone)
+    assert feedback, feedback.message
+    assert "fine_lr, blocks, dropout are searched" in feedback.message
 
 
-def test_global_batch() -> None:
-    assert lesson06.check_global_batch(64, per_replica=32, replicas=2)
-    assert lesson06.check_global_batch(np.int64(64), per_replica=32, replicas=2)
-    per_replica = lesson06.check_global_batch(32, per_replica=32, replicas=2)
-    assert not per_replica and "per-replica batch" in per_replica.message
-    divided = lesson06.check_global_batch(16, per_replica=32, replicas=2)
-    assert not divided and "divided" in divided.message
-    assert not lesson06.check_global_batch(100, per_replica=32, replicas=2)
-    assert lesson06.check_global_batch(32, per_replica=32, replicas=1)  # one replica: the same number
-    assert "whole number" in lesson06.check_global_batch(64.0, per_replica=32, replicas=2).message
-    assert "whole number" in lesson06.check_global_batch(True, per_replica=32, replicas=2).message
-    assert not lesson06.check_global_batch(None, per_replica=32, replicas=2)
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (None, "no answer yet"),
+        ({"fine_lr": (1e-5, 1e-3)}, "should be a tlhelpers.tuning.SearchSpace"),
+        (SearchSpace(fine_lr=(1e-5, 1e-2), blocks=(1, 2), dropout=(0.0, 0.5)), "fine_lr should span (1e-5, 1e-3)"),
+        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=None, dropout=(0.0, 0.5)), "allows K=0"),
+        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(0, 2), dropout=(0.0, 0.5)), "allows K=0"),
+        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 3), dropout=(0.0, 0.5)), "more than half"),
+        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 1), dropout=(0.0, 0.5)), "stops short of half"),
+        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 2)), "dropout should be searched"),
+        (SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 9), dropout=(0.0, 0.5)), "not valid for fashion_cnn"),
+    ],
+)
+def test_search_space_mistakes_are_explained(answer, message) -> None:
+    feedback = lesson06.check_search_space(answer, "fashion_cnn")
+    assert not feedback and message in feedback.message
+    assert repr(feedback).startswith("❌ Not yet")
 
 
-@pytest.fixture
-def forgetting() -> pd.DataFrame:
-    # "low" forgets least but barely adapts; "top" adapts about as well as "high" and forgets less
-    return pd.DataFrame({"target_accuracy": [0.50, 0.70, 0.71], "forgotten": [0.01, 0.60, 0.20],
-                         "feature_similarity": [0.99, 0.30, 0.80]},
-                        index=["low lr, all blocks", "high lr, all blocks", "high lr, top block"])
+def test_best_is_optimistic_choice() -> None:
+    assert lesson06.check_best_is_optimistic("b")
+    for wrong in ("a", "c"):
+        assert not lesson06.check_best_is_optimistic(wrong)
+    placeholder = lesson06.check_best_is_optimistic(None)
+    assert not placeholder and "one of 'a', 'b', 'c'" in placeholder.message
 
 
-def test_adapt_and_keep_grades_both_criteria(forgetting) -> None:
-    right = lesson06.check_adapt_and_keep("high lr, top block", forgetting)
-    assert right and "target accuracy 0.710" in right.message and "source accuracy lost 0.200" in right.message
-    assert "'low lr, all blocks' lost less (0.010) but reached only 0.500" in right.message
-    kept = lesson06.check_adapt_and_keep("low lr, all blocks", forgetting)  # forgets least, did not adapt
-    assert not kept and "did not adapt" in kept.message and "0.500" in kept.message
-    adapted = lesson06.check_adapt_and_keep("high lr, all blocks", forgetting)  # adapted, forgot more
-    assert not adapted and "another setting" in adapted.message and "0.600" in adapted.message
-    assert "not a setting" in lesson06.check_adapt_and_keep("lr 0", forgetting).message
-    assert not lesson06.check_adapt_and_keep(None, forgetting)
-
-
-def test_adapt_and_keep_holds_whichever_way_the_run_goes(forgetting) -> None:
-    forgetting["target_accuracy"] = [0.72, 0.40, 0.60]  # now the gentle setting also adapts best
-    assert lesson06.check_adapt_and_keep("low lr, all blocks", forgetting)
-    assert not lesson06.check_adapt_and_keep("high lr, top block", forgetting)
-    forgetting["target_accuracy"] = [0.70, 0.70, 0.70]  # all adapted: the least forgetting wins
-    assert lesson06.check_adapt_and_keep("low lr, all blocks", forgetting)
-
-
-def test_adapt_and_keep_without_source_uses_feature_similarity(forgetting) -> None:
-    forgetting["forgotten"] = np.nan
-    right = lesson06.check_adapt_and_keep("high lr, top block", forgetting)
-    assert right and "feature change" in right.message
-    assert not lesson06.check_adapt_and_keep("high lr, all blocks", forgetting)
+def test_docstring_examples() -> None:
+    results = doctest.testmod(lesson06)
+    assert results.attempted >= 5 and results.failed == 0

@@ -62,8 +62,8 @@ def test_backbone_shapes_counts_and_blocks(name: str) -> None:
 def test_classifier_gradcam_layer_and_unfreezing(name: str) -> None:
     track, facts = config.current_track(name), FACTS[name]
     model = build_classifier(load_backbone(track.backbone, weights=None, input_size=track.input_size), 5)
-    assert gradcam_layer(model) == facts["gradcam"]  # lesson 04
-    report = unfreeze_top(model, blocks=2)  # lesson 03's BLOCKS = 2, lesson 05's blocks=2
+    assert gradcam_layer(model) == facts["gradcam"]  # lesson 05
+    report = unfreeze_top(model, blocks=2)  # lesson 03's BLOCKS = 2, lesson 06's blocks=2
     assert report.trainable_blocks == facts["top_two"]
     assert report.frozen_blocks == list(facts["blocks"][:-2])
     head = 5 * (facts["maps"][-1] + 1)

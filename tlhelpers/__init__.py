@@ -20,7 +20,7 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
    ``plots_lessons`` (the image grid, the transfer diagram), ``measured`` (the benchmarks'
    results, for lessons to quote).
 5. **experiments**: ``strategies`` (scratch, probe, fine-tuning, compared fairly),
-   ``tuning`` (Keras Tuner), ``challenges`` (lesson 06: one module a topic, with its plots).
+   ``tuning`` (Keras Tuner), ``challenges`` (lesson 07: one module a topic, with its plots).
 6. **interface**: ``widgets`` (one module per dashboard).
 7. **teaching**: ``checks`` (feedback), ``exercises`` (the lessons' answer checks),
    ``grading`` (releasing assignments and scoring them, nbgrader's way).

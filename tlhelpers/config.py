@@ -35,7 +35,7 @@ class Scale:
         eval_images: most test images lesson 03 scores its runs on.
         fine_epochs: epochs of each fine-tuning run in lesson 03.
         compare_epochs: most epochs per strategy in lesson 03's comparison (early stopping).
-        cost_images: training images per run in lesson 06's cost experiment.
+        cost_images: training images per run in lesson 07's cost experiment.
         cost_epochs: end-to-end epochs per run there.
 
     Example:

@@ -26,7 +26,7 @@ import gzip
 import hashlib
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -342,6 +342,24 @@ class Task:
     def labels(self) -> int:
         """Labels this task spends: training plus validation (the test split is not counted)."""
         return len(self.y_train) + len(self.y_val)
+
+    def with_test_subset(self, n: int | None, seed: int = 0) -> Task:
+        """The task scored on ``n`` of its test images, drawn at random with ``seed`` (in their order).
+
+        The same ``n`` and ``seed`` give the same images, so runs stay comparable; ``None``, or
+        an ``n`` at least the test split's size, returns the task unchanged.
+
+        Example:
+            >>> x = np.zeros((20, 4, 4, 1), np.uint8); y = np.repeat([0, 1], 10)
+            >>> make_task("toy", (x, y), (x, y), ("a", "b"), 3).with_test_subset(5)
+            Task('toy', 2 classes, train=6 + val=6 = 12 labels, test=5, images=(4, 4, 1))
+        """
+        if n is None or n >= len(self.y_test):
+            return self
+        if n < 1:
+            raise ValueError(f"n must be at least 1 (or None for the whole test split), got {n!r}")
+        keep = np.sort(np.random.default_rng(seed).choice(len(self.y_test), n, replace=False))
+        return replace(self, x_test=self.x_test[keep], y_test=self.y_test[keep])
 
 
 def label_budget(

@@ -15,6 +15,10 @@ kernel config, ``<sys.prefix>/etc/ipython/ipython_kernel_config.py``, which ever
 kernel of the environment runs at start-up. They set the variable only where it is not
 set already, so ``TF_CPP_MIN_LOG_LEVEL=0 jupyter lab`` still shows everything.
 
+One Python warning is dropped too (:func:`hide_retracing_notes`): TensorFlow's note that
+many functions were traced, which the lessons cause on purpose by building a fresh model
+per run.
+
 Some lines ignore the variable: on CPUs where TensorFlow turns oneDNN on by default (those
 with AVX512_VNNI, AVX512_BF16 or AMX) it logs "oneDNN custom operations are on" while it
 loads, before it has read the variable. The block therefore also gives the kernels an output
@@ -56,6 +60,7 @@ import os as _os
 _os.environ.setdefault("{VARIABLE}", "{LEVEL}")
 if _util.find_spec("tlhelpers.kernel_stream") is not None:  # the lines that ignore it
     c.IPKernelApp.outstream_class = "tlhelpers.kernel_stream.QuietLogOutStream"
+    c.InteractiveShellApp.exec_lines = ["import tlhelpers.quiet as _q; _q.hide_retracing_notes(); del _q"]
 del _os, _util
 {_END}
 """
@@ -105,6 +110,34 @@ def hide_below_level(text: str, level: int) -> str:
     return "".join(kept)
 
 
+RETRACING_NOTE = "triggered tf.function retracing"
+
+
+class _NoRetracingNotes(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return RETRACING_NOTE not in record.getMessage()
+
+
+def hide_retracing_notes() -> None:
+    """Drop TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warnings.
+
+    Every new Keras model traces its own training and prediction functions; the lessons
+    build many small models on purpose (a fresh copy per run), and TensorFlow counts those
+    traces together and warns about them in red under the cell. The warning is about
+    speed, and harmless here. Only that message is dropped, from the ``"tensorflow"``
+    logger; every other warning still shows. The kernel config block runs it at kernel
+    start-up. It loads no TensorFlow.
+
+    Example:
+        >>> hide_retracing_notes()
+        >>> any(isinstance(f, _NoRetracingNotes) for f in logging.getLogger("tensorflow").filters)
+        True
+    """
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingNotes) for f in logger.filters):
+        logger.addFilter(_NoRetracingNotes())
+
+
 #: The Python loggers of TensorFlow and the libraries it brings along.
 PYTHON_LOGGERS = ("tensorflow", "absl", "keras", "h5py")
 
@@ -113,7 +146,7 @@ PYTHON_LOGGERS = ("tensorflow", "absl", "keras", "h5py")
 def tensorflow_errors_only() -> Iterator[None]:
     """Inside the block (or a function it decorates), TensorFlow's Python loggers show errors only.
 
-    For code that builds many small models on purpose (benchmarks, lesson 06's
+    For code that builds many small models on purpose (benchmarks, lesson 07's
     measurements: TensorFlow's notes about retracing are expected there) and for graded
     notebooks. It loads nothing: ``tf.get_logger()`` is the ``"tensorflow"`` logger.
 

@@ -107,6 +107,12 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+# The peak rates of phase 2 (Adam, warm-up and decay) that the course's measurements support: every
+# setting of benchmarks/finetune_settings.py that beat the probe on validation and every winner of
+# benchmarks/tuner.py lies in it (tests/test_recipe.py). Lower rates only change less.
+PEAK_RATE_RANGE = (1e-5, 3e-3)
+
+
 def default_recipe(track: str | None = None) -> Recipe:
     """The measured recipe of ``track`` (default: the active track).
 

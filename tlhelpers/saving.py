@@ -86,8 +86,8 @@ def save_model(model: keras.Model, path: str | os.PathLike, overwrite: bool = Fa
         FileExistsError: the file exists and ``overwrite`` is False (the file is untouched).
 
     Example:
-        >>> save_model(model, "build/models/lesson04.keras")                  # doctest: +SKIP
-        >>> save_model(model, "build/models/lesson04.keras", overwrite=True)  # doctest: +SKIP
+        >>> save_model(model, "build/models/lesson05.keras")                  # doctest: +SKIP
+        >>> save_model(model, "build/models/lesson05.keras", overwrite=True)  # doctest: +SKIP
     """
     path = _check_path(path)
     if path.exists() and not overwrite:
@@ -126,7 +126,7 @@ def load_model(path: str | os.PathLike, compile: bool = True) -> keras.Model:
         FileNotFoundError: no such file; the message says where models usually are.
 
     Example:
-        >>> model = load_model("build/models/lesson04.keras")  # doctest: +SKIP
+        >>> model = load_model("build/models/lesson05.keras")  # doctest: +SKIP
     """
     path = _check_path(path)
     if not path.is_file():

@@ -244,8 +244,9 @@ class TrainabilityReport:
         lines.append(f"trainable parameters: {self.trainable_params:,} of {self.total_params:,}")
         if self.needs_recompile:
             lines.append(
-                f"WARNING: {len(self.changed_since_compile)} layer(s) changed trainable since compile(): "
-                "call model.compile(...) again before fit(), or the change has no effect"
+                f"WARNING: {len(self.changed_since_compile)} layer(s) changed trainable since compile(): call "
+                "model.compile(...) again before fit(); a model that has trained since compile() keeps training "
+                "what was trainable then"
             )
         return "\n".join(lines)
 

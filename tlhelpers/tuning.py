@@ -700,7 +700,7 @@ class Search:
 
         Example:
             >>> print(search.run())  # doctest: +SKIP
-            project build/tuner/lesson05: reused 0 finished trial(s), ran 6 new
+            project build/tuner/lesson06: reused 0 finished trial(s), ran 6 new
         """
         reused = self.finished_trials()
         failed_before = set(self._failed())
@@ -878,7 +878,7 @@ def open_search(
     *,
     max_trials: int = 6,
     epochs: int = 3,
-    project_name: str = "lesson05",
+    project_name: str = "lesson06",
     directory: str | os.PathLike | None = None,
     overwrite: bool = False,
     factor: int = 3,

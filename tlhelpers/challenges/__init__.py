@@ -1,4 +1,4 @@
-"""Lesson 06's experiments: what makes transfer learning hard, measured on small runs.
+"""Lesson 07's experiments: what makes transfer learning hard, measured on small runs.
 
 * **Compute cost** as the data grows (:func:`measure_cost`): end-to-end fine-tuning,
   cached features, a smaller input resolution and mixed precision (where the hardware
@@ -32,7 +32,6 @@ from tlhelpers.challenges.cost import (
     growth_exponent,
     measure_cost,
     plot_cost,
-    subsample_test,
     take_per_class,
 )
 from tlhelpers.challenges.devices import (
@@ -101,6 +100,5 @@ __all__ = [
     "SHIFTS",
     "source_data",
     "source_model",
-    "subsample_test",
     "take_per_class",
 ]

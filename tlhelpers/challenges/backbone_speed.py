@@ -1,6 +1,6 @@
 """Choosing a backbone: parameters and images per second of the registry's architectures.
 
-Part of :mod:`tlhelpers.challenges` (lesson 06).
+Part of :mod:`tlhelpers.challenges` (lesson 07).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Compute cost as the data grows: end-to-end fine-tuning, cached features, a smaller input, mixed precision.
 
-Part of :mod:`tlhelpers.challenges` (lesson 06).
+Part of :mod:`tlhelpers.challenges` (lesson 07).
 """
 
 from __future__ import annotations
@@ -45,18 +45,6 @@ def take_per_class(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np
         raise ValueError(f"k must be between 1 and {counts[counts > 0].min()} (the smallest class), got {k}")
     idx = np.concatenate([np.flatnonzero(y == c)[:k] for c in np.unique(y)])
     return x[idx], y[idx]
-
-
-def subsample_test(task: Task, n: int, seed: int = 0) -> Task:
-    """The task with ``n`` test images drawn at random (stratified enough for accuracy).
-
-    Example:
-        >>> small = subsample_test(task, 500)  # doctest: +SKIP
-    """
-    if n >= len(task.y_test):
-        return task
-    idx = np.sort(np.random.default_rng(seed).choice(len(task.y_test), n, replace=False))
-    return replace(task, x_test=task.x_test[idx], y_test=task.y_test[idx])
 
 
 @dataclass
@@ -153,7 +141,7 @@ def measure_cost(
 
     Args:
         task: its training split must hold at least ``max(per_class)`` images per class;
-            accuracy is measured on its test split (see :func:`subsample_test`).
+            accuracy is measured on its test split (see :meth:`tlhelpers.data.Task.with_test_subset`).
         backbone: registry name.
         per_class: training images per class, one run each.
         progress: show a tqdm bar.

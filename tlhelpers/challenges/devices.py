@@ -1,6 +1,6 @@
 """Past one device, and cheaper arithmetic: logical CPU devices, ``MirroredStrategy``, mixed precision.
 
-Part of :mod:`tlhelpers.challenges` (lesson 06).
+Part of :mod:`tlhelpers.challenges` (lesson 07).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Domain shift: a target moved away from what the backbone saw, and checks that warn before training.
 
-Part of :mod:`tlhelpers.challenges` (lesson 06).
+Part of :mod:`tlhelpers.challenges` (lesson 07).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Forgetting: the backbone's source accuracy and features before and after fine-tuning.
 
-Part of :mod:`tlhelpers.challenges` (lesson 06).
+Part of :mod:`tlhelpers.challenges` (lesson 07).
 """
 
 from __future__ import annotations

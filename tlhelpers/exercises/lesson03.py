@@ -1,8 +1,8 @@
 """Exercise checks for lesson 03 (fine-tuning).
 
 Each check inspects what the student made (the model's trainable flags and compile
-state, the LR finder's own sweep) rather than comparing with one stored answer, so it
-holds for either track and whatever the weights, and it explains the usual mistakes.
+state, the run's own outcome) rather than comparing with one stored answer, so it holds
+for either track and whatever the weights, and it explains the usual mistakes.
 
 Example:
     >>> check_batchnorm("b").correct
@@ -19,17 +19,19 @@ from typing import Any
 import keras
 
 from tlhelpers.checks import Feedback
-from tlhelpers.exercises._common import not_answered
-from tlhelpers.keras_internals import all_layers
-from tlhelpers.learning_rates import learning_rate_of
+from tlhelpers.exercises._common import as_number, not_answered
+from tlhelpers.keras_internals import all_layers, learning_rate_schedule
+from tlhelpers.recipe import PEAK_RATE_RANGE, FineTuneRun, default_recipe
 from tlhelpers.transfer import find_backbone, trainability_report
 
 
-def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) -> Feedback:
-    """Exercise 1: the top ``blocks`` blocks train, BatchNorm stays frozen, recompiled with a low rate.
+def check_unfreeze(model: keras.Model, blocks: int = 2, predicted: Any = None,
+                   max_rate: float = PEAK_RATE_RANGE[1]) -> Feedback:
+    """Exercise 1: a predicted count of trainable parameters, then the top ``blocks`` blocks unfrozen
+    (BatchNorm frozen) and the model recompiled with the recipe's schedule and a supported peak rate.
 
     Example:
-        >>> check_unfreeze(model)  # doctest: +SKIP
+        >>> check_unfreeze(model, blocks=3, predicted=None)  # doctest: +SKIP
         ❌ Not yet: no block of the backbone trains yet (only the head). ...
     """
     try:
@@ -57,19 +59,34 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, max_lr: float = 1e-4) ->
         return Feedback(False, f"block(s) {partly} train only in part; every layer with weights (except "
                                "BatchNorm) of an unfrozen block should train.")
     if not getattr(model, "compiled", False) or report.needs_recompile:
-        return Feedback(False, "the right blocks are unfrozen, but the model was not compiled since: until you call "
-                               "model.compile(...) again, fit() still trains only what was trainable before.")
-    try:
-        lr = learning_rate_of(model)
-    except Exception:  # a schedule or an unusual optimizer
-        return Feedback(False, "compile with a plain learning rate (a number), not a schedule, in "
-                               "keras.optimizers.Adam(learning_rate=...).")
-    if lr > max_lr * (1 + 1e-6):
-        return Feedback(False, f"recompiled, but with learning rate {lr:g}: fine-tuning pretrained blocks needs a "
-                               f"low one (at most {max_lr:g}), or the first steps wreck what they learned.")
-    return Feedback(True, f"{', '.join(wanted)} train, BatchNorm stays frozen, and the model was recompiled with "
-                          f"learning rate {lr:g}: {report.trainable_params:,} of {report.total_params:,} "
-                          "parameters will train.")
+        return Feedback(False, "the right blocks are unfrozen, but the model was not compiled since: compile it "
+                               "again, so that phase 2 gets its own optimizer and schedule (and, on a model that "
+                               "has already trained, so that the newly unfrozen blocks train at all).")
+    schedule = learning_rate_schedule(model.optimizer)
+    if schedule is None:
+        return Feedback(False, "compiled with a constant learning rate; phase 2 of the recipe warms up and decays: "
+                               "pass recipe.warmup_cosine(peak, steps_per_epoch, epochs, warmup_epochs) as Adam's "
+                               "learning_rate.")
+    peak = float(getattr(schedule, "warmup_target", None) or schedule.initial_learning_rate)
+    if peak > max_rate * (1 + 1e-6):
+        return Feedback(False, f"recompiled, but with a peak learning rate of {peak:g}: the course's measurements "
+                               f"support peaks up to {max_rate:g} for fine-tuning pretrained blocks; higher, the "
+                               "first steps wreck what they learned (lesson 03, section 4).")
+    count = as_number(predicted)
+    if predicted is None:
+        return not_answered("the model is right; now set predicted to the number of parameters you expected to "
+                            "train, worked out before unfreezing.")
+    if count is None:
+        return Feedback(False, f"predicted should be a number of parameters, got {predicted!r}.")
+    if int(count) != report.trainable_params:
+        direction = "more" if count > report.trainable_params else "fewer"
+        return Feedback(False, f"the model is right, but your prediction counts {direction} parameters than train. "
+                               "Recount from the per-layer report: which layers of an unfrozen block stay frozen, "
+                               "and what else trains besides the backbone?")
+    return Feedback(True, f"{', '.join(wanted)} train, BatchNorm stays frozen, the model was recompiled with a peak "
+                          f"rate of {peak:g} on the recipe's schedule, and your prediction holds: "
+                          f"{report.trainable_params:,} of {report.total_params:,} parameters train (BatchNorm's "
+                          "scales and shifts do not; the head does).")
 
 
 BATCHNORM_CHOICES = {
@@ -107,38 +124,33 @@ def check_batchnorm(answer: Any) -> Feedback:
     return Feedback(key == "b", f"({key}) {why}" if key == "b" else f"({key}) {why} Try again.")
 
 
-def check_lr_choice(answer: Any, finder: Any) -> Feedback:
-    """Exercise 3: a learning rate read from an LR-finder sweep.
-
-    Right: at or below the rate where the smoothed loss was lowest, and no more than 100
-    times below it (lower still, the loss barely moves and training crawls).
+def check_prediction(prediction: Any, run: Any) -> Feedback:
+    """Exercise 3: a prediction of how a fine-tuning run at 3 times the recipe's peak rate ends, against the run.
 
     Example:
-        >>> check_lr_choice(None, finder)  # doctest: +SKIP
-        ❌ Not yet: no answer yet: set answer to a learning rate (a number) read off the x axis of the plot.
+        >>> check_prediction(None, None)
+        ❌ Not yet: no answer yet: set prediction to "fine-tuned" or "probe", then run the fine-tuning.
     """
-    if answer is None:
-        return not_answered("set answer to a learning rate (a number) read off the x axis of the plot.")
-    try:
-        lr = float(answer)
-    except (TypeError, ValueError):
-        return Feedback(False, f"the answer should be a number (a learning rate read off the plot), got {answer!r}.")
-    if not math.isfinite(lr) or lr <= 0:
-        return Feedback(False, f"a learning rate must be a positive number, got {answer!r}.")
-    try:
-        lrs, smooth = finder._usable()
-    except (AttributeError, ValueError) as err:
-        return Feedback(False, f"run the LR finder first (find_lr): {err}")
-    best = float(lrs[int(smooth.argmin())])
-    diverged = finder.diverged_lr
-    if diverged is not None and lr >= diverged:
-        return Feedback(False, f"{lr:g} is at or past the point where the finder stopped: there the loss explodes. "
-                               "Look further left on the plot.")
-    if lr > best * 1.0001:
-        return Feedback(False, f"{lr:g} is right of the curve's lowest point: there the loss is already turning "
-                               "upward. Pick a rate on the falling part of the curve, left of the minimum.")
-    if lr < best / 100:
-        return Feedback(False, f"{lr:g} is more than 100x left of the curve's lowest point: at such rates the "
-                               "loss barely moves, so training would crawl. Look where the curve falls steeply.")
-    return Feedback(True, f"{lr:g} lies on the falling part of the curve, at or below {best:.2g} where the "
-                          f"smoothed loss is lowest (the finder's own rule says {finder.suggestion():.2g}).")
+    choices = ("fine-tuned", "probe")
+    if prediction is None:
+        return not_answered('set prediction to "fine-tuned" or "probe", then run the fine-tuning.')
+    key = str(prediction).strip().lower()
+    if key not in choices:
+        return Feedback(False, f"prediction {prediction!r} is not one of {choices[0]!r}, {choices[1]!r}.")
+    if not isinstance(run, FineTuneRun):
+        return Feedback(False, "now run it: run = recipe.fine_tune(start_model(), x_train, y_train, "
+                               "validation_data=(x_val, y_val), recipe=settings.with_(learning_rate=...)).")
+    wanted = 3 * default_recipe().learning_rate
+    if not math.isclose(run.recipe.learning_rate, wanted, rel_tol=1e-6):
+        return Feedback(False, f"the run's peak rate is {run.recipe.learning_rate:g}; the exercise asks for 3 times "
+                               "the recipe's (settings.learning_rate * 3).")
+    happened = "probe" if run.best_epoch == 0 else "fine-tuned"
+    why = (f"epoch {run.best_epoch} beat the probe on validation ({run.val_accuracy:.3f} against "
+           f"{run.start_val_accuracy:.3f}), so early stopping kept it: at this rate the blocks still adapted."
+           if happened == "fine-tuned" else
+           f"no epoch beat the probe's validation accuracy ({run.start_val_accuracy:.3f}), so early stopping from "
+           "the start handed back the probe: the larger steps cost more than they gained.")
+    if key == happened:
+        return Feedback(True, f"as you predicted: {why}")
+    return Feedback(False, f"the run ended otherwise: {why} What did you expect the larger peak to do to the first "
+                           "epochs?")

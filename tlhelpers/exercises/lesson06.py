@@ -1,185 +1,128 @@
-"""Exercise checks for lesson 06 (the challenges of transfer learning).
+"""Exercise checks for lesson 06 (hyperparameter search over both fine-tuning phases).
 
-Each check computes the truth itself (from the architecture, or from the tables the
-student's own notebook measured), so it holds whatever the machine's speed or the
-backbone's weights; it explains the usual wrong answers and never shows the expected
-answer for a missing or wrong one.
+Each check tests the property asked for, works in either track (block counts come from
+the backbone registry) and says why an answer is right or wrong.
 
 Example:
-    >>> check_global_batch(64, per_replica=32, replicas=2)
-    ✅ Correct: with 2 replicas of 32 images each, fit() gets batch_size=64: every step splits it into 2 slices of 32.
+    >>> check_uniform_share(None)
+    ❌ Not yet: no answer yet: set answer to a share between 0 and 1. Hint: a uniform draw from [low, high] lands below x with probability (x - low) / (high - low).
+    >>> check_search_space(None, "fashion_cnn")
+    ❌ Not yet: no answer yet: set answer to a tlhelpers.tuning.SearchSpace(...).
+    >>> check_best_is_optimistic("b").correct
+    True
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from tlhelpers.backbones import get_spec
+from tlhelpers.checks import Feedback, check_choice
+from tlhelpers.exercises._common import as_number, not_answered
 
-from tlhelpers.checks import Feedback
-from tlhelpers.exercises._common import architecture_at, as_number, multiply_adds, not_answered
+LOW, HIGH, CUT = 1e-5, 1e-2, 1e-3
+_SHARE_HINT = "a uniform draw from [low, high] lands below x with probability (x - low) / (high - low)."
 
 
-def work_ratio(backbone: str, input_size: int, small_size: int) -> float:
-    """How many times more multiply-adds one image costs the backbone at ``input_size`` than at ``small_size``.
+def uniform_share(low: float = LOW, high: float = HIGH, cut: float = CUT) -> float:
+    """Chance that a uniform draw from ``[low, high]`` is below ``cut``.
 
     Example:
-        >>> work_ratio("fashion_cnn", 32, 16)
-        4.0
+        >>> round(uniform_share(), 4)
+        0.0991
     """
-    return multiply_adds(architecture_at(backbone, input_size)) / multiply_adds(architecture_at(backbone, small_size))
+    return (cut - low) / (high - low)
 
 
-def _measured_speedup(cost) -> str:
-    """What section 1 measured for the smaller input, as a sentence ('' without a usable table)."""
-    try:
-        largest = cost[cost["train_images"] == cost["train_images"].max()].set_index("method")["seconds"]
-        full, small = float(largest["fine_tune"]), float(largest["small_input"])
-        images = int(cost["train_images"].max())
-    except (KeyError, TypeError, AttributeError, IndexError, ValueError):
-        return ""
-    return (f" Section 1 measured it end to end at {images} images: fine_tune {full:.2f} s, small_input "
-            f"{small:.2f} s, {full / small:.1f}x. Training also pays costs that do not shrink with the image "
-            "(Python and framework overhead per step, the head, reading the data), so the seconds fall by less "
-            "than the arithmetic, if at all.")
-
-
-def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: int, cost=None) -> Feedback:
-    """Exercise 1: how many times less arithmetic the backbone does per image at ``small_size``.
-
-    The truth is counted from the architecture at both sizes (:func:`work_ratio`); an
-    answer within 25 % of it is right (the pixel count predicts it; padding at small
-    feature maps makes the count differ a little). ``cost``, the table of section 1, adds
-    what was measured in seconds.
+def check_uniform_share(answer: Any) -> Feedback:
+    """Exercise 1: the share of *uniform* draws from [1e-5, 1e-2] that land below 1e-3.
 
     Example:
-        >>> check_work_ratio(4, "fashion_cnn", 32, 16).correct
+        >>> check_uniform_share(0.1).correct
         True
-        >>> check_work_ratio(2, "fashion_cnn", 32, 16).message
-        'not 2: halving the side halves the height and the width of the image, and of every feature map inside the backbone. Count what that does to the number of positions a convolution visits.'
     """
     if answer is None:
-        return not_answered(f"set answer to how many times less arithmetic per image the backbone does at "
-                            f"{small_size} px than at {input_size} px (a number above 1).")
+        return not_answered(f"set answer to a share between 0 and 1. Hint: {_SHARE_HINT}")
     value = as_number(answer)
-    if value is None or value <= 0:
-        return Feedback(False, f"answer should be a positive number (a factor such as 1.5), got {answer!r}.")
-    truth = work_ratio(backbone, input_size, small_size)
-    side = input_size / small_size
-
-    def near(x: float) -> bool:
-        return 0.8 <= value / x <= 1.25
-
-    if near(truth):
-        exact = "" if abs(truth - side**2) < 0.01 * truth else (
-            f" (not exactly {side**2:g}: at these small sizes the last feature maps round up, "
-            "which shrinks the saving a little)")
-        return Feedback(True, f"the backbone does {truth:.2f}x less arithmetic per image at {small_size} px than "
-                              f"at {input_size} px{exact}: a convolution costs the same per position, and the side "
-                              f"{side:g}x smaller leaves {side**2:g}x fewer positions.{_measured_speedup(cost)}")
-    if value < 1 and near(1 / truth):
-        why = "that is the fraction that remains; the question asks how many times less, a number above 1."
-    elif near(side):
-        why = ("halving the side halves the height and the width of the image, and of every feature map inside "
-               "the backbone. Count what that does to the number of positions a convolution visits.")
-    elif near(1.0):
-        why = ("the weights stay the same, but a convolution applies them at every position of its input: fewer "
-               "pixels, fewer positions.")
-    else:
-        why = ("a convolution does the same work at every position of its feature map, and the maps shrink with "
-               "the image: compare the number of pixels at the two sizes.")
-    return Feedback(False, f"not {value:g}: {why}")
+    if value is None:
+        return Feedback(False, f"the share should be a number between 0 and 1, got {answer!r}. Hint: {_SHARE_HINT}")
+    expected = uniform_share()
+    if abs(value - expected) <= 0.005:
+        return Feedback(True, f"the share is {value:g}: only about 1 draw in 10 would try a rate below 1e-3, where "
+                              "fine-tuning rates usually live; log sampling gives each decade the same share (1/3 "
+                              "each here).")
+    if abs(value - 2 / 3) < 0.05:
+        return Feedback(False, "2/3 is the share with *log* sampling (two of the three decades lie below 1e-3); "
+                               "the question asks about uniform sampling.")
+    if 1 < value <= 100 and abs(value / 100 - expected) <= 0.005:
+        return Feedback(False, "that looks like a percentage; give the share as a fraction between 0 and 1.")
+    return Feedback(False, f"the share is not {value:g}. Hint: {_SHARE_HINT}")
 
 
-def check_global_batch(answer: Any, per_replica: int, replicas: int) -> Feedback:
-    """Exercise 2: the ``batch_size`` to pass to ``fit`` under a strategy with ``replicas``
-    replicas so that each replica processes ``per_replica`` images per step.
+def check_search_space(answer: Any, backbone: str) -> Feedback:
+    """Exercise 2: a space with fine_lr in [1e-5, 1e-3] (log), depth 1 .. half the blocks, dropout 0.0 .. 0.5.
 
     Example:
-        >>> check_global_batch(32, per_replica=32, replicas=2).correct
-        False
-    """
-    right = per_replica * replicas
-    if answer is None:
-        return not_answered("set answer to the batch_size you pass to fit(): a whole number, from the "
-                            "per-replica batch and mirrored.num_replicas_in_sync.")
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return Feedback(False, f"a batch size is a whole number, got {answer!r}.")
-    if answer == right:
-        return Feedback(True, f"with {replicas} replicas of {per_replica} images each, fit() gets "
-                              f"batch_size={right}: every step splits it into {replicas} slices of {per_replica}.")
-    if answer == per_replica and replicas > 1:
-        return Feedback(False, f"{per_replica} is the per-replica batch; fit() takes the global batch, which the "
-                               f"strategy splits over {replicas} replicas: each would only get "
-                               f"{per_replica // replicas}.")
-    if replicas > 1 and answer == per_replica // replicas:
-        return Feedback(False, "you divided: the strategy itself splits the batch you pass to fit() among the "
-                               "replicas, so that batch must be larger than each replica's share, not smaller.")
-    return Feedback(False, f"{answer} is not it: fit() takes the global batch, which the strategy splits into "
-                           "one slice per replica. How large must it be for each slice to hold the per-replica batch?")
-
-
-ADAPT_TOLERANCE = 0.03  # exercise 3: "adapted" = target accuracy within this of the best setting's
-
-
-def _kept_measure(table) -> tuple[Any, str, str]:
-    """What each setting lost of the old task (lower is better), what to call it, and where to read it."""
-    if not table["forgotten"].isna().any():
-        return table["forgotten"], "source accuracy lost", "the forgotten column"
-    return (1 - table["feature_similarity"], "feature change (1 - feature_similarity)",
-            "the feature_similarity column (higher: the features moved less)")
-
-
-def check_adapt_and_keep(answer: Any, table, tolerance: float = ADAPT_TOLERANCE) -> Feedback:
-    """Exercise 3: the setting that adapted to the new task *and* kept the most of the old one.
-
-    ``table`` is :func:`tlhelpers.challenges.forgetting_table`'s. A setting *adapted* when its
-    ``target_accuracy`` is within ``tolerance`` of the best setting's; among those, the right
-    answer lost the least of the old task: ``forgotten`` (source accuracy lost) or, where
-    the source cannot be measured (ImageNet offline), the change of the features
-    (1 - ``feature_similarity``). Ties within 0.01 count. Both criteria are graded, and the
-    feedback quotes the measured values.
-
-    Example:
-        >>> import pandas as pd
-        >>> t = pd.DataFrame({"target_accuracy": [0.50, 0.70, 0.71], "forgotten": [0.01, 0.60, 0.20],
-        ...                   "feature_similarity": [0.99, 0.30, 0.80]}, index=["low", "high", "top"])
-        >>> check_adapt_and_keep("top", t).correct
+        >>> from tlhelpers.tuning import SearchSpace
+        >>> check_search_space(SearchSpace(fine_lr=(1e-5, 1e-3), blocks=(1, 2), dropout=(0.0, 0.5)), "fashion_cnn").correct
         True
-        >>> check_adapt_and_keep("low", t).message
-        "'low' kept the most (source accuracy lost 0.010), but reached target accuracy 0.500, more than 0.03 below the best setting's 0.710: it did not adapt to the new task as well as the question asks. Read the target_accuracy column first."
     """
-    settings = list(table.index)
+    from tlhelpers.tuning import SearchSpace
+
+    spec = get_spec(backbone)
+    half = spec.num_blocks // 2
     if answer is None:
-        return not_answered("set answer to one setting, a name from the table's index (forgetting.index).")
-    if answer not in settings:
-        return Feedback(False, f"{answer!r} is not a setting of the table; choose one of {settings}.")
-    lost, what, column = _kept_measure(table)
+        return not_answered("set answer to a tlhelpers.tuning.SearchSpace(...).")
+    if not isinstance(answer, SearchSpace):
+        return Feedback(False, f"answer should be a tlhelpers.tuning.SearchSpace(...), got {answer!r}.")
+    try:
+        answer.validate(spec.num_blocks)
+    except ValueError as err:
+        return Feedback(False, f"this space is not valid for {backbone}: {err}")
+    low, high = answer.fine_lr
+    if abs(low - 1e-5) > 1e-12 or abs(high - 1e-3) > 1e-10:
+        return Feedback(False, f"fine_lr should span (1e-5, 1e-3), got {answer.fine_lr!r}. SearchSpace samples it on a "
+                               "log scale by itself.")
+    blocks = answer.block_range(spec.num_blocks)
+    if blocks[0] < 1:
+        return Feedback(False, f"blocks={answer.blocks!r} allows K=0 (the base stays frozen); the exercise asks to "
+                               "always fine-tune at least one block.")
+    if blocks[1] > half:
+        return Feedback(False, f"blocks={answer.blocks!r} lets the search fine-tune more than half of {backbone}'s "
+                               "blocks. Count them with spec.num_blocks.")
+    if blocks[1] < half:
+        return Feedback(False, f"blocks={answer.blocks!r} stops short of half of {backbone}'s blocks. Count them "
+                               "with spec.num_blocks.")
+    if not isinstance(answer.dropout, (tuple, list)) or tuple(answer.dropout) != (0.0, 0.5):
+        return Feedback(False, f"dropout should be searched as the pair (0.0, 0.5), got {answer.dropout!r}.")
+    return Feedback(True, f"fine_lr from 1e-5 to 1e-3 on a log scale, K from 1 to {half} of {spec.num_blocks} blocks "
+                          f"({', '.join(spec.block_names[-half:])} at most), dropout from 0.0 to 0.5 in steps of 0.1: "
+                          f"{', '.join(answer.searched())} are searched.")
 
-    def shown(value: float) -> str:
-        return f"{value:.3f}"
 
-    accuracy = table["target_accuracy"]
-    best_accuracy = float(accuracy.max())
-    adapted = [s for s in settings if float(accuracy[s]) >= best_accuracy - tolerance]
-    least = min(float(lost[s]) for s in adapted)
-    mine_accuracy, mine_lost = float(accuracy[answer]), float(lost[answer])
-    measured = f"target accuracy {mine_accuracy:.3f}, {what} {shown(mine_lost)}"
-    if answer not in adapted:
-        kept_most = mine_lost <= float(lost.min()) + 0.01
-        start = f"{answer!r} kept the most ({what} {shown(mine_lost)}), but reached" if kept_most else \
-            f"{answer!r} reached"
-        return Feedback(False, f"{start} target accuracy {mine_accuracy:.3f}, more than {tolerance:g} below the best "
-                               f"setting's {best_accuracy:.3f}: it did not adapt to the new task as well as the "
-                               "question asks. Read the target_accuracy column first.")
-    if mine_lost > least + 0.01:
-        return Feedback(False, f"{answer!r} adapted ({measured}), but another setting within {tolerance:g} of the "
-                               f"best target accuracy lost less of the old task. Among the settings that adapted, "
-                               f"compare {column}.")
-    others = [s for s in settings if s not in adapted and float(lost[s]) < mine_lost - 0.01]
-    trade = "".join(
-        f" {s!r} lost less ({shown(float(lost[s]))}) but reached only {float(accuracy[s]):.3f}: it barely adapted."
-        for s in others
+BEST_CHOICES = {
+    "a": "Yes: the validation split was never trained on, so its accuracy is unbiased.",
+    "b": "No: it is the largest of many noisy validation scores, so it is biased upwards; the test split, used "
+         "once after the search, gives the honest estimate.",
+    "c": "No: validation accuracy is always lower than test accuracy.",
+}
+
+
+def check_best_is_optimistic(answer: Any) -> Feedback:
+    """Exercise 3: is the best trial's validation accuracy an honest estimate for new data?
+
+    Example:
+        >>> check_best_is_optimistic("a")
+        ❌ Not yet: your answer 'a' is not right. Hint: each trial's validation score is unbiased on its own; what happens when you keep only the largest of several?
+    """
+    options = ", ".join(repr(k) for k in BEST_CHOICES)
+    if answer is None:
+        return not_answered(f"set answer to one of {options}.")
+    if answer not in BEST_CHOICES:
+        return Feedback(False, f"{answer!r} is not one of the options: set answer to one of {options}.")
+    return check_choice(
+        answer, {"b"}, "your answer",
+        "the search used the validation split to choose, so the winner's score includes the luck that made it win "
+        "(the more trials, the more luck). That is why the test split stays untouched until the one final measurement.",
+        hint="each trial's validation score is unbiased on its own; what happens when you keep only the largest of several?",
     )
-    return Feedback(True, f"{answer!r}: {measured}; of the {len(adapted)} setting(s) within {tolerance:g} of the best "
-                          f"target accuracy ({best_accuracy:.3f}) it lost the least of the old task.{trade}")

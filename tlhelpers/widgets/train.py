@@ -1,7 +1,8 @@
 """Learning-rate playground: pick a rate, press Train, watch a short run live.
 
 Each press of the Train button trains a fresh copy of the model you gave (same starting
-weights, same trainable layers) for a few epochs at the chosen learning rate, drawing the
+weights, same trainable layers) for a few epochs with the chosen peak learning rate on the
+recipe's warm-up and cosine decay (:func:`tlhelpers.recipe.warmup_cosine`), drawing the
 loss and accuracy curves as it goes. Runs are kept in a table so you can compare rates.
 Dragging the slider never trains; only the button does. The model you pass is never
 changed.
@@ -24,6 +25,7 @@ import keras
 
 from tlhelpers.live_plot import LivePlot
 from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.recipe import warmup_cosine
 from tlhelpers.training import compile_classifier
 
 
@@ -131,7 +133,9 @@ class TrainPanel:
         self.live_plot.title = f"learning rate {lr:.1e}"
         try:
             set_seed(self.seed)
-            model = compile_classifier(self.fresh_model(), lr)
+            steps = math.ceil(len(self.y) / self.batch_size)
+            schedule = warmup_cosine(lr, steps, n, warmup_epochs=min(2, n // 3))  # the recipe's shape, over n epochs
+            model = compile_classifier(self.fresh_model(), optimizer=keras.optimizers.Adam(learning_rate=schedule))
             model.fit(
                 self.x, self.y, validation_data=self.validation_data, epochs=n, batch_size=self.batch_size,
                 callbacks=[self.live_plot, _Progress(self.progress)], verbose=0,

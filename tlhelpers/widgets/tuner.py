@@ -1,4 +1,4 @@
-"""A dashboard for lesson 05: set the search budget, press Start, watch the trials come in.
+"""A dashboard for lesson 06: set the search budget, press Start, watch the trials come in.
 
 The state and the callbacks live in :class:`TunerDashboard`; tests drive it headlessly
 (set ``dashboard.trials.value``, call ``dashboard.start()``, read ``dashboard.status.value``
@@ -45,7 +45,7 @@ class TunerDashboard:
     Args:
         hypermodel: a :class:`tlhelpers.tuning.TwoPhaseHyperModel`.
         project_prefix: start of the project names; the dashboard appends tuner, epochs
-            and :func:`setup_id` (e.g. ``lesson05-random-5ep-3fa1c2``). Edit the ``project``
+            and :func:`setup_id` (e.g. ``lesson06-random-5ep-3fa1c2``). Edit the ``project``
             box to choose any other name.
         directory: where projects go (default ``build/tuner``).
         tuner, max_trials, epochs: the initial budget.
@@ -63,7 +63,7 @@ class TunerDashboard:
     def __init__(
         self,
         hypermodel: tuning.TwoPhaseHyperModel,
-        project_prefix: str = "lesson05",
+        project_prefix: str = "lesson06",
         directory: str | Path | None = None,
         tuner: str = "random",
         max_trials: int = 6,

@@ -1,0 +1,53 @@
+"""Prose that quotes a benchmark says what the benchmark's JSON says (benchmarks/quotes.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import quotes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def results() -> quotes.Results:
+    return quotes.load()
+
+
+def test_every_quote_matches_the_json(results) -> None:
+    problems = quotes.stale(results)
+    assert not problems, "stale quotes (run python benchmarks/quotes.py):\n" + "\n".join(problems)
+
+
+def test_the_lessons_quote_something(results) -> None:
+    found = {m["name"] for path in quotes.files() for text in quotes._markdown_of(path)
+             for m in quotes.MARKER.finditer(text)}
+    assert {"few_shot.offline.near.crossover", "few_shot.imagenet.near.crossover",
+            "finetune_settings.offline.learning_rate", "tuner.offline.test_three"} <= found
+    for name in quotes.QUOTES:
+        assert quotes.QUOTES[name](results)  # every quote computes from the committed results
+
+
+def test_update_rewrites_a_stale_value_and_refuses_an_unknown_name(results, tmp_path) -> None:
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "README.md"
+    page.write_text("fine-tuning wins <!-- q:few_shot.imagenet.near.crossover -->never<!-- /q -->.\n")
+    assert quotes.stale(results, tmp_path) and quotes.update(results, tmp_path) == [page]
+    assert quotes.stale(results, tmp_path) == [] and "never" not in page.read_text()
+    page.write_text("<!-- q:few_shot.nowhere -->1<!-- /q -->")
+    with pytest.raises(ValueError, match="unknown quote 'few_shot.nowhere'"):
+        quotes.update(results, tmp_path)
+
+
+def test_lesson_03s_comparisons_hold_in_the_measurements(results) -> None:
+    """Lesson 03 explains why fine-tuning pays sooner in the imagenet track and on the far target."""
+    offline, imagenet = (results[("few_shot", t)]["summary"] for t in ("offline", "imagenet"))
+    never = float("inf")
+    near_offline = offline["near"]["crossover"] or never
+    assert (imagenet["near"]["crossover"] or never) < near_offline
+    assert (offline["far"]["crossover"] or never) < near_offline
