@@ -88,6 +88,9 @@ def _few_shot(track: str, target: str, what: str) -> Callable[[Results], str]:
             return crossover_clause(curve)
         if what == "best_gain":
             return f"{max(e['fine_tune_gain'] for e in curve['budgets'].values()):+.1f}"
+        if what == "scratch_lead_peak":  # the budget where transfer led scratch by the most
+            k = max(curve["budgets"], key=lambda b: curve["budgets"][b]["gain_over_scratch"])
+            return f"{k} label{'' if k == '1' else 's'} per class"
         return f"{curve['budgets'][what.removeprefix('gain.')]['fine_tune_gain']:+.1f}"
     return quote
 
@@ -114,8 +117,9 @@ QUOTES: dict[str, Callable[[Results], str]] = {
     "finetune_settings.augment_verdict": augment_verdict,
     **{f"few_shot.offline.{target}.{w}": _few_shot("offline", target, w) for target in ("near", "far")
        for w in ("crossover", "best_gain", "gain.1", "gain.5", "gain.20", "gain.100", "gain.300")},
+    "few_shot.offline.near.scratch_lead_peak": _few_shot("offline", "near", "scratch_lead_peak"),
     **{f"few_shot.imagenet.near.{w}": _few_shot("imagenet", "near", w)
-       for w in ("crossover", "best_gain", "gain.1", "gain.5", "gain.20", "gain.100")},
+       for w in ("crossover", "best_gain", "gain.1", "gain.5", "gain.20", "gain.100", "scratch_lead_peak")},
     **{f"tuner.offline.{w}": _tuner(w) for w in ("random_vs_hyperband", "winner_rates", "test_three")},
 }
 

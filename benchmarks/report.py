@@ -273,12 +273,54 @@ def lesson_times(results: Results) -> str:
     return markdown_table(["lesson: seconds to run all cells", *(f"{t} track" for t in runs)], rows)
 
 
+def crossover_tables(results: Results) -> str:
+    """The few-shot benchmark of each track as Markdown: every strategy per budget, and where fine-tuning leads."""
+    parts = []
+    for track in TRACKS:
+        result = results.get(track, {}).get("few_shot")
+        if result is None:
+            continue
+        seeds = len(result["settings"]["seeds"])
+        for target, curve in result["summary"].items():
+            first = curve["crossover"]
+            near = target == "near"
+            columns = ["labels per class (labels per run)", *(["scratch", "pixels"] if near else []), "probe",
+                       "fine-tuning", "fine-tuning minus probe (points)", "runs fine-tuned"]
+            rows = []
+            for k, entry in curve["budgets"].items():
+                stats = entry["strategies"]
+                mark = " ← fine-tuning leads from here" if first and int(k) == first else ""
+                rows.append([f"{k} ({entry['labels_per_run']:,})",
+                             *([f"{stats['scratch']['median']:.3f}", f"{stats['pixels']['median']:.3f}"] if near else []),
+                             f"{stats['probe']['median']:.3f}", f"{stats['fine_tune']['median']:.3f}",
+                             f"{entry['fine_tune_gain']:+.1f}{mark}", f"{entry['fine_tuned_runs']} of {seeds}"])
+            where = "its target" if near else f"a target further from the source ({curve['target'].split(': ', 1)[-1]})"
+            quick = f" ({QUICK_NOTE})" if result["quick"] else ""
+            parts += [f"**{track} track, {where}**: {result['settings']['backbone']}, median test accuracy over {seeds} "
+                      f"seed{'s' if seeds != 1 else ''}; fine-tuning leads the probe by a point or more "
+                      f"{crossover_text(first, curve)}{quick}.", "",
+                      markdown_table(columns, rows), ""]
+    return "\n".join(parts).rstrip()
+
+
+def crossover_text(first: int | None, curve: dict[str, Any]) -> str:
+    """"from 100 labels per class on", or "at no budget up to 300 labels per class"."""
+    top = max(int(k) for k in curve["budgets"])
+    return f"from {first} labels per class on" if first else f"at no budget up to {top} labels per class"
+
+
 def readme_block(results: Results, plots: dict[str, Path], readme: Path, page: Path) -> str:
+    """The README's part: the few-shot tables with their crossover, the plots, the targets in one line, lesson times."""
+    rows = present(results)
+    judged = [t for _, _, r in rows if r and not r["quick"] for t in r["targets"] if t["met"] is not None]
+    met = sum(t["met"] for t in judged)
+    lines = [crossover_tables(results), "",
+             *[f"![few-shot curve, {track} track: test accuracy against labels per class]({link(plot, readme)})"
+               for track, plot in plots.items()], "",
+             f"Targets: {met} of {len(judged)} met, over {sum(1 for _, _, r in rows if r)} benchmark runs "
+             f"([details, machines and dates]({link(page, readme)})).", *not_met_lines(results)]
     times = lesson_times(results)
-    lines = [summary_table(results), "", *not_met_lines(results), *(["", times] if times else [])]
-    figures = [f"![few-shot curve, {track} track: test accuracy against labels per class]({link(plot, readme)})"
-               for track, plot in plots.items()]
-    return "\n".join(lines + ["", *figures, *([""] if figures else []), f"[Details, machine and date]({link(page, readme)})"])
+    return "\n".join(lines + (["", times] if times else []))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,15 +220,22 @@ def test_report_from_quick_runs(quick, tmp_path: Path) -> None:
     before, rest = text.split("<!-- bench:start -->")
     block, after = rest.split("<!-- bench:end -->")
     assert before == "# Course\n\nintro text\n\n" and after == "\n\n## After\n\nkept\n", "text outside the markers changed"
-    assert "(not measured yet)" not in block and "| benchmark | track | result | target | met? |" in block
+    assert "(not measured yet)" not in block and "| benchmark | track | result | target | met? |" not in block
     assert "(results/few_shot.png)" in block and "(benchmarks/README.md)" in block
     assert (copy / "few_shot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    few_shot = results["few_shot"]
+    for target in ("its target", "a target further from the source (every image turned 90 degrees"):
+        assert f"**offline track, {target}" in block
+    assert block.count("| fine-tuning minus probe (points) |") == 2
+    for k, entry in few_shot["summary"]["near"]["budgets"].items():
+        assert f"| {k} ({entry['labels_per_run']:,}) |" in block and f"{entry['fine_tune_gain']:+.1f}" in block
     details = page.read_text()
+    assert "| benchmark | track | result | target | met? |" in details
     for name, r in results.items():
-        assert r["title"] in block and r["title"] in details and r["headline"] in details
+        assert r["title"] in details and r["headline"] in details
     assert "quick run" in block and "not run yet" not in block
     any_unmet = any(t["met"] is False for r in results.values() for t in r["targets"])
-    assert ("**NOT MET**" in block) == any_unmet and ("Not met" in block) == any_unmet
+    assert ("**NOT MET**" in details) == any_unmet and ("Not met" in block) == any_unmet
     proc, readme2, _ = run_report(copy, tmp_path)  # a second run replaces its own block
     assert proc.returncode == 0 and readme2.read_text() == text
 
@@ -240,7 +247,7 @@ def test_report_says_not_run_yet_and_refuses_a_readme_without_markers(quick, tmp
     proc, readme, page = run_report(only, tmp_path)
     assert proc.returncode == 0, proc.stderr
     block = readme.read_text().split("<!-- bench:start -->")[1]
-    assert block.count("not run yet") >= 4 and "python benchmarks/few_shot.py" in page.read_text()
+    assert "Not run yet" in block and "python benchmarks/few_shot.py" in page.read_text()
     assert not (only / "few_shot.png").exists() and "few_shot.png" not in block
 
     bare = tmp_path / "bare"

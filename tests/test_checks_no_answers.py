@@ -1,7 +1,7 @@
 """No exercise or assignment check gives the answer away.
 
-Every ``check_*`` function of ``tlhelpers.exercises`` (lesson 03 aside: it has its own
-owner and tests) is called with ``None`` and with plausible wrong answers; everything it
+Every ``check_*`` function of ``tlhelpers.exercises`` (lesson 03 aside: its checks read the
+student's own model and run, and tests/test_exercises_03.py holds them to it) is called with ``None`` and with plausible wrong answers; everything it
 shows (the message, its text and HTML display, anything printed, any exception) must not
 contain the expected answer. The expected answers are computed here, independently of the
 checks: the real parameter count of the head, the shape of the maps of the architecture
@@ -33,11 +33,12 @@ from tlhelpers.config import PACKAGE_DIR, current_track
 from tlhelpers.data import make_task
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.exercises import assignment_checks as grade
-from tlhelpers.exercises import lesson00, lesson01, lesson02, lesson05, lesson06, lesson07
+from tlhelpers.exercises import lesson00, lesson01, lesson02, lesson04, lesson05, lesson06, lesson07
+from tlhelpers.lr_finder import LRFinder
 from tlhelpers.training import compile_classifier
 from tlhelpers.tuning import SearchSpace
 
-MODULES = (lesson00, lesson01, lesson02, lesson05, lesson06, lesson07, grade)
+MODULES = (lesson00, lesson01, lesson02, lesson04, lesson05, lesson06, lesson07, grade)
 NOTEBOOKS = PACKAGE_DIR.parent / "notebooks"
 
 
@@ -100,8 +101,6 @@ def cases(tmp_path: Path) -> dict[str, Case]:
 
     # lesson 00
     update = 2.0 - 0.1 * 0.5
-    results = pd.DataFrame({"strategy": ["scratch", "probe"], "labels_per_class": [1, 1], "test_accuracy": [0.31, 0.62]})
-    winner = results.set_index("strategy").test_accuracy.idxmax()
 
     # lesson 01: the head's parameters, counted on a real layer; the maps of the architecture built here
     pooled = backbones.load_backbone("fashion_cnn", weights=None, pooling="avg")
@@ -117,6 +116,16 @@ def cases(tmp_path: Path) -> dict[str, Case]:
     red = keras.applications.resnet50.preprocess_input(np.array([[[[255.0, 0.0, 0.0]]]], np.float32)).reshape(-1)
     raw = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3)).astype(np.uint8)
     prepared = keras.applications.resnet50.preprocess_input(raw.astype(np.float32))
+
+    # lesson 04: a recorded LR sweep whose loss is lowest at 1e-3 and explodes at 1e-1; a block's rate
+    finder = LRFinder(min_lr=1e-6, max_lr=1.0, steps=100)
+    lrs = np.array([finder.lr_at(i) for i in range(84)])
+    smooth = np.where(lrs <= 1e-3, 1.0 - 0.1 * np.log10(lrs / 1e-6), 0.7 + 2.0 * np.log10(lrs / 1e-3))
+    finder.lrs, finder.smoothed, finder.losses = list(lrs), list(smooth), list(smooth)
+    finder.diverged_lr = float(lrs[-1])
+    lowest = float(lrs[int(smooth.argmin())])
+    block_rate = 1e-3 * 0.5 ** 3
+    toolkit_model = transfer.build_classifier(backbones.load_backbone("fashion_cnn", weights=None), 5)
 
     # lesson 05: a confusion matrix with a clear answer (rows: true class, columns: predicted)
     names = ("Trouser", "Coat", "Shirt")
@@ -169,9 +178,10 @@ def cases(tmp_path: Path) -> dict[str, Case]:
         "lesson00.check_frozen": Case(
             [lambda: lesson00.check_frozen(None), lambda: lesson00.check_frozen(lesson00.exercise_model())],
             {".trainable = False", "trainable=False"}),
-        "lesson00.check_winner": Case(
-            [lambda: lesson00.check_winner(None, results), lambda: lesson00.check_winner("scratch", results)],
-            {repr(winner), f'"{winner}"'}, options=("'scratch'", "'probe'")),
+        "lesson00.check_fixed_epochs": Case(
+            [lambda: lesson00.check_fixed_epochs(None), lambda: lesson00.check_fixed_epochs("a"),
+             lambda: lesson00.check_fixed_epochs("c"), lambda: lesson00.check_fixed_epochs("z")],
+            {"(b)", "'b'"}, options=tuple(f"'{k}'" for k in "abcd")),
         "lesson01.check_head_parameters": Case(
             [lambda: lesson01.check_head_parameters(None, "fashion_cnn", 5),
              lambda: lesson01.check_head_parameters(head_params - 5, "fashion_cnn", 5),
@@ -203,6 +213,15 @@ def cases(tmp_path: Path) -> dict[str, Case]:
              lambda: lesson02.check_augmentation(keras.Sequential([keras.layers.RandomFlip("vertical"),
                                                                    keras.layers.RandomRotation(0.1)]))],
             {"RandomRotation(0.1)", "RandomFlip('horizontal')", 'RandomFlip("horizontal")', "factor 0.1"}),
+        "lesson04.check_lr_choice": Case(
+            [lambda: lesson04.check_lr_choice(None, finder), lambda: lesson04.check_lr_choice(5e-3, finder),
+             lambda: lesson04.check_lr_choice(0.5, finder), lambda: lesson04.check_lr_choice(1e-8, finder)],
+            {f"{v:.2g}" for v in (lowest, finder.diverged_lr, finder.suggestion())}
+            | {f"{v:g}" for v in (lowest, finder.diverged_lr, finder.suggestion())}),
+        "lesson04.check_block_rate": Case(
+            [lambda: lesson04.check_block_rate(None, toolkit_model), lambda: lesson04.check_block_rate(2.5e-4, toolkit_model),
+             lambda: lesson04.check_block_rate(1e-3, toolkit_model), lambda: lesson04.check_block_rate("x", toolkit_model)],
+            (number_forms(block_rate) | {f"{block_rate:.1e}", f"{block_rate:.2e}"}) - {"0.00", "0.000"}),
         "lesson05.check_false_alarm_source": Case(
             [lambda: lesson05.check_false_alarm_source(None, evaluation, "Coat"),
              lambda: lesson05.check_false_alarm_source("Coat", evaluation, "Coat"),
@@ -239,11 +258,11 @@ def cases(tmp_path: Path) -> dict[str, Case]:
              lambda: lesson07.check_work_ratio(9, "fashion_cnn", 32, 16, cost),
              lambda: lesson07.check_work_ratio(None, "mobilenet_v2", 96, 48, cost)],
             {"4x", "4.0", "4.00", "four", "3.3", "(32 / 16)"}),
-        "lesson07.check_global_batch": Case(
-            [lambda: lesson07.check_global_batch(None, 32, 2), lambda: lesson07.check_global_batch(32, 32, 2),
-             lambda: lesson07.check_global_batch(16, 32, 2), lambda: lesson07.check_global_batch(100, 32, 2),
-             lambda: lesson07.check_global_batch("many", 32, 2)],
-            {"64", "32 x 2", "32 × 2", "32 * 2"}),
+        "lesson07.check_per_replica": Case(
+            [lambda: lesson07.check_per_replica(None, 64, 4), lambda: lesson07.check_per_replica(64, 64, 4),
+             lambda: lesson07.check_per_replica(256, 64, 4), lambda: lesson07.check_per_replica(20, 64, 4),
+             lambda: lesson07.check_per_replica("many", 64, 4)],
+            {"16"}),
         "lesson07.check_adapt_and_keep": Case(
             [lambda: lesson07.check_adapt_and_keep(None, forgetting),
              lambda: lesson07.check_adapt_and_keep("low lr, all blocks", forgetting),
@@ -341,7 +360,8 @@ def test_right_answers_say_why(all_cases) -> None:
     assert lesson07.check_work_ratio(4, "fashion_cnn", 32, 16)
 
 
-@pytest.mark.parametrize("notebook", ["01_pretrained_models.ipynb", "02_preprocessing.ipynb", "07_challenges.ipynb"])
+@pytest.mark.parametrize("notebook", ["01_pretrained_models.ipynb", "02_preprocessing.ipynb", "04_fine_tuning_toolkit.ipynb",
+                                      "07_challenges.ipynb"])
 def test_exercise_cells_are_handed_out_unanswered(notebook: str) -> None:
     """What `make course` renders to HTML for an exercise is the placeholder's feedback, nothing more."""
     cells = json.loads((NOTEBOOKS / notebook).read_text())["cells"]

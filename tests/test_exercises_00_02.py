@@ -32,15 +32,15 @@ def test_lesson00_freezing() -> None:
     assert not lesson00.check_frozen(None)
 
 
-def test_lesson00_winner_is_read_from_the_run() -> None:
-    results = pd.DataFrame({"strategy": ["scratch", "probe", "scratch", "probe"], "labels_per_class": [1, 1, 5, 5],
-                            "test_accuracy": [0.4, 0.3, 0.5, 0.9]})
-    assert lesson00.check_winner("scratch", results)  # at the smallest budget, scratch won this (made-up) run
-    assert not lesson00.check_winner("probe", results)
-    assert lesson00.check_winner("probe", results, labels_per_class=5)
-    assert "Not yet" in repr(lesson00.check_winner(None, results))
-    assert not lesson00.check_winner("probe", None)
-    assert "no runs with 3" in lesson00.check_winner("probe", results, labels_per_class=3).message
+@pytest.mark.parametrize("answer, correct", [(None, False), ("a", False), ("b", True), (" (B) ", True), ("c", False),
+                                             ("d", False), ("z", False)])
+def test_lesson00_fixed_epochs_question(answer, correct) -> None:
+    feedback = lesson00.check_fixed_epochs(answer)
+    assert feedback.correct is correct
+    if answer == "c":
+        assert "one validation image per class" in feedback.message and "Try again" in feedback.message
+    if answer is None:
+        assert feedback.message == "no answer yet: set answer to one of 'a', 'b', 'c', 'd'."
 
 
 @pytest.mark.slow

@@ -41,18 +41,18 @@ def test_work_ratio_check(cost) -> None:
     assert lesson07.check_work_ratio(4, "fashion_cnn", 32, 16, cost=None)  # without the table: no measured part
 
 
-def test_global_batch() -> None:
-    assert lesson07.check_global_batch(64, per_replica=32, replicas=2)
-    assert lesson07.check_global_batch(np.int64(64), per_replica=32, replicas=2)
-    per_replica = lesson07.check_global_batch(32, per_replica=32, replicas=2)
-    assert not per_replica and "per-replica batch" in per_replica.message
-    divided = lesson07.check_global_batch(16, per_replica=32, replicas=2)
-    assert not divided and "divided" in divided.message
-    assert not lesson07.check_global_batch(100, per_replica=32, replicas=2)
-    assert lesson07.check_global_batch(32, per_replica=32, replicas=1)  # one replica: the same number
-    assert "whole number" in lesson07.check_global_batch(64.0, per_replica=32, replicas=2).message
-    assert "whole number" in lesson07.check_global_batch(True, per_replica=32, replicas=2).message
-    assert not lesson07.check_global_batch(None, per_replica=32, replicas=2)
+def test_per_replica() -> None:
+    assert lesson07.check_per_replica(16, global_batch=64, replicas=4)
+    assert lesson07.check_per_replica(np.int64(16), global_batch=64, replicas=4)
+    whole = lesson07.check_per_replica(64, global_batch=64, replicas=4)
+    assert not whole and "global batch" in whole.message
+    times = lesson07.check_per_replica(256, global_batch=64, replicas=4)
+    assert not times and "multiplied" in times.message
+    assert not lesson07.check_per_replica(20, global_batch=64, replicas=4)
+    assert lesson07.check_per_replica(64, global_batch=64, replicas=1)  # one replica: the whole batch
+    assert "whole number" in lesson07.check_per_replica(16.0, global_batch=64, replicas=4).message
+    assert "whole number" in lesson07.check_per_replica(True, global_batch=64, replicas=4).message
+    assert not lesson07.check_per_replica(None, global_batch=64, replicas=4)
 
 
 @pytest.fixture

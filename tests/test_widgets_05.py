@@ -76,6 +76,16 @@ def test_png_upload_in_the_ipywidgets_8_format_is_predicted_like_a_training_imag
         "your image", "what the model sees"]
 
 
+def test_a_model_of_raw_images_gets_the_raw_upload(classifier, reference) -> None:
+    from tlhelpers.serving import with_preprocessing
+
+    served = with_preprocessing(classifier, "fashion_cnn")
+    raw = UploadPredictor(served, NAMES, "fashion_cnn", k=3, reference_images=reference, raw_input=True)
+    raw.handle((as_upload(encode_image(reference[2]), "pullover.png"),))
+    expected = _expected(classifier, reference[2])  # the pipeline's prediction, outside the model
+    np.testing.assert_allclose([p for _, p in raw.predictions], np.sort(expected)[::-1], atol=1e-4)
+
+
 def test_browser_serialised_value_is_accepted(predictor, reference) -> None:
     """The kernel side of a real upload: JSON from the browser, deserialised by ipywidgets."""
     png = encode_image(reference[1])

@@ -14,7 +14,8 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
    ``preprocessing`` (augmentation layers), ``prefetch`` (the downloads).
 3. **training**: ``learning_rates``, ``transfer`` (freezing, unfreezing, the classifier),
    ``features`` (cached features, probes), ``discriminative`` (a rate per block),
-   ``training`` (compiling, accuracy), ``recipe`` (the fine-tuning recipe), ``lr_finder``, ``batchnorm``,
+   ``training`` (compiling, accuracy), ``recipe`` (the fine-tuning recipe), ``serving`` (a model
+   of raw images), ``lr_finder``, ``batchnorm``,
    ``saving``, ``live_plot`` (a training callback).
 4. **analysis**: ``evaluation``, ``gradcam``, ``inspection``, ``predictions``,
    ``plots_lessons`` (the image grid, the transfer diagram), ``measured`` (the benchmarks'
@@ -43,7 +44,7 @@ __version__ = "0.1.0"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("config", "quiet", "kernel_stream", "notebook_client", "display", "keras_internals")),
     ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
-    ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "recipe", "lr_finder",
+    ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "recipe", "serving", "lr_finder",
                   "batchnorm", "saving", "live_plot")),
     ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons", "measured")),
     ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),

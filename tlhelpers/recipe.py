@@ -102,7 +102,7 @@ class Recipe:
 # Per track, the depth and rate that scored best on validation in benchmarks/finetune_settings.py
 # (3 seeds, 100 labels per class; tests/test_recipe.py checks this table against its JSON).
 RECIPES: dict[str, Recipe] = {
-    "offline": Recipe(blocks=2, learning_rate=1e-3),
+    "offline": Recipe(blocks=3, learning_rate=3e-3),
     "imagenet": Recipe(blocks=4, learning_rate=3e-4),
 }
 

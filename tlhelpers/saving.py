@@ -166,8 +166,13 @@ class Comparison:
         )
 
 
-def compare_predictions(first: Any, second: Any, x: Any, atol: float = 1e-6, batch_size: int = 256) -> Comparison:
-    """Run two models on the same inputs and compare their predictions.
+def compare_predictions(first: Any, second: Any, x: Any, atol: float = 1e-6, batch_size: int = 256,
+                        second_x: Any = None) -> Comparison:
+    """Run two models on the same images and compare their predictions.
+
+    ``second_x``: the same images in the form ``second`` takes, when it differs from ``x``
+    (e.g. raw pixels for a model of raw images, :func:`tlhelpers.pipeline.to_model_input`
+    of them for the model inside it).
 
     Example:
         >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
@@ -175,7 +180,7 @@ def compare_predictions(first: Any, second: Any, x: Any, atol: float = 1e-6, bat
         True
     """
     a = np.asarray(first.predict(x, batch_size=batch_size, verbose=0))
-    b = np.asarray(second.predict(x, batch_size=batch_size, verbose=0))
+    b = np.asarray(second.predict(x if second_x is None else second_x, batch_size=batch_size, verbose=0))
     if a.shape != b.shape:
         raise ValueError(f"the models' outputs differ in shape: {a.shape} vs {b.shape}")
     return Comparison(

@@ -250,14 +250,15 @@ def _changed(layer: Any, before: dict[int, np.ndarray]) -> bool:
     return any(id(v) in before and not np.array_equal(before[id(v)], v.numpy()) for v in layer.weights)
 
 
-def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_lr: float = 1e-4) -> Feedback:
-    """After fine-tuning: a low learning rate, the top ``depth`` blocks changed, nothing below, BatchNorm intact.
+def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_lr: float | None = None) -> Feedback:
+    """After fine-tuning: recompiled, a supported peak rate, the top ``depth`` blocks changed, nothing below, BatchNorm intact.
 
     Args:
         model: the classifier after the student's fine-tuning.
         before: :func:`snapshot` of it just before.
         depth: blocks that were unfrozen.
-        max_lr: the highest learning rate accepted for fine-tuning.
+        max_lr: the highest peak learning rate accepted (default: the top of
+            :data:`tlhelpers.recipe.PEAK_RATE_RANGE`, what the course's measurements support).
 
     Example:
         >>> check_fine_tuned(model, before, depth=2)  # doctest: +SKIP
@@ -265,19 +266,28 @@ def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_
     import keras
 
     from tlhelpers.backbones import block_of_layers
+    from tlhelpers.keras_internals import learning_rate_schedule
     from tlhelpers.learning_rates import learning_rate_of
-    from tlhelpers.transfer import find_backbone
+    from tlhelpers.recipe import PEAK_RATE_RANGE
+    from tlhelpers.transfer import find_backbone, trainability_report
 
+    max_lr = PEAK_RATE_RANGE[1] if max_lr is None else max_lr
     if not isinstance(model, keras.Model):
         return _fail(f"the model should be a keras.Model, got {type(model).__name__}.")
     lr = learning_rate_of(model)
     if lr is None:
         return _fail("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) before fit.")
+    if trainability_report(model).needs_recompile:
+        return _fail("the model was not compiled again after its blocks were unfrozen: fine-tuning is a new phase, "
+                     "with its own optimizer and learning rate. Call model.compile(...) before fit.")
+    schedule = learning_rate_schedule(model.optimizer)
+    if schedule is not None:  # the peak of a warm-up and decay
+        lr = float(getattr(schedule, "warmup_target", None) or getattr(schedule, "initial_learning_rate", lr))
     if not 0 < lr <= max_lr:
         return _fail(
-            f"the optimizer's learning rate is {lr:g}: too high for fine-tuning, which needs a rate well below "
-            "the head's (lesson 03: typically 10-100x lower) so the pretrained weights move only a little. "
-            "Compile again after unfreezing, with such a rate."
+            f"the optimizer's (peak) learning rate is {lr:g}: too high for fine-tuning pretrained blocks. The course's "
+            f"measurements support peaks up to {max_lr:g} with Adam (lesson 03); higher, the first steps wreck what "
+            "the blocks learned. Compile again after unfreezing, with such a rate."
         )
     try:
         base, spec = find_backbone(model)

@@ -15,10 +15,9 @@ from typing import Any
 
 import keras
 
-from tlhelpers.checks import Feedback, check_choice, expect, run_checks
+from tlhelpers.checks import Feedback, expect, run_checks
 from tlhelpers.exercises._common import as_number, not_answered
 
-STRATEGY_ANSWERS = ("scratch", "probe")
 
 _RULE = "Use the update rule θ ← θ − α · ∂J/∂θ with the values in the exercise."
 
@@ -103,32 +102,33 @@ def check_frozen(model: Any) -> Feedback:
     )
 
 
-def check_winner(answer: Any, results: Any, labels_per_class: int | None = None) -> Feedback:
-    """Exercise 3: which strategy had the higher test accuracy at the smallest budget, in *your* run?
+FIXED_EPOCHS_CHOICES = {
+    "a": ("it is faster",
+          "no: early stopping would usually end sooner, not later. The reason is what the validation split can tell."),
+    "b": ("one validation image per class cannot tell a good epoch from a lucky one",
+          "with one validation image per class, the validation accuracy jumps in whole steps of one image: the "
+          "'best' epoch would be picked by chance, so compare trains for fixed epochs with fixed settings."),
+    "c": ("with one label per class there are no validation images at all",
+          "no: a budget of k labels per class spends k on training and k on validation, so there is one "
+          "validation image per class. Think about what one image per class can say about an epoch."),
+    "d": ("a network from scratch never overfits",
+          "no: from random weights, a few images are memorised easily; that is exactly why epochs are chosen "
+          "on validation when there is enough of it."),
+}
 
-    ``results`` is the table the notebook's experiment produced; the right answer is read
-    from it, so it holds whatever the run measured.
+
+def check_fixed_epochs(answer: Any) -> Feedback:
+    """Exercise 3: why ``compare`` trains for fixed epochs at 1 label per class (multiple choice).
 
     Example:
-        >>> import pandas as pd
-        >>> r = pd.DataFrame({"strategy": ["scratch", "probe"], "labels_per_class": [1, 1], "test_accuracy": [0.3, 0.5]})
-        >>> check_winner("probe", r).correct
+        >>> check_fixed_epochs("b").correct
         True
     """
+    keys = list(FIXED_EPOCHS_CHOICES)
     if answer is None:
-        return not_answered(f"set answer to the strategy that won at the smallest budget in your run: one of "
-                            f"{list(STRATEGY_ANSWERS)}.")
-    try:
-        k = int(results["labels_per_class"].min()) if labels_per_class is None else int(labels_per_class)
-        rows = results[results["labels_per_class"] == k].groupby("strategy")["test_accuracy"].mean()
-    except (KeyError, TypeError, AttributeError) as err:
-        return Feedback(False, f"pass the experiment's results table as results ({type(err).__name__}: {err}).")
-    if rows.empty:
-        return Feedback(False, f"the results hold no runs with {k} labels per class.")
-    best = rows.idxmax()
-    scores = ", ".join(f"{s} {a:.1%}" for s, a in rows.items())
-    return check_choice(
-        answer, [best], "your answer",
-        f"at {k} label(s) per class your run measured {scores}.",
-        hint=f"answer one of {list(rows.index)}: read the plot at {k} label(s) per class",
-    )
+        return not_answered(f"set answer to one of {', '.join(repr(k) for k in keys)}.")
+    key = str(answer).strip().lower().strip("()")
+    if key not in FIXED_EPOCHS_CHOICES:
+        return Feedback(False, f"answer {answer!r} is not one of {', '.join(repr(k) for k in keys)}.")
+    why = FIXED_EPOCHS_CHOICES[key][1]
+    return Feedback(key == "b", f"({key}) {why}" if key == "b" else f"({key}) {why} Try again.")

@@ -90,7 +90,7 @@ def check_recall(answer: Any, evaluation: Evaluation, class_name: str) -> Feedba
     Example:
         >>> ev = Evaluation(np.array([0, 0, 1, 1]), np.eye(2)[[0, 1, 1, 1]], ("cat", "dog"))
         >>> check_recall(2 / 3, ev, "dog").message
-        "2/3 is the precision (the diagonal divided by the column: all images predicted 'dog'); recall divides by the row: all test images that are 'dog'."
+        "that is the precision (the diagonal divided by the column: all images predicted 'dog'); recall divides by the row: all test images that are 'dog'."
     """
     names = evaluation.class_names
     if class_name not in names:
@@ -111,9 +111,8 @@ def check_recall(answer: Any, evaluation: Evaluation, class_name: str) -> Feedba
         return Feedback(True, f"the recall of {class_name!r} is {recall:.3g}: {int(cm[c, c])} of its {row} test "
                               f"images were predicted {class_name!r}.")
     if abs(value - precision) <= 1e-3:
-        return Feedback(False, f"{int(cm[c, c])}/{column} is the precision (the diagonal divided by the column: "
-                               f"all images predicted {class_name!r}); recall divides by the row: all test "
-                               f"images that are {class_name!r}.")
+        return Feedback(False, f"that is the precision (the diagonal divided by the column: all images predicted "
+                               f"{class_name!r}); recall divides by the row: all test images that are {class_name!r}.")
     if abs(value - evaluation.accuracy) <= 1e-3:
         return Feedback(False, "that is the overall accuracy; recall is for one class: its diagonal cell "
                                "divided by its row.")

@@ -6,8 +6,8 @@ backbone's weights; it explains the usual wrong answers and never shows the expe
 answer for a missing or wrong one.
 
 Example:
-    >>> check_global_batch(64, per_replica=32, replicas=2)
-    ✅ Correct: with 2 replicas of 32 images each, fit() gets batch_size=64: every step splits it into 2 slices of 32.
+    >>> check_per_replica(16, global_batch=64, replicas=4)
+    ✅ Correct: fit() takes the global batch: the strategy splits 64 images into 4 slices of 16, one per replica, and averages their gradients.
 """
 
 from __future__ import annotations
@@ -91,32 +91,29 @@ def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: in
     return Feedback(False, f"not {value:g}: {why}")
 
 
-def check_global_batch(answer: Any, per_replica: int, replicas: int) -> Feedback:
-    """Exercise 2: the ``batch_size`` to pass to ``fit`` under a strategy with ``replicas``
-    replicas so that each replica processes ``per_replica`` images per step.
+def check_per_replica(answer: Any, global_batch: int, replicas: int) -> Feedback:
+    """Exercise 2: the images each replica processes per step when ``fit`` gets ``batch_size=global_batch``.
 
     Example:
-        >>> check_global_batch(32, per_replica=32, replicas=2).correct
-        False
+        >>> check_per_replica(16, global_batch=64, replicas=4).correct
+        True
     """
-    right = per_replica * replicas
+    right = global_batch // replicas
     if answer is None:
-        return not_answered("set answer to the batch_size you pass to fit(): a whole number, from the "
-                            "per-replica batch and mirrored.num_replicas_in_sync.")
+        return not_answered("set answer to the number of images each replica processes per step: a whole number.")
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return Feedback(False, f"a batch size is a whole number, got {answer!r}.")
+        return Feedback(False, f"a number of images is a whole number, got {answer!r}.")
     if answer == right:
-        return Feedback(True, f"with {replicas} replicas of {per_replica} images each, fit() gets "
-                              f"batch_size={right}: every step splits it into {replicas} slices of {per_replica}.")
-    if answer == per_replica and replicas > 1:
-        return Feedback(False, f"{per_replica} is the per-replica batch; fit() takes the global batch, which the "
-                               f"strategy splits over {replicas} replicas: each would only get "
-                               f"{per_replica // replicas}.")
-    if replicas > 1 and answer == per_replica // replicas:
-        return Feedback(False, "you divided: the strategy itself splits the batch you pass to fit() among the "
-                               "replicas, so that batch must be larger than each replica's share, not smaller.")
-    return Feedback(False, f"{answer} is not it: fit() takes the global batch, which the strategy splits into "
-                           "one slice per replica. How large must it be for each slice to hold the per-replica batch?")
+        return Feedback(True, f"fit() takes the global batch: the strategy splits {global_batch} images into "
+                              f"{replicas} slices of {right}, one per replica, and averages their gradients.")
+    if answer == global_batch:
+        return Feedback(False, "that is the batch passed to fit(): the global batch, which the strategy splits "
+                               "among the replicas. What does each one get?")
+    if answer == global_batch * replicas:
+        return Feedback(False, "you multiplied: the batch passed to fit() is already the global one, and each "
+                               "replica gets a share of it, not a copy of it times the replicas.")
+    return Feedback(False, f"{answer} is not it: the strategy cuts the batch passed to fit() into one equal slice "
+                           "per replica.")
 
 
 ADAPT_TOLERANCE = 0.03  # exercise 3: "adapted" = target accuracy within this of the best setting's

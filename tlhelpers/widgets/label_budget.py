@@ -105,7 +105,7 @@ def budget_experiment(
         seeds: one run per seed and budget.
         input_size: the backbone's input side.
         progress: show a tqdm bar over the budgets.
-        **compare_args: e.g. ``max_epochs``, ``patience``, ``head_lr``; ``batch_size``
+        **compare_args: e.g. ``max_epochs``, ``patience``, ``recipe``; ``batch_size``
             defaults to :func:`auto_batch_size` of each budget.
 
     Returns:

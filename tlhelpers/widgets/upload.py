@@ -241,6 +241,11 @@ def prepare_upload(
 class UploadPredictor:
     """Upload an image, see what the model sees and its top-k classes with probabilities.
 
+    ``model`` takes what :func:`tlhelpers.pipeline.to_model_input` makes, or, with
+    ``raw_input=True``, raw 0..255 pixels (a model from
+    :func:`tlhelpers.serving.with_preprocessing`, which does the rest itself): the widget
+    then hands it the upload decoded, padded and shrunk to the training images' size.
+
     Attributes:
         upload: the ``FileUpload`` button (accepts images, one at a time).
         match_background: checkbox: invert colours when the background differs from training
@@ -262,9 +267,10 @@ class UploadPredictor:
 
     def __init__(
         self, model: Any, class_names: Sequence[str], backbone: str, input_size: int | None = None,
-        k: int = 3, reference_images: np.ndarray | None = None,
+        k: int = 3, reference_images: np.ndarray | None = None, raw_input: bool = False,
     ) -> None:
         self.model = model
+        self.raw_input = raw_input
         self.class_names = tuple(class_names)
         self.backbone = backbone
         self.input_size = input_size
@@ -351,7 +357,8 @@ class UploadPredictor:
             content, self.backbone, self.input_size, reference_images=self.reference_images,
             match_background=self.match_background.value, name=name,
         )
-        probs = np.asarray(self.model(prepared.model_input, training=False))[0]
+        x = prepared.image[None].astype(np.float32) if self.raw_input else prepared.model_input
+        probs = np.asarray(self.model(x, training=False))[0]
         if probs.shape != (len(self.class_names),):
             raise UploadError(
                 f"the model outputs {probs.shape[0]} values but there are {len(self.class_names)} class names"
