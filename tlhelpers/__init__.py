@@ -7,6 +7,9 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
 1. **foundation**: ``config`` (track, paths, seeds), ``quiet`` (TensorFlow's logging),
    ``kernel_stream`` (a kernel's stderr without TensorFlow's early INFO lines),
    ``notebook_client`` (nbclient, without the waits of a missed ZMQ wake-up),
+   ``sandbox`` (bubblewrap: a command cut off from the network and the teacher's files),
+   ``cell_runner`` (runs a notebook, streaming each executed cell), ``evidence`` (what a
+   check sends out of the kernel for the grader to judge again),
    ``display`` (finishing and showing figures), ``keras_internals`` (the private Keras
    attributes the course needs, in one place).
 2. **data and models**: ``data`` (datasets, label budgets), ``render`` (Fashion-MNIST in
@@ -40,7 +43,8 @@ __version__ = "0.1.0"
 
 # The map above as data, lowest layer first; a module name may end in ".*" for a subpackage.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("config", "quiet", "kernel_stream", "notebook_client", "display", "keras_internals")),
+    ("foundation", ("config", "quiet", "kernel_stream", "notebook_client", "sandbox", "cell_runner", "evidence",
+                    "display", "keras_internals")),
     ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
     ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "lr_finder",
                   "batchnorm", "saving", "live_plot")),
