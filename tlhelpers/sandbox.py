@@ -23,8 +23,8 @@ limit then counts every ``nobody`` process on the machine, so grade one notebook
 time. The memory limit is per process, not for the sandbox as a whole.
 
 Example:
-    >>> subprocess.run(command(["python3", "-c", "print(1)"], None, Limits()), capture_output=True).stdout
-    b'1\n'
+    >>> subprocess.run(command(["python3", "-c", "print(6 * 7)"], None, Limits()), capture_output=True, text=True).stdout
+    '42\\n'
 """
 
 from __future__ import annotations
