@@ -128,7 +128,7 @@ browser:
 test-browser: setup browser
 	$(PY) -m pytest tests/test_browser.py
 
-BENCHMARKS := few_shot cached_features step_cost tuner course
+BENCHMARKS := few_shot cached_features step_cost tuner course sandbox_grading
 
 # The imagenet track, run for real: every notebook under nbval and each benchmark --quick
 # (results to a temp dir). It uses the downloads in the Keras cache when `tlhelpers ready`

@@ -25,7 +25,8 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
    ``tuning`` (Keras Tuner), ``challenges`` (lesson 06: one module a topic, with its plots).
 6. **interface**: ``widgets`` (one module per dashboard).
 7. **teaching**: ``checks`` (feedback), ``exercises`` (the lessons' answer checks),
-   ``grading`` (releasing assignments and scoring them, nbgrader's way).
+   ``grading`` (releasing assignments and scoring them, nbgrader's way),
+   ``sandboxed_grading`` (each submission in a sandbox, with limits, judged again outside).
 8. **command line**: ``__main__``, ``doctor``, ``pretrain``, ``runner``.
 
 Importing the package touches no network and loads no TensorFlow; import the modules you
@@ -51,6 +52,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons")),
     ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),
     ("interface", ("widgets", "widgets.*")),
-    ("teaching", ("checks", "exercises", "exercises.*", "grading")),
+    ("teaching", ("checks", "exercises", "exercises.*", "grading", "sandboxed_grading")),
     ("command line", ("__main__", "doctor", "pretrain", "runner")),
 )

@@ -100,6 +100,7 @@ def command(
     hide: Iterable[Path] = (),
     expose: Iterable[Path] = (),
     writable: Iterable[Path] = (),
+    chdir: Path | None = None,
 ) -> list[str]:
     """The full command line that runs ``argv`` in the sandbox.
 
@@ -112,6 +113,7 @@ def command(
         expose: host paths put back read-only at the same place (inside ``hide`` or not);
             those that do not exist are left out.
         writable: host folders bound writable at the same place (e.g. nbgrader's course folder).
+        chdir: the working folder inside, when there is no ``work``.
 
     Example:
         >>> cmd = command(["true"], None, Limits(), hide=[Path("/root")])
@@ -137,6 +139,8 @@ def command(
         args += ["--bind", str(path), str(path)]
     if work is not None:
         args += ["--bind", str(work), str(INSIDE_WORK), "--chdir", str(INSIDE_WORK)]
+    elif chdir is not None:
+        args += ["--chdir", str(chdir)]
     args.append("--")
     if root:  # bwrap mounts as root; what runs inside is nobody, without capabilities
         args += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
