@@ -161,7 +161,7 @@ def _assignments_grade(args: argparse.Namespace) -> int:
         print(f"{row.student}: {score}{row.verdict} ({row.seconds:.0f} s)", flush=True)
 
     try:
-        rows = grade_folder(args.folder, args.assignment, args.source, grader, progress=show)
+        rows = grade_folder(args.folder, args.assignment, args.source, grader, progress=show, executed=args.executed)
     except FileNotFoundError as err:
         print(f"grading refused: {err}", file=sys.stderr)
         return 2
@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source)")
     q.add_argument("--csv", default="grades.csv", help="where to write one row per student (default: grades.csv)")
     q.add_argument("--force", action="store_true", help="replace the CSV if it exists")
+    q.add_argument("--executed", help="also write each executed notebook into this folder (never overwrites)")
     _limit_options(q)
     q.set_defaults(run=_assignments_grade)
     q = steps.add_parser("sandbox", help="run a command (e.g. nbgrader autograde) in the sandbox, this folder writable")

@@ -416,7 +416,7 @@ def submissions(folder: Path, assignment: str | None = None) -> dict[str, list[P
 
 
 def grade_folder(folder: str | os.PathLike, assignment: str | None = None, source: str | os.PathLike | None = None,
-                 grader: Grader | None = None, progress=None) -> list[Row]:
+                 grader: Grader | None = None, progress=None, executed: str | os.PathLike | None = None) -> list[Row]:
     """Grade every student's submission, each in its own sandbox; a failure of one never stops the others.
 
     Args:
@@ -425,6 +425,7 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
         source: the source notebook or a folder to find it in (default: ``assignments/source``).
         grader: limits and options (default: :class:`Grader` with default limits).
         progress: called with each finished :class:`Row` (e.g. to print it).
+        executed: also write each executed notebook there, as ``<student>/...`` (refuses to overwrite).
 
     Example:
         >>> rows = grade_folder("submitted", "a2_preprocessing")  # doctest: +SKIP
@@ -441,7 +442,11 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
         for notebook in notebooks:
             started = time.monotonic()
             try:
-                report = grader.check(notebook, source)
+                copy_to = None
+                if executed is not None:
+                    copy_to = Path(executed) / notebook.relative_to(folder)
+                    copy_to.parent.mkdir(parents=True, exist_ok=True)
+                report = grader.check(notebook, source, copy_to)
                 row = Row(student, str(notebook.relative_to(folder)), "; ".join(report.verdicts) or "ok", report)
             except (OSError, ValueError, MarkupError, nbformat.ValidationError, json.JSONDecodeError) as err:
                 row = Row(student, str(notebook.relative_to(folder)), f"not graded: {err}")
