@@ -39,6 +39,7 @@ import csv
 import io
 import json
 import os
+import pwd
 import queue
 import shutil
 import signal
@@ -140,14 +141,15 @@ def exposed() -> list[Path]:
 
 
 def hidden(*folders: Path | None) -> list[Path]:
-    """The teacher's home, the course's folder and ``folders``, absolute, without the :data:`SYSTEM` folders.
+    """The teacher's home (``$HOME`` and the account's), the course's folder and ``folders``, without :data:`SYSTEM`.
 
     Example:
         >>> Path.home() in hidden()
         True
     """
     config = find_config()
-    paths = [Path.home(), *([config.parent] if config else []), *(f for f in folders if f is not None)]
+    account = Path(pwd.getpwuid(os.geteuid()).pw_dir)
+    paths = [Path.home(), account, *([config.parent] if config else []), *(f for f in folders if f is not None)]
     found: list[Path] = []
     for path in paths:
         path = Path(path).resolve()
