@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test test-fast test-browser test-imagenet browser lab doctor bench constraints
+.PHONY: help setup data sandbox course test test-fast test-browser test-imagenet browser lab doctor bench constraints
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
@@ -71,8 +71,20 @@ endif
 
 # The env's Jupyter kernels set TF_CPP_MIN_LOG_LEVEL before TensorFlow loads, also when
 # started from a plain `jupyter lab` (tlhelpers/quiet.py says why).
-setup: $(STAMP) data
+setup: $(STAMP) data sandbox
 	@$(PY) -m tlhelpers.quiet
+
+# bubblewrap, the sandbox that grading runs each submission in (tlhelpers/sandbox.py), where
+# apt-get exists; elsewhere grading says what is missing and refuses unless given --unsafe.
+sandbox:
+	@if command -v bwrap >/dev/null; then \
+	  echo "bubblewrap: found $$(command -v bwrap)"; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq bubblewrap; \
+	else \
+	  echo "bubblewrap: not installed and no apt-get here; install it to grade in a sandbox (see assignments/README.md)"; \
+	fi
 
 # Fashion-MNIST for the offline track: Debian's package where apt-get exists, else Keras.
 data: | $(STAMP)
@@ -116,7 +128,7 @@ browser:
 test-browser: setup browser
 	$(PY) -m pytest tests/test_browser.py
 
-BENCHMARKS := finetune_settings few_shot cached_features step_cost tuner course
+BENCHMARKS := finetune_settings few_shot cached_features step_cost tuner course sandbox_grading
 
 # The imagenet track, run for real: every notebook under nbval and each benchmark --quick
 # (results to a temp dir). It uses the downloads in the Keras cache when `tlhelpers ready`

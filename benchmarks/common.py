@@ -89,6 +89,12 @@ BENCHMARKS: dict[str, Info] = {
              "(tlhelpers.runner.run_notebooks, as `make course` does), and whether each ran without error.",
              "every notebook runs, under 600 s in total",
              "every notebook runs, under 20 minutes in total, no lesson over 5 minutes"),
+        Info("sandbox_grading", "Grading in a sandbox",
+             "Wall-clock seconds to grade a folder of assignment-2 submissions (a third the reference, a third "
+             "blank, a third with one wrong answer) with `python -m tlhelpers assignments grade`'s code, each "
+             "submission in its own bubblewrap sandbox, and the same folder without the sandbox (--unsafe); "
+             "the median seconds per submission; the same scores in both.",
+             "the sandbox adds at most 10% to grading 30 submissions of a2 on 2 cores"),
         Info("tuner", "RandomSearch vs Hyperband",
              "Best validation accuracy against fine-tuning epochs spent, for Keras Tuner's RandomSearch and "
              "Hyperband on the same search space (tlhelpers.tuning) and about the same budget of epochs; then "

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.system  # the benchmark scripts, run as subprocesses
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
-SCRIPTS = ("few_shot", "finetune_settings", "cached_features", "step_cost", "course", "tuner")
+SCRIPTS = ("few_shot", "finetune_settings", "cached_features", "step_cost", "course", "tuner", "sandbox_grading")
 KEYS = {"schema", "benchmark", "track", "title", "measures", "quick", "started", "seconds", "machine", "versions", "settings",
         "runs", "summary", "table", "headline", "targets", "met"}
 TARGET_KEYS = {"description", "comparison", "threshold", "value", "unit", "note", "judged", "met"}
@@ -208,6 +208,14 @@ def run_report(results: Path, tmp_path: Path) -> tuple[subprocess.CompletedProce
         readme.write_text(README)
     proc = run_script("report", "--results", str(results), "--readme", str(readme), "--bench-readme", str(page), timeout=120)
     return proc, readme, page
+
+
+def test_sandbox_grading_gives_the_same_scores_both_ways(quick) -> None:
+    r = result(quick, "sandbox_grading")
+    assert r["summary"]["same_scores"] is True
+    assert {row["mode"] for row in r["runs"]} == {"sandbox", "no sandbox"}
+    assert all(row["verdict"] == "ok" for row in r["runs"]), r["runs"]
+    assert r["settings"]["calibration_seconds"] > 0 and r["summary"]["seconds"]["sandbox"] > 0
 
 
 def test_report_from_quick_runs(quick, tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
 1. **foundation**: ``config`` (track, paths, seeds), ``quiet`` (TensorFlow's logging),
    ``kernel_stream`` (a kernel's stderr without TensorFlow's early INFO lines),
    ``notebook_client`` (nbclient, without the waits of a missed ZMQ wake-up),
+   ``sandbox`` (bubblewrap: a command cut off from the network and the teacher's files),
+   ``cell_runner`` (runs a notebook, streaming each executed cell), ``evidence`` (what a
+   check sends out of the kernel for the grader to judge again),
    ``display`` (finishing and showing figures), ``keras_internals`` (the private Keras
    attributes the course needs, in one place).
 2. **data and models**: ``data`` (datasets, label budgets), ``render`` (Fashion-MNIST in
@@ -24,7 +27,8 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
    ``tuning`` (Keras Tuner), ``challenges`` (lesson 07: one module a topic, with its plots).
 6. **interface**: ``widgets`` (one module per dashboard).
 7. **teaching**: ``checks`` (feedback), ``exercises`` (the lessons' answer checks),
-   ``grading`` (releasing assignments and scoring them, nbgrader's way).
+   ``grading`` (releasing assignments and scoring them, nbgrader's way),
+   ``sandboxed_grading`` (each submission in a sandbox, with limits, judged again outside).
 8. **command line**: ``__main__``, ``doctor``, ``pretrain``, ``runner``.
 
 Importing the package touches no network and loads no TensorFlow; import the modules you
@@ -42,13 +46,14 @@ __version__ = "0.1.0"
 
 # The map above as data, lowest layer first; a module name may end in ".*" for a subpackage.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("config", "quiet", "kernel_stream", "notebook_client", "display", "keras_internals")),
+    ("foundation", ("config", "quiet", "kernel_stream", "notebook_client", "sandbox", "cell_runner", "evidence",
+                    "display", "keras_internals")),
     ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
     ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "recipe", "serving", "lr_finder",
                   "batchnorm", "saving", "live_plot")),
     ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons", "measured")),
     ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),
     ("interface", ("widgets", "widgets.*")),
-    ("teaching", ("checks", "exercises", "exercises.*", "grading")),
+    ("teaching", ("checks", "exercises", "exercises.*", "grading", "sandboxed_grading")),
     ("command line", ("__main__", "doctor", "pretrain", "runner")),
 )

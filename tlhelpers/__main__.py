@@ -7,6 +7,8 @@ Commands:
     pretrain   retrain the bundled backbone (``--force`` to replace the committed one, ``--out DIR`` elsewhere)
     course     execute every notebook headless into ``build/`` with a summary table
     assignments  ``release SRC DEST [--force]`` student versions; ``check NOTEBOOK`` score a submission
+               in a sandbox; ``grade FOLDER --csv FILE`` a folder of them; ``sandbox -- COMMAND`` any
+               command (nbgrader's autograde) in the sandbox
 
 Example:
     $ python -m tlhelpers doctor
@@ -103,21 +105,100 @@ def _assignments_release(args: argparse.Namespace) -> int:
     return 0
 
 
-def _assignments_check(args: argparse.Namespace) -> int:
-    from tlhelpers.grading import MarkupError, check_notebook
+def _limits(args: argparse.Namespace):
+    from tlhelpers.sandbox import Limits
 
+    return Limits(cell_seconds=args.timeout, notebook_seconds=args.notebook_timeout,
+                  memory_bytes=int(args.memory * 2**30), processes=args.processes)
+
+
+def _grader(args: argparse.Namespace):
+    from tlhelpers.sandbox import SandboxUnavailable
+    from tlhelpers.sandboxed_grading import Grader
+
+    try:
+        return Grader(_limits(args), unsafe=args.unsafe)
+    except (SandboxUnavailable, ValueError) as err:
+        print(f"grading refused: {err}", file=sys.stderr)
+        return None
+
+
+def _assignments_check(args: argparse.Namespace) -> int:
+    from tlhelpers.grading import MarkupError
+
+    grader = _grader(args)
+    if grader is None:
+        return 2
+    if len(args.notebooks) > 1:  # the other submissions: hidden from each one
+        grader.hide.append(Path(os.path.commonpath([Path(n).resolve().parent for n in args.notebooks])))
     status = 0
     for notebook in args.notebooks:
-        print(f"running {notebook} headless ...", file=sys.stderr, flush=True)
+        print(f"running {notebook} in a {'plain process (--unsafe)' if args.unsafe else 'sandbox'} ...", file=sys.stderr, flush=True)
         try:
-            report = check_notebook(notebook, source=args.source, timeout=args.timeout)
-        except (FileExistsError, FileNotFoundError, MarkupError, RuntimeError) as err:
+            report = grader.check(notebook, source=args.source)
+        except (FileExistsError, FileNotFoundError, MarkupError, ValueError) as err:
             print(f"check failed: {err}", file=sys.stderr)
             status = 2
             continue
         print(report)
         print()
     return status
+
+
+def _assignments_grade(args: argparse.Namespace) -> int:
+    from tlhelpers.sandboxed_grading import grade_folder, write_csv
+
+    out = Path(args.csv)
+    if out.exists() and not args.force:
+        print(f"grading refused: {str(out)!r} exists (earlier grades?); choose another file, or pass --force", file=sys.stderr)
+        return 2
+    grader = _grader(args)
+    if grader is None:
+        return 2
+
+    def show(row) -> None:
+        score = "" if row.report is None else f"{row.report.score:g} / {row.report.auto_points:g}  "
+        print(f"{row.student}: {score}{row.verdict} ({row.seconds:.0f} s)", flush=True)
+
+    try:
+        rows = grade_folder(args.folder, args.assignment, args.source, grader, progress=show, executed=args.executed)
+    except FileNotFoundError as err:
+        print(f"grading refused: {err}", file=sys.stderr)
+        return 2
+    write_csv(rows, out, force=args.force)
+    print(f"wrote {out}: {len(rows)} row(s)")
+    return 0
+
+
+def _assignments_sandbox(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from tlhelpers.sandbox import SandboxUnavailable, command, require
+    from tlhelpers.sandboxed_grading import exposed, hidden
+
+    command_line = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command_line:
+        print("sandbox: give the command to run after --, e.g. -- nbgrader autograde a1_freezing", file=sys.stderr)
+        return 2
+    try:
+        require()
+    except SandboxUnavailable as err:
+        print(f"sandbox refused: {err}", file=sys.stderr)
+        return 2
+    here = Path.cwd().resolve()
+    argv = command(command_line, None, _limits(args), hidden(), exposed(), writable=[here], chdir=here)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONSAFEPATH": "1"}
+    return subprocess.run(argv, env=env).returncode
+
+
+def _limit_options(q: argparse.ArgumentParser, unsafe: bool = True) -> None:
+    q.add_argument("--timeout", type=int, default=600, help="seconds each cell may take (default: 600)")
+    q.add_argument("--notebook-timeout", type=int, default=1800, help="seconds a whole notebook may take (default: 1800)")
+    q.add_argument("--memory", type=float, default=8, help="GiB of address space per process (default: 8)")
+    q.add_argument("--processes", type=int, default=512, help="processes and threads in the sandbox (default: 512)")
+    if unsafe:
+        q.add_argument("--unsafe", action="store_true",
+                       help="run submissions without a sandbox, with your rights (only where none can run)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,18 +231,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--track", choices=["offline", "imagenet"], help="default: course.toml / TL_TRACK")
     p.set_defaults(run=_course)
 
-    p = commands.add_parser("assignments", help="graded assignments without nbgrader: release, check")
+    p = commands.add_parser("assignments", help="graded assignments without nbgrader: release, check, grade, sandbox")
     steps = p.add_subparsers(dest="step", required=True)
     q = steps.add_parser("release", help="write student versions (no solutions, no hidden tests, no outputs)")
     q.add_argument("src", help="a source notebook, an assignment folder, or a folder of assignments")
     q.add_argument("dest", help="folder to write the student versions to")
     q.add_argument("--force", action="store_true", help="overwrite files that exist in DEST")
     q.set_defaults(run=_assignments_release)
-    q = steps.add_parser("check", help="run submissions headless and print a score per question")
+    q = steps.add_parser("check", help="run submissions, each in a sandbox, and print a score per question")
     q.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source)")
-    q.add_argument("--timeout", type=int, default=600, help="seconds each cell may take (default: 600)")
+    _limit_options(q)
     q.set_defaults(run=_assignments_check)
+    q = steps.add_parser("grade", help="grade a folder of submissions (one sub-folder per student), each in a sandbox, into a CSV")
+    q.add_argument("folder", help="one sub-folder per student, e.g. nbgrader's submitted/")
+    q.add_argument("--assignment", help="only notebooks under <student>/ASSIGNMENT/")
+    q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source)")
+    q.add_argument("--csv", default="grades.csv", help="where to write one row per student (default: grades.csv)")
+    q.add_argument("--force", action="store_true", help="replace the CSV if it exists")
+    q.add_argument("--executed", help="also write each executed notebook into this folder (never overwrites)")
+    _limit_options(q)
+    q.set_defaults(run=_assignments_grade)
+    q = steps.add_parser("sandbox", help="run a command (e.g. nbgrader autograde) in the sandbox, this folder writable")
+    q.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    _limit_options(q, unsafe=False)
+    q.set_defaults(run=_assignments_sandbox)
 
     args = parser.parse_args(argv)
     return args.run(args)

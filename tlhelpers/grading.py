@@ -325,7 +325,9 @@ class QuestionScore:
         grade_id: the cell's nbgrader ``grade_id``.
         points: what the cell is worth.
         score: points earned; ``None`` when a teacher must grade it by hand.
-        status: ``passed``, ``partial``, ``failed``, ``unanswered``, ``by hand`` or ``missing``.
+        status: ``passed``, ``partial``, ``failed``, ``unanswered``, ``by hand``, ``missing``,
+            ``not run`` (the notebook stopped before it) or ``tampered`` (the grader's own
+            judgement of the check's evidence disagrees with the kernel's).
         message: why (the test's message on a wrong answer).
     """
 
@@ -344,6 +346,7 @@ class CheckReport:
     questions: list[QuestionScore]
     source: str | None = None
     notes: list[str] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)  # limits broken, tampering found (sandboxed grading)
 
     @property
     def score(self) -> float:
@@ -372,6 +375,8 @@ class CheckReport:
     def __str__(self) -> str:
         width = max([len("question"), *(len(q.grade_id) for q in self.questions)]) + 2
         lines = [f"{self.notebook}" + (f"  (tests from {self.source})" if self.source else "")]
+        if self.verdicts:
+            lines.append(f"  verdict: {'; '.join(self.verdicts)}")
         lines += [f"  note: {n}" for n in self.notes]
         lines.append(f"{'question':<{width}}{'score':>11}  result")
         for q in self.questions:
@@ -444,7 +449,10 @@ def grade_cell(cell: NotebookNode, unanswered_source: str | None = None) -> Ques
                 _one_line("the cell wrote to stderr (nbgrader scores that 0): " + output.text),
             )
         if output.output_type == "execute_result":
-            earned = _partial_credit(output, points)
+            try:
+                earned = _partial_credit(output, points)
+            except ValueError as err:  # nbgrader stops on it; one notebook must not stop a whole batch
+                return QuestionScore(grade_id, points, 0.0, "failed", str(err))
             return QuestionScore(grade_id, points, earned, "passed" if earned == points else "partial")
     return QuestionScore(grade_id, points, points, "passed")
 
@@ -507,16 +515,94 @@ def restore_locked_cells(submission: NotebookNode, source: NotebookNode) -> list
     return notes
 
 
+@dataclass
+class Prepared:
+    """A submission ready to run: the teacher's locked cells put back, outputs cleared.
+
+    Attributes:
+        path: the submitted notebook.
+        nb: the notebook to run (a new object; the file is never changed).
+        source_path: the teacher's source notebook, ``None`` if none was found.
+        source_nb: that notebook, ``None`` if none was found or it is the submission itself.
+        released: each written answer's unanswered text, by ``grade_id``.
+        notes: what was changed or is missing.
+    """
+
+    path: Path
+    nb: NotebookNode
+    source_path: Path | None
+    source_nb: NotebookNode | None
+    released: dict[str, str]
+    notes: list[str]
+
+
+def prepare(notebook: str | os.PathLike, source: str | os.PathLike | None = None) -> Prepared:
+    """Read a submission and put back the teacher's version of every locked cell (see :func:`check_notebook`).
+
+    Raises:
+        FileNotFoundError: the notebook does not exist.
+        MarkupError: the source notebook's markup is broken.
+
+    Example:
+        >>> prepare("handout/a1_freezing/freezing.ipynb").notes  # doctest: +SKIP
+        []
+    """
+    path = Path(notebook)
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook {str(path)!r} does not exist")
+    nb = nbformat.read(path, as_version=4)
+    source_path = find_source(path, source)
+    notes: list[str] = []
+    released: dict[str, str] = {}
+    source_nb = None
+    if source_path is not None and source_path.resolve() != path.resolve():
+        source_nb = nbformat.read(source_path, as_version=4)
+        validate_markup(source_nb, str(source_path))
+        notes += restore_locked_cells(nb, source_nb)
+        student, _ = release_notebook(source_nb, str(source_path))
+        released = {_meta(c)["grade_id"]: c.source for c in student.cells if is_solution(c) and is_grade(c)}
+    elif source_path is None:
+        notes.append("no source notebook found: hidden tests were not run (pass --source)")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return Prepared(path, nb, source_path, source_nb, released, notes)
+
+
+def score(prepared: Prepared, executed: NotebookNode) -> CheckReport:
+    """Score the graded cells of ``executed`` (the prepared notebook after its run), nbgrader's way.
+
+    Graded cells deleted from the submission score 0 as ``missing``.
+
+    Example:
+        >>> print(score(prepared, executed))  # doctest: +SKIP
+    """
+    graded = [grade_cell(c, prepared.released.get(_meta(c).get("grade_id"))) for c in executed.cells if is_grade(c)]
+    if prepared.source_nb is not None:
+        present = {q.grade_id for q in graded}
+        graded += [
+            QuestionScore(_meta(c)["grade_id"], float(_meta(c)["points"]), 0.0, "missing", "cell deleted from the notebook")
+            for c in prepared.source_nb.cells if is_grade(c) and _meta(c)["grade_id"] not in present
+        ]
+    shown_source = None
+    if prepared.source_path is not None:
+        same = prepared.source_path.resolve() == prepared.path.resolve()
+        shown_source = "the notebook itself" if same else str(prepared.source_path)
+    return CheckReport(str(prepared.path), graded, shown_source, list(prepared.notes))
+
+
 def check_notebook(
     notebook: str | os.PathLike,
     source: str | os.PathLike | None = None,
     timeout: int = CELL_TIMEOUT,
     executed_copy: str | os.PathLike | None = None,
 ) -> CheckReport:
-    """Run a submission headless and score each graded cell (nbgrader's rules).
+    """Run a submission headless, here and with your rights, and score each graded cell (nbgrader's rules).
 
     The notebook runs in its own folder (so relative paths such as ``my_images/`` work),
-    in memory: the file itself is never changed.
+    in memory: the file itself is never changed. This runs the student's code in this
+    process's account, outside any sandbox: for submissions you did not write, use
+    :func:`tlhelpers.sandboxed_grading.check_submission` (what ``assignments check`` does).
 
     Args:
         notebook: the student's notebook.
@@ -539,27 +625,10 @@ def check_notebook(
 
     from tlhelpers.notebook_client import notebook_client
 
-    path = Path(notebook)
-    if not path.is_file():
-        raise FileNotFoundError(f"notebook {str(path)!r} does not exist")
     if executed_copy is not None and Path(executed_copy).exists():
         raise FileExistsError(f"{str(executed_copy)!r} exists; choose another name for the executed copy")
-    nb = nbformat.read(path, as_version=4)
-    source_path = find_source(path, source)
-    notes: list[str] = []
-    released: dict[str, str] = {}
-    source_nb = None
-    if source_path is not None and source_path.resolve() != path.resolve():
-        source_nb = nbformat.read(source_path, as_version=4)
-        validate_markup(source_nb, str(source_path))
-        notes += restore_locked_cells(nb, source_nb)
-        student, _ = release_notebook(source_nb, str(source_path))
-        released = {_meta(c)["grade_id"]: c.source for c in student.cells if is_solution(c) and is_grade(c)}
-    elif source_path is None:
-        notes.append("no source notebook found: hidden tests were not run (pass --source)")
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
+    prepared = prepare(notebook, source)
+    nb, path = copy.deepcopy(prepared.nb), prepared.path
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
     client = notebook_client(
         nb, timeout=timeout, kernel_name=kernel, allow_errors=True, interrupt_on_timeout=True,
@@ -572,17 +641,7 @@ def check_notebook(
         raise RuntimeError(f"the kernel running {str(path)!r} died ({err}); is the course's environment installed?") from err
     if executed_copy is not None:
         nbformat.write(nb, executed_copy)
-    graded = [grade_cell(c, released.get(_meta(c).get("grade_id"))) for c in nb.cells if is_grade(c)]
-    if source_nb is not None:
-        present = {q.grade_id for q in graded}
-        graded += [
-            QuestionScore(_meta(c)["grade_id"], float(_meta(c)["points"]), 0.0, "missing", "cell deleted from the notebook")
-            for c in source_nb.cells if is_grade(c) and _meta(c)["grade_id"] not in present
-        ]
-    shown_source = None
-    if source_path is not None:
-        shown_source = "the notebook itself" if source_path.resolve() == path.resolve() else str(source_path)
-    return CheckReport(str(path), graded, shown_source, notes)
+    return score(prepared, nb)
 
 
 def check_notebooks(paths: Iterable[str | os.PathLike], **kwargs: Any) -> list[CheckReport]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
+from tlhelpers import evidence
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.config import Track, current_track
 from tlhelpers.quiet import LEVEL, VARIABLE, tensorflow_errors_only
@@ -357,23 +358,52 @@ def _diagnose(got: np.ndarray, pixel: np.ndarray, backbone: str, tol: float) -> 
     return f" It looks like {label}." if error <= tol else ""
 
 
-def check_prepare(prepare: Any, backbone: str, size: int, in_channels: int = 1) -> Feedback:
-    """``prepare(images, backbone, size)`` gives what ``backbone`` takes, from uint8 images.
+def _colours(in_channels: int, channels: int) -> list[tuple[int, int, int]]:
+    colours = [(v, v, v) for v in (0, 128, 255)]
+    return colours + [(200, 100, 30)] if in_channels == 3 and channels == 3 else colours
 
-    Checked on images of one colour, whose resized version is the same colour whatever the
-    resizing method, so only the size, the channels and the value mapping matter; and on
-    random images for the value range.
 
-    Args:
-        prepare: the student's function.
-        backbone: a registry name.
-        size: the side the images must have.
-        in_channels: channels of the uint8 images given to ``prepare`` (1 gray, 3 RGB).
+def prepare_evidence(prepare: Any, backbone: str, size: int, in_channels: int = 1) -> dict[str, Any]:
+    """What the student's ``prepare`` does on the check's images, as JSON values (runs student code).
+
+    ``{"failed": message}`` when a call fails; else the output shape on a random batch,
+    its value range, and the mean output pixel of each one-colour image.
 
     Example:
         >>> from tlhelpers.pipeline import to_model_input
-        >>> check_prepare(lambda x, b, s: to_model_input(x, b, s), "resnet50", 32)  # doctest: +ELLIPSIS
-        ✅ Correct: prepare turns 1-channel images into resnet50's input...
+        >>> prepare_evidence(lambda x, b, s: to_model_input(x, b, s), "fashion_cnn", 32)["shape"]
+        [3, 32, 32, 1]
+    """
+    from tlhelpers.backbones import get_spec
+
+    spec = get_spec(backbone)
+    batch = np.random.default_rng(0).integers(0, 256, (3, 28, 28, in_channels), dtype=np.uint8)
+    out, failed = _call(prepare, batch.copy(), backbone, size, what="prepare")
+    if failed:
+        return {"failed": failed.message}
+    try:
+        out = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        return {"not numbers": type(out).__name__}
+    evidence: dict[str, Any] = {"shape": list(out.shape), "range": [float(out.min()), float(out.max())], "colours": []}
+    if out.shape != (3, size, size, spec.channels):
+        return evidence
+    for rgb in _colours(in_channels, spec.channels):
+        image = np.empty((1, 28, 28, in_channels), np.uint8)
+        image[...] = rgb[:in_channels]
+        out, failed = _call(prepare, image, backbone, size, what="prepare")
+        if failed:
+            return {"failed": failed.message}
+        evidence["colours"].append(np.asarray(out, np.float64).reshape(-1, spec.channels).mean(axis=0).tolist())
+    return evidence
+
+
+def judge_prepare(evidence: dict[str, Any], backbone: str, size: int, in_channels: int = 1) -> Feedback:
+    """The verdict on :func:`prepare_evidence` (runs no student code: the grader calls it too).
+
+    Example:
+        >>> judge_prepare({"shape": [3, 16, 16, 1], "range": [0, 255], "colours": []}, "fashion_cnn", 32).correct
+        False
     """
     from tlhelpers.backbones import get_spec
 
@@ -381,30 +411,21 @@ def check_prepare(prepare: Any, backbone: str, size: int, in_channels: int = 1) 
     lo, hi = spec.input_range
     tol = 0.005 * (hi - lo)
     call = f"prepare(images of shape (N, 28, 28, {in_channels}), {backbone!r}, {size})"
-    batch = np.random.default_rng(0).integers(0, 256, (3, 28, 28, in_channels), dtype=np.uint8)
-    out, failed = _call(prepare, batch.copy(), backbone, size, what="prepare")
-    if failed:
-        return failed
-    try:
-        out = np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError):
-        return _fail(f"{call} should return an array or tensor of numbers, got {type(out).__name__}.")
+    if "failed" in evidence:
+        return _fail(str(evidence["failed"]))
+    if "not numbers" in evidence:
+        return _fail(f"{call} should return an array or tensor of numbers, got {evidence['not numbers']}.")
     expected_shape = (3, size, size, spec.channels)
-    if out.shape != expected_shape:
+    if tuple(evidence["shape"]) != expected_shape:
         return _fail(
             f"{call} should return shape {expected_shape} ({spec.channels} channel(s) at {size}x{size}), "
-            f"got {out.shape}. Hint: tf.image.resize, tf.image.grayscale_to_rgb / rgb_to_grayscale."
+            f"got {tuple(evidence['shape'])}. Hint: tf.image.resize, tf.image.grayscale_to_rgb / rgb_to_grayscale."
         )
-    colours = [(v, v, v) for v in (0, 128, 255)]
-    if in_channels == 3 and spec.channels == 3:
-        colours.append((200, 100, 30))
-    for rgb in colours:
-        image = np.empty((1, 28, 28, in_channels), np.uint8)
-        image[...] = rgb[:in_channels]
-        out, failed = _call(prepare, image, backbone, size, what="prepare")
-        if failed:
-            return failed
-        got = np.asarray(out, np.float64).reshape(-1, spec.channels).mean(axis=0)
+    colours = _colours(in_channels, spec.channels)
+    if len(evidence["colours"]) != len(colours):
+        return _fail(f"the evidence of {call} is incomplete: {len(evidence['colours'])} of {len(colours)} colours.")
+    for rgb, got in zip(colours, evidence["colours"]):
+        got = np.asarray(got, np.float64)
         pixel = np.asarray(rgb[: spec.channels] if spec.channels == 3 else rgb[:1], np.float64)
         want = _preprocessed_pixel(spec.preprocess, pixel)
         if got.shape != want.shape or np.any(np.abs(got - want) > tol):
@@ -417,15 +438,40 @@ def check_prepare(prepare: Any, backbone: str, size: int, in_channels: int = 1) 
                 f"an image of colour {rgb[:in_channels]} does not become what {backbone} takes: prepare gives "
                 f"[{shown}].{found}"
             )
-    out = np.asarray(_call(prepare, batch.copy(), backbone, size, what="prepare")[0], np.float64)
-    if out.min() < lo - tol or out.max() > hi + tol:
-        return _fail(f"prepare gives values from {out.min():.4g} to {out.max():.4g}, outside the range {backbone}'s "
+    low, high = evidence["range"]
+    if low < lo - tol or high > hi + tol:
+        return _fail(f"prepare gives values from {low:.4g} to {high:.4g}, outside the range {backbone}'s "
                      "preprocess_input produces: check the scaling against its contract (lesson 02, section 3).")
     return Feedback(
         True,
         f"prepare turns {in_channels}-channel images into {backbone}'s input: {size}x{size}x{spec.channels}, "
         f"values in [{lo:g}, {hi:g}].",
     )
+
+
+def check_prepare(prepare: Any, backbone: str, size: int, in_channels: int = 1) -> Feedback:
+    """``prepare(images, backbone, size)`` gives what ``backbone`` takes, from uint8 images.
+
+    Checked on images of one colour, whose resized version is the same colour whatever the
+    resizing method, so only the size, the channels and the value mapping matter; and on
+    random images for the value range. Publishes its evidence (:mod:`tlhelpers.evidence`),
+    which the grader judges again with :func:`judge_prepare`.
+
+    Args:
+        prepare: the student's function.
+        backbone: a registry name.
+        size: the side the images must have.
+        in_channels: channels of the uint8 images given to ``prepare`` (1 gray, 3 RGB).
+
+    Example:
+        >>> from tlhelpers.pipeline import to_model_input
+        >>> check_prepare(lambda x, b, s: to_model_input(x, b, s), "resnet50", 32)  # doctest: +ELLIPSIS
+        ✅ Correct: prepare turns 1-channel images into resnet50's input...
+    """
+    key = {"backbone": backbone, "size": size, "in_channels": in_channels}
+    found = prepare_evidence(prepare, **key)
+    evidence.publish("prepare", key, found)
+    return judge_prepare(found, **key)
 
 
 @dataclass(frozen=True)
@@ -496,30 +542,41 @@ def _letters(answer: Any) -> set[str] | None:
     return letters if letters <= set(PIPELINES) else None
 
 
-def check_wrong_pipelines_format(answer: Any) -> Feedback:
-    """The answer is a set of pipeline letters (not whether they are right).
+def _answer_evidence(answer: Any) -> dict[str, Any]:
+    """The answer as JSON values: a string, a sorted list of strings, or only its ``repr``."""
+    if isinstance(answer, str):
+        return {"answer": answer}
+    try:
+        return {"answer": sorted(str(a) for a in answer)}
+    except TypeError:
+        return {"repr": repr(answer)[:200]}
+
+
+def judge_wrong_pipelines_format(found: dict[str, Any]) -> Feedback:
+    """The verdict of :func:`check_wrong_pipelines_format` on its evidence (runs no student code).
 
     Example:
-        >>> check_wrong_pipelines_format(None)  # doctest: +ELLIPSIS
-        ❌ Not yet: answer with a set of letters from A to G...
+        >>> judge_wrong_pipelines_format({"answer": ["B", "C"]}).correct
+        True
     """
-    letters = _letters(answer) if answer is not None else None
+    letters = _letters(found["answer"]) if "answer" in found else None
     if letters is None:
-        return _fail(f"answer with a set of letters from A to G, e.g. {{'A', 'C'}}; got {answer!r}.")
+        shown = repr(found["answer"]) if "answer" in found else found.get("repr", "?")
+        return _fail(f"answer with a set of letters from A to G, e.g. {{'A', 'C'}}; got {shown}.")
     return Feedback(True, f"your answer lists pipelines {', '.join(sorted(letters)) or 'none'} (the hidden test checks which are right).")
 
 
-def check_wrong_pipelines(answer: Any) -> Feedback:
-    """Exactly the wrong pipelines are named; every mistake is explained.
+def judge_wrong_pipelines(found: dict[str, Any]) -> Feedback:
+    """The verdict of :func:`check_wrong_pipelines` on its evidence (runs no student code).
 
     Example:
-        >>> check_wrong_pipelines({"B", "C", "D", "F", "G"})  # doctest: +ELLIPSIS
-        ✅ Correct: ...
+        >>> judge_wrong_pipelines({"answer": "B, C, D, F, G"}).correct
+        True
     """
-    fmt = check_wrong_pipelines_format(answer)
+    fmt = judge_wrong_pipelines_format(found)
     if not fmt:
         return fmt
-    letters = _letters(answer)
+    letters = _letters(found["answer"])
     wrong = {k for k, p in PIPELINES.items() if p.wrong}
     flagged_fine, missed = len(letters - wrong), len(wrong - letters)
     if flagged_fine or missed:
@@ -534,6 +591,38 @@ def check_wrong_pipelines(answer: Any) -> Feedback:
             "and whether resizing and preprocessing commute."
         )
     return Feedback(True, " ".join(f"{k}: {PIPELINES[k].why}" for k in sorted(wrong)))
+
+
+def check_wrong_pipelines_format(answer: Any) -> Feedback:
+    """The answer is a set of pipeline letters (not whether they are right); publishes its evidence.
+
+    Example:
+        >>> check_wrong_pipelines_format(None)  # doctest: +ELLIPSIS
+        ❌ Not yet: answer with a set of letters from A to G...
+    """
+    found = {"repr": "None"} if answer is None else _answer_evidence(answer)
+    evidence.publish("wrong_pipelines_format", {}, found)
+    return judge_wrong_pipelines_format(found)
+
+
+def check_wrong_pipelines(answer: Any) -> Feedback:
+    """Exactly the wrong pipelines are named; every mistake is explained; publishes its evidence.
+
+    Example:
+        >>> check_wrong_pipelines({"B", "C", "D", "F", "G"})  # doctest: +ELLIPSIS
+        ✅ Correct: ...
+    """
+    found = {"repr": "None"} if answer is None else _answer_evidence(answer)
+    evidence.publish("wrong_pipelines", {}, found)
+    return judge_wrong_pipelines(found)
+
+
+#: The checks whose evidence the grader judges again, by the name they publish it under.
+JUDGES: dict[str, Callable[..., Feedback]] = {
+    "prepare": lambda found, key: judge_prepare(found, **key),
+    "wrong_pipelines_format": lambda found, key: judge_wrong_pipelines_format(found),
+    "wrong_pipelines": lambda found, key: judge_wrong_pipelines(found),
+}
 
 
 # ---- assignment 3: a target accuracy with k labels per class, in a time budget ------------

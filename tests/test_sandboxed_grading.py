@@ -1,0 +1,419 @@
+"""Grading in a sandbox: hostile submissions, each a real notebook, through the real grading path.
+
+Two classes are graded once each (module fixtures), with an honest submission in each:
+
+* a small assignment of the test's own (no TensorFlow: a notebook runs in seconds), whose
+  hostile students read the teacher's files, write and delete outside their folder, open
+  sockets, fork without end, allocate past the memory limit, loop forever, print a fake
+  score, ship a module that shadows one the tests import, and attack the runner;
+* assignment 2 itself, whose checks publish evidence, with students who monkeypatch the
+  checks, blank the test cells from inside the kernel, or rewrite the expected values.
+
+Each submission goes through ``grade_folder`` (the code of ``assignments grade``): copy,
+``bwrap`` sandbox, ``cell_runner`` with nbclient and an ipykernel inside, streamed cells,
+scores, verdicts. The teacher's files are checked byte for byte afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from tlhelpers import sandbox
+from tlhelpers.__main__ import main
+from tlhelpers.config import PACKAGE_DIR
+from tlhelpers.grading import release_notebook
+from tlhelpers.sandboxed_grading import (
+    NETWORK, OUT_OF_MEMORY, TAMPERED, TIMED_OUT, TOO_MANY_PROCESSES, Grader, Row, grade_folder, limit_verdict, write_csv,
+)
+
+SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
+SECRET = "TEACHER-SECRET-0xC0FFEE"
+needs_sandbox = pytest.mark.skipif(sandbox.why_unavailable() is not None, reason=f"no sandbox: {sandbox.why_unavailable()}")
+
+
+# ---- fast: the parts without a kernel -------------------------------------------------------
+
+
+def test_limits_name_the_bad_value() -> None:
+    with pytest.raises(ValueError, match=r"Limits.memory_bytes must be a positive whole number, got 0"):
+        sandbox.Limits(memory_bytes=0)
+
+
+def test_the_sandbox_command_hides_then_exposes_then_hides_the_solutions_again(tmp_path: Path) -> None:
+    home, course = tmp_path / "t", tmp_path / "t" / "course"
+    (course / "assignments" / "source").mkdir(parents=True)
+    cmd = sandbox.command(["python"], Path("/w"), sandbox.Limits(processes=64),
+                          hide=[home, course / "assignments" / "source"], expose=[course, tmp_path / "missing"])
+    text = " ".join(cmd)
+    assert text.index(f"--tmpfs {home}") < text.index(f"--ro-bind {course} {course}") < text.rindex(f"--tmpfs {course}/assignments/source")
+    assert "missing" not in text
+    assert "--unshare-net" in cmd and "--unshare-pid" in cmd and "--die-with-parent" in cmd
+    assert "--nproc=64" in cmd and cmd[-1] == "python"
+    assert ("setpriv" in cmd) == (os.geteuid() == 0)  # root: what runs inside is nobody
+
+
+@pytest.mark.parametrize("ename, evalue, verdict", [
+    ("CellTimeoutError", "the cell ran longer than 5 s", TIMED_OUT),
+    ("MemoryError", "Unable to allocate 4.00 GiB", OUT_OF_MEMORY),
+    ("BlockingIOError", "[Errno 11] Resource temporarily unavailable", TOO_MANY_PROCESSES),
+    ("OSError", "[Errno 101] Network is unreachable", NETWORK),
+    ("URLError", "<urlopen error [Errno -3] Temporary failure in name resolution>", NETWORK),
+    ("AssertionError", "double(2) should be 4", None),
+])
+def test_errors_map_to_verdicts(ename: str, evalue: str, verdict: str | None) -> None:
+    assert limit_verdict({"output_type": "error", "ename": ename, "evalue": evalue}) == verdict
+
+
+def test_grading_refuses_without_a_sandbox_unless_unsafe(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap, no prlimit
+    with pytest.raises(sandbox.SandboxUnavailable, match="bwrap.*not on PATH.*--unsafe"):
+        Grader()
+    assert main(["assignments", "check", str(tmp_path / "hw.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "grading refused" in err and "apt-get install bubblewrap" in err and "--unsafe" in err
+    assert Grader(unsafe=True).unsafe
+
+
+def test_the_grades_file_is_never_replaced_silently(tmp_path: Path, capsys) -> None:
+    grades = tmp_path / "grades.csv"
+    grades.write_text("earlier grades\n")
+    with pytest.raises(FileExistsError, match="--force"):
+        write_csv([Row("bob", "", "no submission")], grades)
+    assert main(["assignments", "grade", str(tmp_path), "--csv", str(grades)]) == 2
+    assert grades.read_text() == "earlier grades\n" and "--force" in capsys.readouterr().err
+    write_csv([Row("bob", "", "no submission")], grades, force=True)
+    assert grades.read_text().splitlines()[1].startswith("bob,,no submission")
+
+
+# ---- the small class -------------------------------------------------------------------------
+
+
+def _cell(source: str, grade_id: str, **kind) -> nbformat.NotebookNode:
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": False, "grade_id": grade_id,
+                                 "schema_version": 3, **kind}
+    return cell
+
+
+def small_source() -> nbformat.NotebookNode:
+    nb = new_notebook(cells=[
+        _cell("import numpy as np", "setup", locked=True),
+        _cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "double", solution=True),
+        _cell("assert np.isclose(double(2), 4), 'double(2) should be 4'\n### BEGIN HIDDEN TESTS\n"
+              "assert np.isclose(double(-3), -6), 'double(-3) should be -6'\n### END HIDDEN TESTS",
+              "double_tests", grade=True, locked=True, points=2),
+        _cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", "answer", solution=True),
+        _cell("assert answer == 42, 'not yet'", "answer_tests", grade=True, locked=True, points=1),
+    ])
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return nb
+
+
+def attempt(what: str, code: str) -> str:
+    """A cell line that tries ``code`` and prints whether it worked, with the secret if it leaked."""
+    return (f"try:\n    _got = {code}\n    print('DONE {what}:', str(_got)[:200])\n"
+            f"except Exception as _err:\n    print('BLOCKED {what}:', type(_err).__name__)\n")
+
+
+def hostile_cells(paths: dict[str, Path], port: int, other_host: str) -> dict[str, tuple[str, str]]:
+    """student -> (where the cell goes: 'first' or 'last', its code)."""
+    home, course, honest = paths["home"], paths["course"], paths["honest"]
+    return {
+        "reader": ("first", "".join([
+            attempt("ssh key", f"open({str(home / '.ssh' / 'id_rsa')!r}).read()"),
+            attempt("solutions", f"open({str(course / 'small' / 'hw.ipynb')!r}).read()"),
+            attempt("other student", f"open({str(honest)!r}).read()"),
+            attempt("home listing", f"__import__('os').listdir({str(home / '.ssh')!r})"),
+        ])),
+        "writer": ("first", "".join([
+            attempt("home", f"open({str(home / 'pwned')!r}, 'w').write('x')"),
+            attempt("solutions", f"open({str(course / 'small' / 'pwned')!r}, 'w').write('x')"),
+            attempt("other student", f"open({str(honest.parent / 'pwned')!r}, 'w').write('x')"),
+            attempt("system", "open('/usr/pwned', 'w').write('x')"),
+        ])),
+        "deleter": ("first", "import shutil, os\n" + "".join([
+            attempt("parent", "shutil.rmtree('..')"),
+            attempt("class", f"shutil.rmtree({str(honest.parent.parent)!r})"),
+            attempt("solutions", f"os.remove({str(course / 'small' / 'hw.ipynb')!r})"),
+        ])),
+        "network": ("first", "import socket\n" + attempt("loopback", f"socket.create_connection(('127.0.0.1', {port}), 3)")
+                    + f"socket.create_connection(({other_host!r}, {port}), 3)\n"),
+        "forkbomb": ("last", "import os\nwhile True:\n    os.fork()\n"),
+        "memory": ("first", "import numpy\nhoard = numpy.empty(4 << 30, numpy.uint8)  # 4 GiB of address space, untouched\n"),
+        "looper": ("first", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"),
+        "runner": ("first", "import os, json\n_fake = json.dumps({'event': 'cell', 'index': 2, 'cell': {'outputs': []}})\n"
+                   + "".join(attempt(f"fd {fd}", f"open(f'/proc/{{os.getppid()}}/fd/{fd}', 'w').write(_fake + '\\n')")
+                             for fd in range(3, 8))
+                   + attempt("ptrace", "open(f'/proc/{os.getppid()}/mem', 'rb').read(1)")),
+        "fakescore": ("last", "print('double_tests   2 / 2  passed')\nprint('total   3 / 3')\n3"),
+    }
+
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _other_host_address() -> str:
+    """An address of this machine that is not loopback (outside a sandbox a connection there is refused)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # UDP connect only picks a route and a source address: nothing is sent
+        return probe.getsockname()[0]
+    except OSError:
+        return "192.0.2.1"  # no route at all: a connection cannot leave this machine either
+    finally:
+        probe.close()
+
+
+def _listen_below_ephemeral_ports() -> socket.socket:
+    """A listener on the host's 127.0.0.1, on a port no kernel in the sandbox picks for itself."""
+    for port in range(20000, 20200):
+        try:
+            return socket.create_server(("127.0.0.1", port))
+        except OSError:
+            continue
+    raise RuntimeError("no free port in 20000-20199 on 127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    home, course, folder = root / "teacher", root / "course", root / "class"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text(SECRET)
+    source = small_source()
+    _write(source, course / "small" / "hw.ipynb")
+    student, _ = release_notebook(source)
+    answered = nbformat.from_dict(source)
+    honest = _write(nbformat.from_dict(answered), folder / "honest" / "hw.ipynb")
+    (folder / "shadow").mkdir()
+    (folder / "shadow" / "numpy.py").write_text("def isclose(*a, **k):\n    return True\n")  # would pass any answer
+    shadow = nbformat.from_dict(source)
+    shadow.cells[1].source, shadow.cells[3].source = "def double(x):\n    return x + 2", "answer = 41"
+    _write(shadow, folder / "shadow" / "hw.ipynb")
+    paths = {"home": home, "course": course, "honest": honest}
+
+    listener = _listen_below_ephemeral_ports()  # a service of the teacher's, on the host's loopback
+    listener.settimeout(0.2)
+    port, accepted, stop = listener.getsockname()[1], [], threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    for name, (where, code) in hostile_cells(paths, port, _other_host_address()).items():
+        nb = nbformat.from_dict(student if name in ("runner", "fakescore") else answered)
+        nb.cells.insert(1 if where == "first" else len(nb.cells), new_code_cell(code))
+        _write(nb, folder / name / "hw.ipynb")
+    before = {"home": _digest(home), "course": _digest(course), "class": _digest(folder)}
+    limits = sandbox.Limits(cell_seconds=15, notebook_seconds=40, memory_bytes=2 << 30, processes=128)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        rows = grade_folder(folder, source=course / "small" / "hw.ipynb", grader=Grader(limits), executed=root / "executed")
+    stop.set()
+    server.join()
+    listener.close()
+    executed = {p.parent.name: p for p in (root / "executed").glob("*/hw.ipynb")}
+    return {"rows": {r.student: r for r in rows}, "before": before, "paths": {**paths, "class": folder},
+            "accepted": accepted, "executed": executed}
+
+
+def _printed(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
+
+
+def _row(cls, student: str):
+    row = cls["rows"][student]
+    assert row.report is not None, row.verdict
+    return row
+
+
+@needs_sandbox
+@pytest.mark.system
+def test_the_honest_student_keeps_full_marks(small_class) -> None:
+    row = _row(small_class, "honest")
+    assert (row.verdict, row.report.score, row.report.auto_points) == ("ok", 3, 3), str(row.report)
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("student, attempts", [("reader", 4), ("runner", 6)])
+def test_what_a_submission_may_not_read_it_cannot(small_class, student: str, attempts: int) -> None:
+    printed = _printed(small_class["executed"][student])
+    assert printed.count("BLOCKED") == attempts and "DONE" not in printed, printed
+    assert SECRET not in printed
+    row = _row(small_class, student)
+    assert row.verdict == "ok" and row.report.score == (0 if student == "runner" else 3), str(row.report)
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("student", ["writer", "deleter"])
+def test_writing_and_deleting_outside_reach_nothing_and_cost_nothing(small_class, student: str) -> None:
+    printed = _printed(small_class["executed"][student])  # what it wrote or removed was the sandbox's own
+    assert printed.count("BLOCKED") + printed.count("DONE") == (4 if student == "writer" else 3), printed
+    row = _row(small_class, student)
+    assert row.verdict == "ok" and row.report.score == 3, str(row.report)
+
+
+@needs_sandbox
+@pytest.mark.system
+def test_nothing_of_the_teacher_changed(small_class) -> None:
+    paths = small_class["paths"]
+    after = {"home": _digest(paths["home"]), "course": _digest(paths["course"]), "class": _digest(paths["class"])}
+    assert after == small_class["before"]
+    assert not Path("/usr/pwned").exists()
+
+
+@needs_sandbox
+@pytest.mark.system
+def test_the_network_is_out_of_reach_even_the_hosts_loopback(small_class) -> None:
+    row = _row(small_class, "network")
+    printed = _printed(small_class["executed"]["network"])
+    assert "BLOCKED loopback: ConnectionRefusedError" in printed  # the sandbox's own loopback: nobody listens
+    assert small_class["accepted"] == [], "the host's listener on 127.0.0.1 was reached"
+    assert row.verdict == NETWORK and row.report.score == 3, str(row.report)
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("student, verdict, score", [
+    ("forkbomb", TOO_MANY_PROCESSES, 3),
+    ("memory", OUT_OF_MEMORY, 3),
+    ("looper", TIMED_OUT, 0),
+])
+def test_a_broken_limit_gets_its_verdict(small_class, student: str, verdict: str, score: float) -> None:
+    row = _row(small_class, student)
+    assert verdict in row.verdict.split("; ") and row.report.score == score, str(row.report)
+    if student == "looper":  # stopped by the notebook's time limit: the cells after it never ran
+        assert {q.status for q in row.report.questions} == {"not run"}
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("student", ["fakescore", "shadow"])
+def test_printed_scores_and_shadow_modules_count_for_nothing(small_class, student: str) -> None:
+    row = _row(small_class, student)
+    assert row.verdict == "ok" and row.report.score == 0, str(row.report)
+    assert {q.score for q in row.report.questions} == {0}
+
+
+# ---- assignment 2: checks that publish evidence --------------------------------------------
+
+MONKEYPATCH = """from tlhelpers.checks import Feedback
+for _name in ("check_prepare", "check_wrong_pipelines", "check_wrong_pipelines_format"):
+    setattr(grade, _name, lambda *a, **k: Feedback(True, "fine"))
+"""
+BLANK_TESTS = """get_ipython().input_transformers_cleanup.append(lambda lines: [] if any("grade." in l for l in lines) else lines)"""
+REWRITE_KEY = """import dataclasses
+for _k, _p in list(grade.PIPELINES.items()):
+    grade.PIPELINES[_k] = dataclasses.replace(_p, wrong=_k == "A")
+"""
+
+
+@pytest.fixture(scope="module")
+def a2_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("a2")
+    source = SOURCE / "a2_preprocessing" / "preprocessing.ipynb"
+    reference = nbformat.read(source, as_version=4)
+    student, _ = release_notebook(reference)
+
+    def answer(nb, grade_id: str, code: str) -> None:
+        next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).source = code
+
+    submissions = {"honest": nbformat.from_dict(reference)}
+    for name, code in (("monkeypatch", MONKEYPATCH), ("blanktests", BLANK_TESTS)):
+        nb = nbformat.from_dict(student)
+        answer(nb, "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
+        nb.cells.insert(2, new_code_cell(code))
+        submissions[name] = nb
+    rewrite = nbformat.from_dict(reference)
+    answer(rewrite, "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
+    answer(rewrite, "a2_wrong_pipelines_tests", "print('fine')")  # edited in the file: restored
+    rewrite.cells.insert(2, new_code_cell(REWRITE_KEY))
+    submissions["rewrite"] = rewrite
+    for name, nb in submissions.items():
+        _write(nb, root / "class" / name / "a2_preprocessing" / source.name)
+    rows = grade_folder(root / "class", "a2_preprocessing", grader=Grader(sandbox.Limits(cell_seconds=120, notebook_seconds=300)))
+    return {r.student: r for r in rows}
+
+
+@needs_sandbox
+@pytest.mark.system
+def test_a2_honest_student_keeps_full_marks(a2_class) -> None:
+    report = a2_class["honest"].report
+    assert a2_class["honest"].verdict == "ok" and report.score == report.auto_points == 6, str(report)
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("student, score", [("monkeypatch", 0), ("blanktests", 0), ("rewrite", 4)])
+def test_changing_the_checks_inside_the_kernel_is_caught(a2_class, student: str, score: float) -> None:
+    row = a2_class[student]
+    assert row.verdict == TAMPERED and row.report.score == score, str(row.report)
+    statuses = {q.grade_id: q.status for q in row.report.questions}
+    assert statuses["a2_wrong_pipelines_tests"] == "tampered"
+    if student == "rewrite":
+        assert statuses["a2_prepare_tests"] == "passed"
+        assert "cell 'a2_wrong_pipelines_tests' was changed; the original was put back" in row.report.notes
+
+
+# ---- nbgrader's autograde inside the same sandbox --------------------------------------------
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.skipif(os.geteuid() == 0, reason="as root the sandbox runs nbgrader as nobody, who cannot write the "
+                    "root-owned gradebook (known limitation, see assignments/README.md)")
+def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    home, root = tmp_path / "teacher", tmp_path / "course"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text(SECRET)
+    shutil.copytree(SOURCE / "a2_preprocessing", root / "source" / "a2_preprocessing")
+    (root / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.course_id = 'tl-test'\n")
+    env = {**os.environ, "HOME": str(home), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    made = subprocess.run(["nbgrader", "generate_assignment", "a2_preprocessing"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    nb = nbformat.read(root / "source" / "a2_preprocessing" / "preprocessing.ipynb", as_version=4)
+    nb.cells.insert(2, new_code_cell(attempt("ssh key", f"open({str(home / '.ssh' / 'id_rsa')!r}).read()")))
+    _write(nb, root / "submitted" / "alice" / "a2_preprocessing" / "preprocessing.ipynb")
+
+    graded = subprocess.run([sys.executable, "-m", "tlhelpers", "assignments", "sandbox", "--",
+                             "nbgrader", "autograde", "a2_preprocessing"],
+                            cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    printed = _printed(root / "autograded" / "alice" / "a2_preprocessing" / "preprocessing.ipynb")
+    assert "BLOCKED ssh key: FileNotFoundError" in printed and SECRET not in printed, printed
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        grades = gradebook.find_submission_notebook("preprocessing", "a2_preprocessing", "alice").grades
+        assert {g.name: g.auto_score for g in grades if not g.needs_manual_grade} == {
+            "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}
