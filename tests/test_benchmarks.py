@@ -184,6 +184,11 @@ def test_course_quick_subset(quick) -> None:
     assert all(run["status"] == "ok" and run["seconds"] > 0 for run in r["runs"]), r["runs"]
     total = next(t for t in r["targets"] if "seconds" in t["description"])
     assert total["value"] > 0 and total["met"] is None, "a subset must not judge the whole-course target"
+    summary = r["summary"]
+    assert summary["calibration_seconds"] > 0
+    assert summary["speed_scale"] == pytest.approx(summary["calibration_seconds"] / summary["reference_calibration_seconds"],
+                                                   abs=1e-3)
+    assert total["threshold"] == pytest.approx(600 * summary["speed_scale"], abs=0.1)  # the target, scaled
 
 
 def test_tuner_curves(quick) -> None:

@@ -279,7 +279,7 @@ class NotebookCase:
     marks: tuple = ()
 
 
-# notebook -> its check. The lessons run up to and including their widget's cell; 03 and 04
+# notebook -> its check. The lessons run up to and including their widget's cell; 03 and 05
 # run only the cells their widget needs (their training cells run under nbval already).
 CASES: dict[str, NotebookCase] = {
     "demo_slider": NotebookCase(demo_notebook, check_demo_slider),
@@ -288,14 +288,16 @@ CASES: dict[str, NotebookCase] = {
         check_augmentation_slider,
     ),
     "03_unfreeze": NotebookCase(
-        course_notebook("03_fine_tuning.ipynb", until="UnfreezeExplorer(spare", keep=("87cac7ed",),
-                        setup="BLOCKS = 2  # as the lesson sets it"),
+        course_notebook("03_fine_tuning.ipynb", until="UnfreezeExplorer(spare", keep=("f6efa1b3",),
+                        setup="settings = recipe.default_recipe()  # as the lesson sets it"),
         check_unfreeze_slider,
     ),
-    "04_upload": NotebookCase(
+    "05_upload": NotebookCase(
         course_notebook("05_validation.ipynb", until="predictor = UploadPredictor(", keep=("d7a534f1",),
-                        setup="from tlhelpers.widgets.upload import UploadPredictor\n"
-                              "model = build_classifier(base, task.num_classes)  # untrained: the widget needs a model"),
+                        setup="from tlhelpers import serving, transfer\n"
+                              "from tlhelpers.widgets.upload import UploadPredictor\n"
+                              "model = transfer.build_classifier(base, task.num_classes)  # untrained: the widget needs a model\n"
+                              "servable = serving.with_preprocessing(model, track.backbone, track.input_size)"),
         check_upload_predictions,
     ),
 }

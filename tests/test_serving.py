@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -23,12 +25,15 @@ def _raw(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
 def test_reloaded_model_on_raw_images_predicts_as_the_pipeline(tmp_path, backbone, size, raw_shape) -> None:
     keras.utils.set_random_seed(0)
     model = transfer.build_classifier(backbones.load_backbone(backbone, weights=None, input_size=size), 4)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")  # as a trained model would be
     raw = _raw(raw_shape)
     expected = model.predict(to_model_input(raw, backbone, size), verbose=0)
     served = with_preprocessing(model, backbone, raw_channels=raw_shape[-1])
     path = tmp_path / "served.keras"
     served.save(path)
-    reloaded = keras.saving.load_model(path)  # plain Keras: no tlhelpers objects needed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even a note about optimizer state
+        reloaded = keras.saving.load_model(path)  # plain Keras: no tlhelpers objects needed
     np.testing.assert_allclose(reloaded.predict(raw, verbose=0), expected, atol=1e-4)
     np.testing.assert_allclose(served.predict(raw.astype("float32"), verbose=0), expected, atol=1e-4)
     assert not served.get_layer("channels_and_preprocess_input").trainable

@@ -28,7 +28,7 @@ def hypermodel() -> tuning.TwoPhaseHyperModel:
 def test_controls_and_budget(hypermodel, tmp_path) -> None:
     dash = TunerDashboard(hypermodel, project_prefix="t", directory=tmp_path, max_trials=4, epochs=2)
     assert [dash.tuner_kind.description, dash.start_button.description] == ["tuner", "Start search"]
-    assert dash.budget.value == "Budget: random: 4 trials, 8 fine-tuning epochs in all (plus the head phases on cached features)"
+    assert dash.budget.value == "Budget: random: 4 trials, 8 fine-tuning epochs in all (plus the probe, fitted once)"
     assert dash.project.value == f"t-random-2ep-{setup_id(hypermodel)}"
     dash.tuner_kind.value = "hyperband"
     assert dash.trials.disabled and dash.epochs.description.startswith("max epochs")

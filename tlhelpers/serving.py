@@ -78,7 +78,8 @@ def with_preprocessing(model: keras.Model, backbone: str, input_size: int | None
 
     Returns:
         A model sharing ``model``'s layers: ``Resizing`` (bilinear, as the pipeline), a fixed
-        1x1 ``Conv2D`` (channels and ``preprocess_input``, not trainable), then ``model``.
+        1x1 ``Conv2D`` (channels and ``preprocess_input``, not trainable), then ``model``'s
+        layers; not compiled (it is for predictions: its file holds no optimizer state).
         On the same raw images it predicts what ``model`` predicts on ``to_model_input`` of
         them (``tests/test_serving.py`` checks it, through a save and a plain reload).
 
@@ -95,4 +96,5 @@ def with_preprocessing(model: keras.Model, backbone: str, input_size: int | None
     affine = keras.layers.Conv2D(spec.channels, 1, name="channels_and_preprocess_input", trainable=False)
     x = affine(x)
     affine.set_weights([kernel[None, None], bias])
-    return keras.Model(inputs, model(x), name=name or f"{model.name}_on_raw_images")
+    core = keras.Model(model.inputs, model.outputs, name=model.name)  # its layers, without its compile state
+    return keras.Model(inputs, core(x), name=name or f"{model.name}_on_raw_images")

@@ -528,7 +528,7 @@ class Budget:
         return cls(kind, max_trials, max_trials * epochs)
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.trials} trials, {self.fine_epochs} fine-tuning epochs in all (plus the head phases on cached features)"
+        return f"{self.kind}: {self.trials} trials, {self.fine_epochs} fine-tuning epochs in all (plus the probe, fitted once)"
 
 
 def _kind(kind: str) -> TunerKind:
