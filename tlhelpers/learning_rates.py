@@ -24,7 +24,7 @@ def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> fl
     except (TypeError, ValueError):
         raise ValueError(f"{what} must be a positive number, got {learning_rate!r}") from None
     if not value > 0:
-        raise ValueError(f"{what} must be greater than 0, got {learning_rate!r}; typical values: 1e-3 for a head, 1e-5..1e-4 to fine-tune")
+        raise ValueError(f"{what} must be greater than 0, got {learning_rate!r}; typical values: 1e-3 for a head with Adam, a peak of 1e-4 to 3e-3 to fine-tune (lesson 03)")
     return value
 
 
