@@ -245,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     columns, rows = table_rows(summary, all_strategies)
     near = summary["near"]["budgets"]
     crossings = "; ".join(f"{'on its target' if t == 'near' else 'on the far target (' + far + ')'}: "
-                          + (f"from {c['crossover']} labels/class" if c["crossover"] else "at no budget measured")
+                          + (f"from {c['crossover']} label{'' if c['crossover'] == 1 else 's'}/class" if c["crossover"]
+                             else "at no budget measured")
                           for t, c in summary.items())
     headline = ("recommended transfer strategy (median test accuracy) minus scratch / minus pixels: " + ", ".join(
         f"{near[str(k)]['gain_over_scratch']:+.1f} / {near[str(k)]['gain_over_pixels']:+.1f} points at {k} "

@@ -54,7 +54,8 @@ def crossover_clause(curve: dict[str, Any]) -> str:
         'at no budget up to 300 labels per class'
     """
     if curve["crossover"]:
-        return f"from {curve['crossover']} labels per class on"
+        k = curve["crossover"]
+        return f"from {k} label{'' if k == 1 else 's'} per class on"
     return f"at no budget up to {max(int(k) for k in curve['budgets'])} labels per class"
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from common import BENCHMARKS, BENCH_DIR, REPO_DIR, RESULTS_DIR, TRACKS, markdown_table, result_path
+from quotes import crossover_clause
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PLOT_NAMES = {"offline": "few_shot.png", "imagenet": "few_shot-imagenet.png"}
@@ -298,15 +299,9 @@ def crossover_tables(results: Results) -> str:
             quick = f" ({QUICK_NOTE})" if result["quick"] else ""
             parts += [f"**{track} track, {where}**: {result['settings']['backbone']}, median test accuracy over {seeds} "
                       f"seed{'s' if seeds != 1 else ''}; fine-tuning leads the probe by a point or more "
-                      f"{crossover_text(first, curve)}{quick}.", "",
+                      f"{crossover_clause(curve)}{quick}.", "",
                       markdown_table(columns, rows), ""]
     return "\n".join(parts).rstrip()
-
-
-def crossover_text(first: int | None, curve: dict[str, Any]) -> str:
-    """"from 100 labels per class on", or "at no budget up to 300 labels per class"."""
-    top = max(int(k) for k in curve["budgets"])
-    return f"from {first} labels per class on" if first else f"at no budget up to {top} labels per class"
 
 
 def readme_block(results: Results, plots: dict[str, Path], readme: Path, page: Path) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tlhelpers import backbones, batchnorm, transfer
+from tlhelpers.recipe import Recipe
 
 
 def _start_model() -> keras.Model:
@@ -22,7 +23,8 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.slow
 def test_statistics_move_only_when_batchnorm_trains() -> None:
     x, y = _data(24, 0)
-    runs = batchnorm.experiment(_start_model, x, y, _data(12, 1), blocks=2, learning_rate=1e-3, epochs=2, batch_size=8)
+    runs = batchnorm.experiment(_start_model, x, y, _data(12, 1),
+                                recipe=Recipe(blocks=2, learning_rate=1e-3, max_epochs=2, warmup_epochs=0, batch_size=8))
     frozen, trainable = runs.loc["BatchNorm frozen"], runs.loc["BatchNorm trainable"]
     assert frozen["BatchNorm layers training"] == 0 and trainable["BatchNorm layers training"] > 0
     assert frozen["moving mean change"] == 0 and frozen["moving variance change"] == 0

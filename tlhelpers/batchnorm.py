@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from tlhelpers.config import set_seed
-from tlhelpers.training import compile_classifier
+from tlhelpers.recipe import Recipe, compile_for
 from tlhelpers.transfer import unfreeze_top
 
 if TYPE_CHECKING:
@@ -83,18 +83,17 @@ def experiment(
     y: Any,
     validation_data: tuple[Any, Any],
     *,
-    blocks: int,
-    learning_rate: float,
-    epochs: int,
-    batch_size: int = 16,
+    recipe: Recipe,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Fine-tune the same start twice, BatchNorm frozen and BatchNorm trainable; what changed.
 
     ``start_model()`` must return a fresh classifier (the trained head on the pretrained
-    backbone, called with ``training=False``). Both runs unfreeze its top ``blocks`` blocks
-    with :func:`tlhelpers.transfer.unfreeze_top`; the second also unfreezes their
-    BatchNorm layers. Same seed, learning rate, epochs and batches.
+    backbone, called with ``training=False``). Both runs unfreeze its top ``recipe.blocks``
+    blocks with :func:`tlhelpers.transfer.unfreeze_top`; the second also unfreezes their
+    BatchNorm layers. Both train on the images for ``recipe.max_epochs`` epochs with the
+    recipe's schedule (:func:`tlhelpers.recipe.compile_for`), the same seed and batches,
+    and no early stopping: the runs show what each setting does, however it ends.
 
     Returns:
         One row per run: how many BatchNorm layers trained, the mean absolute change of
@@ -102,19 +101,20 @@ def experiment(
         and after.
 
     Example:
-        >>> experiment(start_model, x, y, (x_val, y_val), blocks=2, learning_rate=1e-4, epochs=3)  # doctest: +SKIP
+        >>> experiment(start_model, x, y, (x_val, y_val), recipe=default_recipe().with_(max_epochs=3))  # doctest: +SKIP
     """
     import pandas as pd
 
     rows = []
     for label, batchnorm in (("BatchNorm frozen", False), ("BatchNorm trainable", True)):
         model = start_model()
-        report = unfreeze_top(model, blocks, batchnorm=batchnorm)
-        compile_classifier(model, learning_rate)
+        report = unfreeze_top(model, recipe.blocks, batchnorm=batchnorm)
+        compile_for(model, recipe, len(y))
         val_before = model.evaluate(*validation_data, verbose=0)[1]
         before = moving_statistics(model)
         set_seed(seed)
-        model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size, verbose=0)
+        model.fit(x, y, validation_data=validation_data, epochs=recipe.max_epochs, batch_size=recipe.batch_size,
+                  verbose=0)
         shift = statistics_shift(before, moving_statistics(model))
         trained = sum(1 for row in report.layer_rows if row.batchnorm and row.trainable)
         rows.append({"run": label, "BatchNorm layers training": trained,

@@ -322,7 +322,9 @@ def make_augmentation(
     The layers change images only when called with ``training=True`` (inside ``fit``);
     with every factor at 0 and no flip, the result is a single ``Identity`` layer.
     at ``training=False`` (``predict``, ``evaluate``) they pass images through unchanged.
-    They work on raw 0..255 pixels, so put them before the backbone's preprocessing.
+    Only the value layer (``contrast``) assumes a range, raw 0..255: with it, put the layers
+    before the backbone's preprocessing. Flips, rotations, zooms and shifts work on any
+    range (:func:`input_augmentation` leaves contrast out for that reason).
 
     Args:
         flip: random horizontal flips.
