@@ -129,13 +129,14 @@ def _assignments_check(args: argparse.Namespace) -> int:
     grader = _grader(args)
     if grader is None:
         return 2
-    if len(args.notebooks) > 1:  # the other submissions: hidden from each one
-        grader.hide.append(Path(os.path.commonpath([Path(n).resolve().parent for n in args.notebooks])))
+    others = []  # the other submissions: hidden from each one
+    if len(args.notebooks) > 1:
+        others.append(Path(os.path.commonpath([Path(n).resolve().parent for n in args.notebooks])))
     status = 0
     for notebook in args.notebooks:
         print(f"running {notebook} in a {'plain process (--unsafe)' if args.unsafe else 'sandbox'} ...", file=sys.stderr, flush=True)
         try:
-            report = grader.check(notebook, source=args.source)
+            report = grader.check(notebook, source=args.source, hide=others)
         except (FileExistsError, FileNotFoundError, MarkupError, ValueError) as err:
             print(f"check failed: {err}", file=sys.stderr)
             status = 2

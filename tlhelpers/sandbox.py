@@ -145,7 +145,18 @@ def command(
     if root:  # bwrap mounts as root; what runs inside is nobody, without capabilities
         args += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return args + ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}", "--core=0", "--", *argv]
+    return args + limited(argv, limits)
+
+
+def limited(argv: Sequence[str], limits: Limits, processes: bool = True) -> list[str]:
+    """``argv`` under ``prlimit``: the memory limit, no core dumps, and (unless ``processes`` is false) the process limit.
+
+    Example:
+        >>> limited(["true"], Limits(memory_bytes=1 << 30, processes=8))
+        ['prlimit', '--as=1073741824', '--nproc=8', '--core=0', '--', 'true']
+    """
+    nproc = [f"--nproc={limits.processes}"] if processes else []
+    return ["prlimit", f"--as={limits.memory_bytes}", *nproc, "--core=0", "--", *argv]
 
 
 def why_unavailable() -> str | None:

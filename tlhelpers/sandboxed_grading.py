@@ -194,7 +194,7 @@ def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: 
         _copy_files(prepared, work)
         argv = [sys.executable, "-m", "tlhelpers.cell_runner", prepared.path.name, "--timeout", str(limits.cell_seconds)]
         if unsafe:
-            command = ["prlimit", f"--as={limits.memory_bytes}", "--core=0", "--", *argv]
+            command = sandbox.limited(argv, limits, processes=False)  # the process limit would count all of yours
         else:
             sandbox.prepare_work(work)
             command = sandbox.command(argv, work, limits, hidden(*hide), exposed())
@@ -350,8 +350,14 @@ class Grader:
         return self.references[source_path]
 
     def check(self, notebook: str | os.PathLike, source: str | os.PathLike | None = None,
-              executed_copy: str | os.PathLike | None = None) -> CheckReport:
+              executed_copy: str | os.PathLike | None = None, hide: Iterable[Path] = ()) -> CheckReport:
         """Grade one submission in its own sandbox (see the module's docstring).
+
+        Args:
+            notebook: the submitted notebook.
+            source: the source notebook, or a folder to find it in (default: ``assignments/source``).
+            executed_copy: also write the executed notebook there.
+            hide: folders to hide for this submission too (e.g. the class's folder).
 
         Raises:
             FileNotFoundError: the notebook does not exist.
@@ -362,7 +368,7 @@ class Grader:
         if executed_copy is not None and Path(executed_copy).exists():
             raise FileExistsError(f"{str(executed_copy)!r} exists; choose another name for the executed copy")
         prepared = prepare(notebook, source)
-        hide = [*self.hide, prepared.path.parent.resolve()]
+        hide = [*self.hide, *hide, prepared.path.parent.resolve()]
         if prepared.source_path is not None:
             hide.append(prepared.source_path.parent)
         expected = self.expected(prepared.source_path) if prepared.source_nb is not None else None
@@ -436,7 +442,6 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
 
     folder = Path(folder)
     grader = grader or Grader()
-    grader.hide.append(folder.resolve())
     rows = []
     for student, notebooks in submissions(folder, assignment).items():
         if not notebooks:
@@ -448,7 +453,7 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
                 if executed is not None:
                     copy_to = Path(executed) / notebook.relative_to(folder)
                     copy_to.parent.mkdir(parents=True, exist_ok=True)
-                report = grader.check(notebook, source, copy_to)
+                report = grader.check(notebook, source, copy_to, hide=[folder.resolve()])
                 row = Row(student, str(notebook.relative_to(folder)), "; ".join(report.verdicts) or "ok", report)
             except (OSError, ValueError, MarkupError, nbformat.ValidationError, json.JSONDecodeError) as err:
                 row = Row(student, str(notebook.relative_to(folder)), f"not graded: {err}")

@@ -544,6 +544,8 @@ def _letters(answer: Any) -> set[str] | None:
 
 def _answer_evidence(answer: Any) -> dict[str, Any]:
     """The answer as JSON values: a string, a sorted list of strings, or only its ``repr``."""
+    if answer is None:
+        return {"repr": "None"}
     if isinstance(answer, str):
         return {"answer": answer}
     try:
@@ -600,7 +602,7 @@ def check_wrong_pipelines_format(answer: Any) -> Feedback:
         >>> check_wrong_pipelines_format(None)  # doctest: +ELLIPSIS
         ❌ Not yet: answer with a set of letters from A to G...
     """
-    found = {"repr": "None"} if answer is None else _answer_evidence(answer)
+    found = _answer_evidence(answer)
     evidence.publish("wrong_pipelines_format", {}, found)
     return judge_wrong_pipelines_format(found)
 
@@ -612,7 +614,7 @@ def check_wrong_pipelines(answer: Any) -> Feedback:
         >>> check_wrong_pipelines({"B", "C", "D", "F", "G"})  # doctest: +ELLIPSIS
         ✅ Correct: ...
     """
-    found = {"repr": "None"} if answer is None else _answer_evidence(answer)
+    found = _answer_evidence(answer)
     evidence.publish("wrong_pipelines", {}, found)
     return judge_wrong_pipelines(found)
 
