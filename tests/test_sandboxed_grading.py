@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -134,6 +135,64 @@ def test_the_time_budget_is_judged_on_the_runners_clock_not_the_kernels(solve_ce
     assert {q.grade_id: q.status for q in report.questions} == {"a3_predictions_tests": "passed", "a3_target_tests": status}
     if status == "tampered":
         assert "solve took 500.0 s, over the budget of 60 s" in report.questions[1].message
+
+
+def test_nbgrader_copies_come_back_only_where_nothing_changed_meanwhile(tmp_path: Path) -> None:
+    """The write-back of ``assignments sandbox``: changed files back, conflicts and links and a broken gradebook refused."""
+    import sqlite3
+
+    from tlhelpers.nbgrader_sandbox import Course, stage, write_back
+
+    root = tmp_path / "course"
+    (root / "autograded" / "alice").mkdir(parents=True)
+    (root / "autograded" / "alice" / "a.ipynb").write_text("old alice")
+    (root / "autograded" / "bob.ipynb").write_text("old bob")
+    (root / "source" / "hw").mkdir(parents=True)
+    (root / "source" / "hw" / "hw.ipynb").write_text("the solutions")
+    (root / "source" / "hw" / "data.csv").write_text("1,2")
+    with sqlite3.connect(root / "gradebook.db") as db:
+        db.executescript("CREATE TABLE assignment (id TEXT); CREATE TABLE student (id TEXT); INSERT INTO student VALUES ('alice');")
+    db.close()
+    staging = stage(Course.read(root), tmp_path / "stage")
+    assert (staging.folder / "source" / "hw" / "data.csv").is_file() and not (staging.folder / "source" / "hw" / "hw.ipynb").exists()
+
+    (staging.folder / "autograded" / "alice" / "a.ipynb").write_text("new alice")  # changed: written back
+    (staging.folder / "autograded" / "carol.ipynb").write_text("new carol")  # new: written back
+    (staging.folder / "autograded" / "bob.ipynb").write_text("new bob")
+    (root / "autograded" / "bob.ipynb").write_text("the teacher's edit")  # changed meanwhile: refused
+    (staging.folder / "feedback").mkdir()
+    (staging.folder / "feedback" / "key").symlink_to(tmp_path / "secret")  # a link: refused, never followed
+    (staging.folder / "stray.csv").write_text("x")  # not nbgrader's to write: dropped
+    with sqlite3.connect(staging.folder / "gradebook.db") as db:
+        db.execute("INSERT INTO student VALUES ('bob')")
+    db.close()
+    done = write_back(staging)
+    assert sorted(done.written) == ["autograded/alice/a.ipynb", "autograded/carol.ipynb", "gradebook.db"]
+    assert [r.split(":")[0] for r in done.refused] == ["autograded/bob.ipynb", "feedback/key"] and done.dropped == ["stray.csv"]
+    assert (root / "autograded" / "bob.ipynb").read_text() == "the teacher's edit"
+    assert (root / "autograded" / "alice" / "a.ipynb").read_text() == "new alice" and not (root / "feedback").exists()
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert db.execute("SELECT id FROM student ORDER BY id").fetchall() == [("alice",), ("bob",)]
+    db.close()
+    assert (root / "gradebook.db.before-sandbox").is_file()
+
+    staging = stage(Course.read(root), tmp_path / "stage2")
+    (staging.folder / "gradebook.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)  # broken by a submission
+    done = write_back(staging)
+    assert done.written == [] and done.refused[0].startswith("gradebook.db: SQLite"), done.refused
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert len(db.execute("SELECT id FROM student").fetchall()) == 2
+    db.close()
+
+
+def test_nbgrader_sandbox_refuses_a_gradebook_outside_the_course(tmp_path: Path) -> None:
+    from tlhelpers.nbgrader_sandbox import Course
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.db_url = 'sqlite:////srv/grades.db'\n")
+    with pytest.raises(ValueError, match=r"'sqlite:////srv/grades.db' is not an SQLite file in the course folder"):
+        Course.read(tmp_path)
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.autograded_directory = 'graded'\n")
+    assert Course.read(tmp_path).writable == ("graded", "feedback")
 
 
 # ---- the small class -------------------------------------------------------------------------
@@ -542,12 +601,12 @@ def test_tampering_with_the_checks_of_each_assignment_is_caught(request, assignm
 
 @needs_sandbox
 @pytest.mark.system
-@pytest.mark.skipif(os.geteuid() == 0, reason="as root the sandbox runs nbgrader as nobody, who cannot write the "
-                    "root-owned gradebook (known limitation, see assignments/README.md)")
-def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path, monkeypatch) -> None:
-    import shutil
+def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path) -> None:
+    """As any user, root too: nbgrader writes copies of the gradebook and autograded/, put back after."""
     import subprocess
     import sys
+
+    from nbgrader.api import Gradebook
 
     home, root = tmp_path / "teacher", tmp_path / "course"
     (home / ".ssh").mkdir(parents=True)
@@ -559,20 +618,38 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path, monkeypatch) -> 
     made = subprocess.run(["nbgrader", "generate_assignment", "a2_preprocessing"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stdout + made.stderr
-    nb = nbformat.read(root / "source" / "a2_preprocessing" / "preprocessing.ipynb", as_version=4)
-    nb.cells.insert(2, new_code_cell(attempt("ssh key", f"open({str(home / '.ssh' / 'id_rsa')!r}).read()")))
+    solution = root / "source" / "a2_preprocessing" / "preprocessing.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    nb.cells.insert(2, new_code_cell("import os\n" + "".join([
+        attempt("ssh key", f"open({str(home / '.ssh' / 'id_rsa')!r}).read()"),
+        attempt("solutions", f"open({str(solution)!r}).read()"),
+        attempt("gradebook", f"open({str(root / 'gradebook.db')!r}, 'rb').read(16)"),
+        attempt("config", f"os.remove({str(root / 'nbgrader_config.py')!r})"),
+        attempt("submissions", f"open({str(root / 'submitted' / 'bob' / 'pwned')!r}, 'w').write('x')"),
+        attempt("course folder", f"open({str(root / 'pwned')!r}, 'w').write('x')"),
+    ])))
     _write(nb, root / "submitted" / "alice" / "a2_preprocessing" / "preprocessing.ipynb")
+    _write(nbformat.read(solution, as_version=4), root / "submitted" / "bob" / "a2_preprocessing" / "preprocessing.ipynb")
+    teachers = {"source": _digest(root / "source"), "release": _digest(root / "release"), "submitted": _digest(root / "submitted"),
+                "config": (root / "nbgrader_config.py").read_text()}
 
     graded = subprocess.run([sys.executable, "-m", "tlhelpers", "assignments", "sandbox", "--",
                              "nbgrader", "autograde", "a2_preprocessing"],
-                            cwd=root, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     printed = _printed(root / "autograded" / "alice" / "a2_preprocessing" / "preprocessing.ipynb")
     assert "BLOCKED ssh key: FileNotFoundError" in printed and SECRET not in printed, printed
-
-    from nbgrader.api import Gradebook
+    assert "BLOCKED solutions: FileNotFoundError" in printed, printed
+    assert "DONE gradebook: b'SQLite format 3" in printed, printed  # a copy of it: within reach, as the docs say
+    assert "BLOCKED config:" in printed and "BLOCKED submissions:" in printed, printed  # read-only
+    assert "DONE course folder:" in printed and not (root / "pwned").exists(), printed  # the copy's folder: dropped
+    assert "'pwned' was written in the course folder by the command; not kept" in graded.stderr
+    assert {"source": _digest(root / "source"), "release": _digest(root / "release"), "submitted": _digest(root / "submitted"),
+            "config": (root / "nbgrader_config.py").read_text()} == teachers
+    assert (root / "gradebook.db.before-sandbox").is_file()
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        grades = gradebook.find_submission_notebook("preprocessing", "a2_preprocessing", "alice").grades
-        assert {g.name: g.auto_score for g in grades if not g.needs_manual_grade} == {
-            "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}
+        for student in ("alice", "bob"):
+            grades = gradebook.find_submission_notebook("preprocessing", "a2_preprocessing", student).grades
+            assert {g.name: g.auto_score for g in grades if not g.needs_manual_grade} == {
+                "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}, student

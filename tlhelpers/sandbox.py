@@ -99,7 +99,7 @@ def command(
     limits: Limits,
     hide: Iterable[Path] = (),
     expose: Iterable[Path] = (),
-    writable: Iterable[Path] = (),
+    binds: Iterable[tuple[Path, Path, bool]] = (),
     chdir: Path | None = None,
 ) -> list[str]:
     """The full command line that runs ``argv`` in the sandbox.
@@ -112,7 +112,9 @@ def command(
         hide: host folders that appear empty (on a throw-away tmpfs).
         expose: host paths put back read-only at the same place (inside ``hide`` or not);
             those that do not exist are left out.
-        writable: host folders bound writable at the same place (e.g. nbgrader's course folder).
+        binds: ``(host path, path inside, writable)``, bound in this order after the rest
+            (e.g. nbgrader's course folder: a writable staging folder, then its other
+            entries read-only on top).
         chdir: the working folder inside, when there is no ``work``.
 
     Example:
@@ -129,14 +131,18 @@ def command(
             "--setenv", "HOME", str(INSIDE_HOME)]
     for path in hide:
         args += ["--tmpfs", str(path)]
+
+    def bind(source: Path, inside: Path, writable: bool) -> list[str]:
+        made = [p for p in reversed(inside.parents) if any(h in p.parents for h in hide)]
+        return [*(arg for p in made for arg in ("--perms", "0755", "--dir", str(p))),  # bwrap's own are 0700
+                "--bind" if writable else "--ro-bind", str(source), str(inside)]
+
     for path in expose:
-        made = [p for p in reversed(path.parents) if any(h in p.parents for h in hide)]
-        args += [arg for p in made for arg in ("--perms", "0755", "--dir", str(p))]  # bwrap's own are 0700
-        args += ["--ro-bind", str(path), str(path)]
+        args += bind(path, path, False)
     for path in _nested(hide, expose):  # a hidden folder inside an exposed one (the solutions in the course)
         args += ["--tmpfs", str(path)]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
+    for source, inside, writable in binds:
+        args += bind(Path(source), Path(inside), writable)
     if work is not None:
         args += ["--bind", str(work), str(INSIDE_WORK), "--chdir", str(INSIDE_WORK)]
     elif chdir is not None:

@@ -172,19 +172,26 @@ def hidden(*folders: Path | None) -> list[Path]:
     return found
 
 
-def _environment() -> dict[str, str]:
+def environment() -> dict[str, str]:
+    """The environment variables a sandbox gets: the course's few (the track, the Keras cache), none of yours.
+
+    Example:
+        >>> environment()["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+        True
+    """
     from tlhelpers.data import keras_cache_dir
 
-    track = current_track()
+    track, cache = current_track(), keras_cache_dir()
     return {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8",
         "PYTHONSAFEPATH": "1",  # nothing in the submission's folder shadows tlhelpers, ipykernel or the runner
         "TL_TRACK": track.name,
         "TL_PROFILE": track.profile,
-        "KERAS_HOME": str(keras_cache_dir()),
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         "JUPYTER_PLATFORM_DIRS": "1",
+        # the cache, put back read-only; without one, Keras makes its own in the sandbox's home
+        **({"KERAS_HOME": str(cache)} if cache.is_dir() else {}),
     }
 
 
@@ -213,7 +220,7 @@ def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: 
             sandbox.prepare_work(work)
             command = sandbox.command(argv, work, limits, hidden(*hide), exposed())
         with tempfile.TemporaryFile(mode="w+", dir=tmp) as log:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, cwd=work, env=_environment(),
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, cwd=work, env=environment(),
                                     start_new_session=True, text=True, encoding="utf-8", errors="replace")
             started = time.monotonic()
             events = _read_events(proc, limits.notebook_seconds)
