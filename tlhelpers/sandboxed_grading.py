@@ -113,7 +113,7 @@ class Run:
         files: the notebook's folder before any of its code ran (:func:`tlhelpers.evidence.files`).
         verdicts: the limits it broke, what stopped it.
         seconds: the whole run.
-        log: the end of the runner's own log (stderr), for a teacher looking into a failure.
+        log: the end of the runner's own stderr (kept for debugging; reports do not show it).
     """
 
     cells: dict[int, dict[str, Any]] = field(default_factory=dict)
