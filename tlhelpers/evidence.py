@@ -119,17 +119,20 @@ def image_digest(path: str | os.PathLike) -> str | None:
 def files(folder: str | os.PathLike, images: bool = True) -> dict[str, str | None]:
     """Every regular file under ``folder`` (relative, ``/``-separated), with :func:`image_digest` of images.
 
+    Sub-folders are listed too, with a trailing ``/`` (and ``None``), so empty ones show.
     Symbolic links and other special files are left out (they are never read); with
     ``images=False`` nothing is read, every value is ``None``.
 
     Example:
-        >>> files(Path(__file__).parent)["evidence.py"] is None
-        True
+        >>> listing = files(Path(__file__).parent)
+        >>> listing["evidence.py"], listing["exercises/"]
+        (None, None)
     """
     folder = Path(folder)
     found: dict[str, str | None] = {}
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(root, d)))
+        found.update({(Path(root) / d).relative_to(folder).as_posix() + "/": None for d in dirs})
         for name in sorted(names):
             path = Path(root) / name
             if path.is_file() and not path.is_symlink():

@@ -1232,22 +1232,24 @@ def _under(folder: str) -> str:
 def _listing(folder: str | Path, images: bool = False) -> dict[str, str | None]:
     """:func:`tlhelpers.evidence.files` of ``folder`` as the grader holds them: paths from the working folder."""
     prefix = _under(_relative(folder))
-    return {prefix + path: digest for path, digest in evidence.files(folder, images=images).items()}
+    found = {prefix + path: digest for path, digest in evidence.files(folder, images=images).items()}
+    return {prefix: None, **found} if prefix and Path(folder).is_dir() else found
 
 
 def class_files(listing: dict[str, str | None], folder: str) -> dict[str, list[str]]:
     """The class sub-folders of ``folder`` in ``listing`` (hidden ones left out), each with its files' names, sorted.
 
     Example:
-        >>> class_files({"imgs/b/2.png": None, "imgs/b/1.png": None, "imgs/.x/1.png": None, "imgs/a.txt": None}, "imgs")
-        {'b': ['1.png', '2.png']}
+        >>> class_files({"imgs/b/2.png": None, "imgs/b/1.png": None, "imgs/c/": None, "imgs/.x/1.png": None}, "imgs")
+        {'b': ['1.png', '2.png'], 'c': []}
     """
     prefix = _under(folder)
     classes: dict[str, list[str]] = {}
     for path in listing:
         parts = path[len(prefix):].split("/") if path.startswith(prefix) else []
-        if len(parts) == 2 and not parts[0].startswith("."):
-            classes.setdefault(parts[0], []).append(parts[1])
+        if len(parts) == 2 and parts[0] and not parts[0].startswith("."):
+            files = classes.setdefault(parts[0], [])
+            files += [parts[1]] if parts[1] else []  # "class/": the folder itself
     return {name: sorted(files) for name, files in sorted(classes.items())}
 
 
