@@ -31,6 +31,8 @@ from tlhelpers.exercises import assignment_checks as grade
 from tlhelpers.pipeline import prepare_images, to_model_input
 from tlhelpers.training import compile_classifier
 
+from image_folders import make_stripes
+
 SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
 ALL = ("a1_freezing", "a2_preprocessing", "a3_label_budget", "a4_own_images")
 GRADED = ("a1_freezing", "a2_preprocessing", "a4_own_images")  # run by nbgrader and by check
@@ -307,7 +309,7 @@ def test_check_fine_tuned_measures_the_weights(base: keras.Model) -> None:
     transfer.unfreeze_top(model, 2)
     before = grade.snapshot(model)
     model.fit(x, y, epochs=1, verbose=0)  # forgot to recompile: still the head's learning rate
-    assert "compile again" in grade.check_fine_tuned(model, before, 2).message.lower()
+    assert "compiled again" in grade.check_fine_tuned(model, before, 2).message
 
     before = grade.snapshot(model)
     compile_classifier(model, 1e-5)
@@ -321,6 +323,35 @@ def test_check_fine_tuned_measures_the_weights(base: keras.Model) -> None:
     compile_classifier(model, 1e-5)
     model.fit(x, y, epochs=1, verbose=0)
     assert "BatchNorm layer" in grade.check_fine_tuned(model, before, 2).message
+
+
+@pytest.mark.slow
+def test_the_judges_hold_the_evidence_to_their_own_copy_of_the_backbone() -> None:
+    """What a kernel publishes must list the backbone's real layers; 'pretrained' must be the grader's weights."""
+    import copy
+
+    keras.utils.set_random_seed(0)
+    model = transfer.build_classifier(backbones.load_backbone("fashion_cnn"), 5)
+    compile_classifier(model, 1e-3)
+    transfer.unfreeze_top(model, 2)
+    before = grade.snapshot(model)
+    compile_classifier(model, 1e-4)
+    model.fit(np.random.default_rng(0).uniform(0, 255, (16, 32, 32, 1)), np.arange(16) % 5, epochs=1, verbose=0)
+
+    found = grade.fine_tuned_evidence(model, before)
+    assert grade.judge_fine_tuned(found, 2, pretrained=True)
+    forged = copy.deepcopy(found)
+    forged["layers"][0][2] = ["0" * 16] * len(forged["layers"][0][2])  # 'before' was not the pretrained weights
+    assert "was not the pretrained fashion_cnn" in grade.judge_fine_tuned(forged, 2, pretrained=True).message
+    assert "lacks layer 'block1_conv1'" in grade.judge_fine_tuned({**found, "layers": found["layers"][1:]}, 2, True).message
+
+    unfrozen = grade.unfrozen_evidence(model)
+    assert grade.judge_unfrozen(unfrozen, 2)
+    lying = copy.deepcopy(unfrozen)
+    lying["base"][0][3] = lying["base"][0][2]  # block1's first layer trains: the grader places it in block1 itself
+    assert "block1 should stay frozen" in grade.judge_unfrozen(lying, 2).message
+    assert "exactly the pretrained one" in grade.judge_own_model(
+        grade.own_model_evidence(transfer.build_classifier(backbones.load_backbone("fashion_cnn"), 5), 5)).message
 
 
 def _prepare_numpy(images, backbone, size):
@@ -409,23 +440,6 @@ def test_quiet_keeps_warnings_and_cpp_logs_off_stderr(capfd) -> None:
     out, err = capfd.readouterr()
     assert err == ""
     assert "note: UserWarning: a library warning" in out and "python stderr" in out and "C++ stderr" in out
-
-
-def make_stripes(folder: Path, per_class: int = 20, seed: int = 0) -> Path:
-    """A student's own image folder: RGB PNGs of several sizes, horizontal vs vertical stripes."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    for name in ("horizontal", "vertical"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            h, w = (int(v) for v in rng.integers(36, 60, 2))
-            period = int(rng.integers(6, 12))
-            coord = np.arange(h)[:, None] if name == "horizontal" else np.arange(w)[None, :]
-            on = np.broadcast_to(((coord + int(rng.integers(0, period))) // (period // 2)) % 2 == 0, (h, w))
-            image = np.where(on[..., None], rng.integers(150, 256, 3), rng.integers(0, 100, 3)).astype(np.uint8)
-            Image.fromarray(image).save(folder / name / f"{i:02d}.png")
-    return folder
 
 
 def test_folder_checks(tmp_path: Path) -> None:

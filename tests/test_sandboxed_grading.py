@@ -1,13 +1,14 @@
 """Grading in a sandbox: hostile submissions, each a real notebook, through the real grading path.
 
-Two classes are graded once each (module fixtures), with an honest submission in each:
+Each class is graded once (module fixtures), with an honest submission in each:
 
 * a small assignment of the test's own (no TensorFlow: a notebook runs in seconds), whose
   hostile students read the teacher's files, write and delete outside their folder, open
   sockets, fork without end, allocate past the memory limit, loop forever, print a fake
   score, ship a module that shadows one the tests import, and attack the runner;
-* assignment 2 itself, whose checks publish evidence, with students who monkeypatch the
-  checks, blank the test cells from inside the kernel, or rewrite the expected values.
+* assignments 2, 1, 3 and 4 themselves, whose checks publish evidence, each with an honest
+  student and students who monkeypatch the checks, blank the test cells from inside the
+  kernel, make ``Feedback.require`` never fail, or rewrite the expected values.
 
 Each submission goes through ``grade_folder`` (the code of ``assignments grade``): copy,
 ``bwrap`` sandbox, ``cell_runner`` with nbclient and an ipykernel inside, streamed cells,
@@ -18,20 +19,27 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import threading
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from image_folders import make_stripes
+
 from tlhelpers import sandbox
 from tlhelpers.__main__ import main
+from tlhelpers.evidence import MIME, key_of, records
 from tlhelpers.config import PACKAGE_DIR
+from tlhelpers.exercises.assignment_checks import make_demo_folder
 from tlhelpers.grading import release_notebook
 from tlhelpers.sandboxed_grading import (
-    NETWORK, OUT_OF_MEMORY, TAMPERED, TIMED_OUT, TOO_MANY_PROCESSES, Grader, Row, grade_folder, limit_verdict, write_csv,
+    NETWORK, OUT_OF_MEMORY, TAMPERED, TIMED_OUT, TOO_MANY_PROCESSES, Grader, Reference, Row, Run, _score, grade_folder,
+    limit_verdict, write_csv,
 )
 
 SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
@@ -91,6 +99,100 @@ def test_the_grades_file_is_never_replaced_silently(tmp_path: Path, capsys) -> N
     assert grades.read_text() == "earlier grades\n" and "--force" in capsys.readouterr().err
     write_csv([Row("bob", "", "no submission")], grades, force=True)
     assert grades.read_text().splitlines()[1].startswith("bob,,no submission")
+
+
+def _published(check: str, key: dict, **data) -> dict:
+    """A display output carrying one evidence record, as a check in a kernel sends it."""
+    return {"output_type": "display_data", "metadata": {}, "data": {MIME: {"check": check, "key": key, "data": data}}}
+
+
+@pytest.mark.parametrize("solve_cell_seconds, score, status", [(5.0, 5, "passed"), (500.0, 1, "tampered")])
+def test_the_time_budget_is_judged_on_the_runners_clock_not_the_kernels(solve_cell_seconds: float, score: float,
+                                                                         status: str) -> None:
+    """a3: the kernel says solve took 1 s each time; the grader believes the time its runner measured for the cell."""
+    from tlhelpers.exercises.assignment_checks import GroundTruth, challenge_task, predictions_evidence, task_key
+    from tlhelpers.grading import prepare
+
+    source = SOURCE / "a3_label_budget" / "label_budget.ipynb"
+    prepared = prepare(source, source)
+    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(prepared.nb.cells)}
+    draws = [challenge_task(seed) for seed in (0, 1)]
+    truth = GroundTruth.of(draws[0])
+    perfect = predictions_evidence(np.asarray(truth.labels))  # the right answer
+    outputs = {
+        "a3_run": [_published("solve", task_key(draws[0]), seconds=1.0)],
+        "a3_predictions_tests": [_published("predictions", task_key(draws[0]), **perfect)],
+        "a3_target_tests": [_published("challenge", task_key(draws[0]), **perfect, seconds=1.0),
+                            _published("solve", task_key(draws[1]), seconds=1.0),
+                            _published("challenge", task_key(draws[1]), **perfect, seconds=1.0)],
+    }
+    reference = Reference({g: sorted({key_of(r) for r in records(outs)}) for g, outs in outputs.items()})
+    result = Run(cells={i: {"outputs": outputs.get(g, []), "execution_count": 1} for g, i in index.items() if g},
+                 cell_seconds={i: 2.0 for i in index.values()}, files={})
+    result.cell_seconds[index["a3_run"]] = solve_cell_seconds
+    report = _score(prepared, result, reference)
+    assert report.score == score, str(report)
+    assert {q.grade_id: q.status for q in report.questions} == {"a3_predictions_tests": "passed", "a3_target_tests": status}
+    if status == "tampered":
+        assert "solve took 500.0 s, over the budget of 60 s" in report.questions[1].message
+
+
+def test_nbgrader_copies_come_back_only_where_nothing_changed_meanwhile(tmp_path: Path) -> None:
+    """The write-back of ``assignments sandbox``: changed files back, conflicts and links and a broken gradebook refused."""
+    import sqlite3
+
+    from tlhelpers.nbgrader_sandbox import Course, stage, write_back
+
+    root = tmp_path / "course"
+    (root / "autograded" / "alice").mkdir(parents=True)
+    (root / "autograded" / "alice" / "a.ipynb").write_text("old alice")
+    (root / "autograded" / "bob.ipynb").write_text("old bob")
+    (root / "source" / "hw").mkdir(parents=True)
+    (root / "source" / "hw" / "hw.ipynb").write_text("the solutions")
+    (root / "source" / "hw" / "data.csv").write_text("1,2")
+    with sqlite3.connect(root / "gradebook.db") as db:
+        db.executescript("CREATE TABLE assignment (id TEXT); CREATE TABLE student (id TEXT); INSERT INTO student VALUES ('alice');")
+    db.close()
+    staging = stage(Course.read(root), tmp_path / "stage")
+    assert (staging.folder / "source" / "hw" / "data.csv").is_file() and not (staging.folder / "source" / "hw" / "hw.ipynb").exists()
+
+    (staging.folder / "autograded" / "alice" / "a.ipynb").write_text("new alice")  # changed: written back
+    (staging.folder / "autograded" / "carol.ipynb").write_text("new carol")  # new: written back
+    (staging.folder / "autograded" / "bob.ipynb").write_text("new bob")
+    (root / "autograded" / "bob.ipynb").write_text("the teacher's edit")  # changed meanwhile: refused
+    (staging.folder / "feedback").mkdir()
+    (staging.folder / "feedback" / "key").symlink_to(tmp_path / "secret")  # a link: refused, never followed
+    (staging.folder / "stray.csv").write_text("x")  # not nbgrader's to write: dropped
+    with sqlite3.connect(staging.folder / "gradebook.db") as db:
+        db.execute("INSERT INTO student VALUES ('bob')")
+    db.close()
+    done = write_back(staging)
+    assert sorted(done.written) == ["autograded/alice/a.ipynb", "autograded/carol.ipynb", "gradebook.db"]
+    assert [r.split(":")[0] for r in done.refused] == ["autograded/bob.ipynb", "feedback/key"] and done.dropped == ["stray.csv"]
+    assert (root / "autograded" / "bob.ipynb").read_text() == "the teacher's edit"
+    assert (root / "autograded" / "alice" / "a.ipynb").read_text() == "new alice" and not (root / "feedback").exists()
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert db.execute("SELECT id FROM student ORDER BY id").fetchall() == [("alice",), ("bob",)]
+    db.close()
+    assert (root / "gradebook.db.before-sandbox").is_file()
+
+    staging = stage(Course.read(root), tmp_path / "stage2")
+    (staging.folder / "gradebook.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)  # broken by a submission
+    done = write_back(staging)
+    assert done.written == [] and done.refused[0].startswith("gradebook.db: SQLite"), done.refused
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert len(db.execute("SELECT id FROM student").fetchall()) == 2
+    db.close()
+
+
+def test_nbgrader_sandbox_refuses_a_gradebook_outside_the_course(tmp_path: Path) -> None:
+    from tlhelpers.nbgrader_sandbox import Course
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.db_url = 'sqlite:////srv/grades.db'\n")
+    with pytest.raises(ValueError, match=r"'sqlite:////srv/grades.db' is not an SQLite file in the course folder"):
+        Course.read(tmp_path)
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.autograded_directory = 'graded'\n")
+    assert Course.read(tmp_path).writable == ("graded", "feedback")
 
 
 # ---- the small class -------------------------------------------------------------------------
@@ -331,31 +433,43 @@ for _k, _p in list(grade.PIPELINES.items()):
 """
 
 
+def _answer(nb: nbformat.NotebookNode, grade_id: str, code: str) -> nbformat.NotebookNode:
+    """``nb`` with ``code`` in its cell ``grade_id``."""
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).source = code
+    return nb
+
+
+def _versions(assignment: str) -> tuple[Path, nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The source notebook of ``assignment``, and a fresh copy of its reference and its student version."""
+    source = next((SOURCE / assignment).glob("*.ipynb"))
+    reference = nbformat.read(source, as_version=4)
+    return source, reference, release_notebook(reference)[0]
+
+
+def _grade_class(root: Path, assignment: str, submissions: dict[str, nbformat.NotebookNode],
+                 limits: sandbox.Limits) -> dict[str, Row]:
+    """Each submission as ``root/class/<student>/<assignment>/``, graded by ``grade_folder`` in one batch."""
+    source = next((SOURCE / assignment).glob("*.ipynb"))
+    for name, nb in submissions.items():
+        _write(nb, root / "class" / name / assignment / source.name)
+    rows = grade_folder(root / "class", assignment, grader=Grader(limits))
+    return {r.student: r for r in rows}
+
+
 @pytest.fixture(scope="module")
 def a2_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("a2")
-    source = SOURCE / "a2_preprocessing" / "preprocessing.ipynb"
-    reference = nbformat.read(source, as_version=4)
-    student, _ = release_notebook(reference)
-
-    def answer(nb, grade_id: str, code: str) -> None:
-        next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).source = code
-
+    _, reference, student = _versions("a2_preprocessing")
     submissions = {"honest": nbformat.from_dict(reference)}
     for name, code in (("monkeypatch", MONKEYPATCH), ("blanktests", BLANK_TESTS)):
-        nb = nbformat.from_dict(student)
-        answer(nb, "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
+        nb = _answer(nbformat.from_dict(student), "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
         nb.cells.insert(2, new_code_cell(code))
         submissions[name] = nb
-    rewrite = nbformat.from_dict(reference)
-    answer(rewrite, "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
-    answer(rewrite, "a2_wrong_pipelines_tests", "print('fine')")  # edited in the file: restored
+    rewrite = _answer(nbformat.from_dict(reference), "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
+    _answer(rewrite, "a2_wrong_pipelines_tests", "print('fine')")  # edited in the file: restored
     rewrite.cells.insert(2, new_code_cell(REWRITE_KEY))
     submissions["rewrite"] = rewrite
-    for name, nb in submissions.items():
-        _write(nb, root / "class" / name / "a2_preprocessing" / source.name)
-    rows = grade_folder(root / "class", "a2_preprocessing", grader=Grader(sandbox.Limits(cell_seconds=120, notebook_seconds=300)))
-    return {r.student: r for r in rows}
+    return _grade_class(root, "a2_preprocessing", submissions, sandbox.Limits(cell_seconds=120, notebook_seconds=300))
 
 
 @needs_sandbox
@@ -378,17 +492,121 @@ def test_changing_the_checks_inside_the_kernel_is_caught(a2_class, student: str,
         assert "cell 'a2_wrong_pipelines_tests' was changed; the original was put back" in row.report.notes
 
 
+# ---- assignments 1, 3 and 4: the same attacks on checks that publish richer evidence --------
+#
+# One batch per assignment: the honest student (the reference answers), and students with
+# wrong answers who replace the checks, blank the tests from inside the kernel, make
+# Feedback.require never fail, or rewrite the values the checks compare with. The kernel
+# reports every such cell as passed; the grader's own judges score them 0 as tampered.
+
+REPLACE_A1_CHECKS = """from tlhelpers.checks import Feedback
+for _name in ("check_classifier", "check_unfrozen", "check_fine_tuned"):
+    setattr(grade, _name, lambda *a, **k: Feedback(True, "fine"))
+"""
+A1_WRONG_ANSWERS = {  # a base that trains, an unfreeze and a fine-tune that do nothing
+    "a1_build_model": "def build_model(base, num_classes):\n    x = keras.layers.GlobalAveragePooling2D()(base.output)\n"
+                      "    return keras.Model(base.input, keras.layers.Dense(num_classes, activation='softmax')(x))",
+    "a1_unfreeze": "def unfreeze(model, depth):\n    pass",
+    "a1_fine_tune": "def fine_tune(model, x, y):\n    pass",
+}
+REWRITE_PEAK_RATE = "from tlhelpers import recipe\nrecipe.PEAK_RATE_RANGE = (1e-6, 1.0)  # any rate is 'supported'\n"
+HIGH_RATE = ("def fine_tune(model, x, y):\n    model.compile(optimizer=keras.optimizers.Adam(1e-2), "
+             "loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n    model.fit(x, y, epochs=1, batch_size=8, verbose=0)")
+CONSTANT_SOLVE = "def solve(task):\n    return np.zeros(len(task.x_test), int)  # one class for every image: far below the target"
+REWRITE_TARGET = ("import dataclasses\nrules = dataclasses.replace(rules, target_accuracy=0.0)\n"
+                  "grade.CHALLENGES[track.name] = rules\n")
+NEVER_FAIL = "from tlhelpers.checks import Feedback\nFeedback.require = lambda self: self  # no check can fail a cell now\n"
+HEAD_ONLY = """x_train = pipeline.to_model_input(task.x_train, BACKBONE, SIZE)
+model = transfer.build_classifier(backbones.load_backbone(BACKBONE, input_size=SIZE), task.num_classes)
+training.compile_classifier(model, 1e-3)
+model.fit(x_train, task.y_train, epochs=20, batch_size=16, verbose=0)  # the head only: the backbone stays pretrained
+"""
+REWRITE_DEMO_SOURCES = "grade.DEMO_SOURCES[track.name] = ()  # no dataset to compare the images with\n"
+A134_LIMITS = sandbox.Limits(cell_seconds=300, notebook_seconds=600)
+
+
+@pytest.fixture(scope="module")
+def a1_class(tmp_path_factory):
+    _, reference, student = _versions("a1_freezing")
+    replaced = nbformat.from_dict(student)
+    for grade_id, code in A1_WRONG_ANSWERS.items():
+        _answer(replaced, grade_id, code)
+    replaced.cells.insert(2, new_code_cell(REPLACE_A1_CHECKS))
+    rewrite = _answer(nbformat.from_dict(reference), "a1_fine_tune", HIGH_RATE)
+    _answer(rewrite, "a1_fine_tune_tests", "print('fine')")  # edited in the file: restored
+    rewrite.cells.insert(2, new_code_cell(REWRITE_PEAK_RATE))
+    submissions = {"honest": nbformat.from_dict(reference), "replaced": replaced, "rewrite": rewrite}
+    return _grade_class(tmp_path_factory.mktemp("a1"), "a1_freezing", submissions, A134_LIMITS)
+
+
+@pytest.fixture(scope="module")
+def a3_class(tmp_path_factory):
+    _, reference, student = _versions("a3_label_budget")
+    blank = _answer(nbformat.from_dict(student), "a3_solve", CONSTANT_SOLVE)
+    blank.cells.insert(2, new_code_cell(BLANK_TESTS))
+    rewrite = _answer(nbformat.from_dict(student), "a3_solve", CONSTANT_SOLVE)
+    rewrite.cells.insert(2, new_code_cell(REWRITE_TARGET))
+    submissions = {"honest": nbformat.from_dict(reference), "blanktests": blank, "rewrite": rewrite}
+    return _grade_class(tmp_path_factory.mktemp("a3"), "a3_label_budget", submissions, A134_LIMITS)
+
+
+@pytest.fixture(scope="module")
+def a4_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("a4")
+    _, reference, _ = _versions("a4_own_images")
+    never_fail = _answer(nbformat.from_dict(reference), "a4_model", HEAD_ONLY)  # and no image folder handed in
+    never_fail.cells.insert(2, new_code_cell(NEVER_FAIL))
+    rewrite = nbformat.from_dict(reference)
+    rewrite.cells.insert(2, new_code_cell(REWRITE_DEMO_SOURCES))
+    make_stripes(root / "class" / "honest" / "a4_own_images" / "my_images")
+    make_demo_folder(root / "class" / "rewrite" / "a4_own_images" / "my_images")  # the dataset's images, handed in
+    submissions = {"honest": nbformat.from_dict(reference), "neverfail": never_fail, "rewrite": rewrite}
+    return _grade_class(root, "a4_own_images", submissions, A134_LIMITS)
+
+
+def _statuses(row: Row) -> dict[str, str]:
+    return {q.grade_id: q.status for q in row.report.questions}
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("assignment, points", [("a1", 8), ("a3", 5), ("a4", 8)])
+def test_the_honest_student_of_each_assignment_keeps_full_marks(request, assignment: str, points: float) -> None:
+    row = request.getfixturevalue(f"{assignment}_class")["honest"]
+    assert row.verdict == "ok" and row.report.score == row.report.auto_points == points, str(row.report)
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("assignment, student, tampered, score, why", [
+    ("a1", "replaced", {"a1_build_model_tests", "a1_unfreeze_tests", "a1_fine_tune_tests"}, 0, "sent no result"),
+    ("a1", "rewrite", {"a1_fine_tune_tests"}, 6, "learning rate is 0.01: too high"),
+    ("a3", "blanktests", {"a3_predictions_tests", "a3_target_tests"}, 0, "sent no result"),
+    ("a3", "rewrite", {"a3_target_tests"}, 1, "below the target 0.74"),
+    ("a4", "neverfail", {"a4_task_tests", "a4_model_tests"}, 4, "exactly the pretrained one"),
+    ("a4", "rewrite", {"a4_task_tests"}, 7, "are images of the track's dataset"),
+])
+def test_tampering_with_the_checks_of_each_assignment_is_caught(request, assignment: str, student: str, tampered: set,
+                                                               score: float, why: str) -> None:
+    row = request.getfixturevalue(f"{assignment}_class")[student]
+    statuses = _statuses(row)
+    assert row.verdict == TAMPERED and row.report.score == score, str(row.report)
+    assert {g for g, s in statuses.items() if s == "tampered"} == tampered, str(row.report)
+    assert {s for g, s in statuses.items() if g not in tampered} <= {"passed"}, str(row.report)
+    assert any(why in q.message for q in row.report.questions), str(row.report)
+
+
 # ---- nbgrader's autograde inside the same sandbox --------------------------------------------
 
 
 @needs_sandbox
 @pytest.mark.system
-@pytest.mark.skipif(os.geteuid() == 0, reason="as root the sandbox runs nbgrader as nobody, who cannot write the "
-                    "root-owned gradebook (known limitation, see assignments/README.md)")
-def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path, monkeypatch) -> None:
-    import shutil
+def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path) -> None:
+    """As any user, root too: nbgrader writes copies of the gradebook and autograded/, put back after."""
     import subprocess
     import sys
+
+    from nbgrader.api import Gradebook
 
     home, root = tmp_path / "teacher", tmp_path / "course"
     (home / ".ssh").mkdir(parents=True)
@@ -400,20 +618,38 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path, monkeypatch) -> 
     made = subprocess.run(["nbgrader", "generate_assignment", "a2_preprocessing"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stdout + made.stderr
-    nb = nbformat.read(root / "source" / "a2_preprocessing" / "preprocessing.ipynb", as_version=4)
-    nb.cells.insert(2, new_code_cell(attempt("ssh key", f"open({str(home / '.ssh' / 'id_rsa')!r}).read()")))
+    solution = root / "source" / "a2_preprocessing" / "preprocessing.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    nb.cells.insert(2, new_code_cell("import os\n" + "".join([
+        attempt("ssh key", f"open({str(home / '.ssh' / 'id_rsa')!r}).read()"),
+        attempt("solutions", f"open({str(solution)!r}).read()"),
+        attempt("gradebook", f"open({str(root / 'gradebook.db')!r}, 'rb').read(16)"),
+        attempt("config", f"os.remove({str(root / 'nbgrader_config.py')!r})"),
+        attempt("submissions", f"open({str(root / 'submitted' / 'bob' / 'pwned')!r}, 'w').write('x')"),
+        attempt("course folder", f"open({str(root / 'pwned')!r}, 'w').write('x')"),
+    ])))
     _write(nb, root / "submitted" / "alice" / "a2_preprocessing" / "preprocessing.ipynb")
+    _write(nbformat.read(solution, as_version=4), root / "submitted" / "bob" / "a2_preprocessing" / "preprocessing.ipynb")
+    teachers = {"source": _digest(root / "source"), "release": _digest(root / "release"), "submitted": _digest(root / "submitted"),
+                "config": (root / "nbgrader_config.py").read_text()}
 
     graded = subprocess.run([sys.executable, "-m", "tlhelpers", "assignments", "sandbox", "--",
                              "nbgrader", "autograde", "a2_preprocessing"],
-                            cwd=root, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     printed = _printed(root / "autograded" / "alice" / "a2_preprocessing" / "preprocessing.ipynb")
     assert "BLOCKED ssh key: FileNotFoundError" in printed and SECRET not in printed, printed
-
-    from nbgrader.api import Gradebook
+    assert "BLOCKED solutions: FileNotFoundError" in printed, printed
+    assert "DONE gradebook: b'SQLite format 3" in printed, printed  # a copy of it: within reach, as the docs say
+    assert "BLOCKED config:" in printed and "BLOCKED submissions:" in printed, printed  # read-only
+    assert "DONE course folder:" in printed and not (root / "pwned").exists(), printed  # the copy's folder: dropped
+    assert "'pwned' was written in the course folder by the command; not kept" in graded.stderr
+    assert {"source": _digest(root / "source"), "release": _digest(root / "release"), "submitted": _digest(root / "submitted"),
+            "config": (root / "nbgrader_config.py").read_text()} == teachers
+    assert (root / "gradebook.db.before-sandbox").is_file()
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        grades = gradebook.find_submission_notebook("preprocessing", "a2_preprocessing", "alice").grades
-        assert {g.name: g.auto_score for g in grades if not g.needs_manual_grade} == {
-            "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}
+        for student in ("alice", "bob"):
+            grades = gradebook.find_submission_notebook("preprocessing", "a2_preprocessing", student).grades
+            assert {g.name: g.auto_score for g in grades if not g.needs_manual_grade} == {
+                "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}, student

@@ -28,7 +28,8 @@ round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
 6. **interface**: ``widgets`` (one module per dashboard).
 7. **teaching**: ``checks`` (feedback), ``exercises`` (the lessons' answer checks),
    ``grading`` (releasing assignments and scoring them, nbgrader's way),
-   ``sandboxed_grading`` (each submission in a sandbox, with limits, judged again outside).
+   ``sandboxed_grading`` (each submission in a sandbox, with limits, judged again outside),
+   ``nbgrader_sandbox`` (nbgrader's autograde in that sandbox, on copies of what it writes).
 8. **command line**: ``__main__``, ``doctor``, ``pretrain``, ``runner``.
 
 Importing the package touches no network and loads no TensorFlow; import the modules you
@@ -54,6 +55,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("evaluation", "gradcam", "inspection", "predictions", "plots_lessons", "measured")),
     ("experiments", ("strategies", "tuning", "challenges", "challenges.*")),
     ("interface", ("widgets", "widgets.*")),
-    ("teaching", ("checks", "exercises", "exercises.*", "grading", "sandboxed_grading")),
+    ("teaching", ("checks", "exercises", "exercises.*", "grading", "sandboxed_grading", "nbgrader_sandbox")),
     ("command line", ("__main__", "doctor", "pretrain", "runner")),
 )

@@ -7,8 +7,8 @@ Commands:
     pretrain   retrain the bundled backbone (``--force`` to replace the committed one, ``--out DIR`` elsewhere)
     course     execute every notebook headless into ``build/`` with a summary table
     assignments  ``release SRC DEST [--force]`` student versions; ``check NOTEBOOK`` score a submission
-               in a sandbox; ``grade FOLDER --csv FILE`` a folder of them; ``sandbox -- COMMAND`` any
-               command (nbgrader's autograde) in the sandbox
+               in a sandbox; ``grade FOLDER --csv FILE`` a folder of them; ``sandbox -- COMMAND`` an
+               nbgrader command (autograde) in the sandbox, on this course folder
 
 Example:
     $ python -m tlhelpers doctor
@@ -129,13 +129,14 @@ def _assignments_check(args: argparse.Namespace) -> int:
     grader = _grader(args)
     if grader is None:
         return 2
-    if len(args.notebooks) > 1:  # the other submissions: hidden from each one
-        grader.hide.append(Path(os.path.commonpath([Path(n).resolve().parent for n in args.notebooks])))
+    others = []  # the other submissions: hidden from each one
+    if len(args.notebooks) > 1:
+        others.append(Path(os.path.commonpath([Path(n).resolve().parent for n in args.notebooks])))
     status = 0
     for notebook in args.notebooks:
         print(f"running {notebook} in a {'plain process (--unsafe)' if args.unsafe else 'sandbox'} ...", file=sys.stderr, flush=True)
         try:
-            report = grader.check(notebook, source=args.source)
+            report = grader.check(notebook, source=args.source, hide=others)
         except (FileExistsError, FileNotFoundError, MarkupError, ValueError) as err:
             print(f"check failed: {err}", file=sys.stderr)
             status = 2
@@ -171,24 +172,18 @@ def _assignments_grade(args: argparse.Namespace) -> int:
 
 
 def _assignments_sandbox(args: argparse.Namespace) -> int:
-    import subprocess
-
-    from tlhelpers.sandbox import SandboxUnavailable, command, require
-    from tlhelpers.sandboxed_grading import exposed, hidden
+    from tlhelpers import nbgrader_sandbox
+    from tlhelpers.sandbox import SandboxUnavailable
 
     command_line = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command_line:
         print("sandbox: give the command to run after --, e.g. -- nbgrader autograde a1_freezing", file=sys.stderr)
         return 2
     try:
-        require()
-    except SandboxUnavailable as err:
+        return nbgrader_sandbox.run(command_line, _limits(args))
+    except (SandboxUnavailable, ValueError) as err:
         print(f"sandbox refused: {err}", file=sys.stderr)
         return 2
-    here = Path.cwd().resolve()
-    argv = command(command_line, None, _limits(args), hidden(), exposed(), writable=[here], chdir=here)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONSAFEPATH": "1"}
-    return subprocess.run(argv, env=env).returncode
 
 
 def _limit_options(q: argparse.ArgumentParser, unsafe: bool = True) -> None:
@@ -252,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--executed", help="also write each executed notebook into this folder (never overwrites)")
     _limit_options(q)
     q.set_defaults(run=_assignments_grade)
-    q = steps.add_parser("sandbox", help="run a command (e.g. nbgrader autograde) in the sandbox, this folder writable")
+    q = steps.add_parser("sandbox", help="run nbgrader (e.g. autograde) in the sandbox on this course folder: "
+                                         "writable copies of the gradebook, autograded/ and feedback/, written back after")
     q.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     _limit_options(q, unsafe=False)
     q.set_defaults(run=_assignments_sandbox)

@@ -4,16 +4,20 @@ The grader starts this inside the sandbox (``python -m tlhelpers.cell_runner NOT
 it starts the notebook's kernel there, runs every cell through nbclient over the sandbox's
 own loopback, and writes one line per finished cell on standard output, as it goes::
 
+    {"event": "files", "files": {"my_images/cat/1.png": "3f2a...", "notebook.ipynb": null}}
     {"event": "start"}
-    {"event": "cell", "index": 3, "cell": {...the executed cell...}}
+    {"event": "cell", "index": 3, "seconds": 1.52, "cell": {...the executed cell...}}
     {"event": "kernel died", "index": 7}      (if it did; nothing runs after it)
     {"event": "done"}
 
-So a notebook stopped half-way (its time limit) still leaves the cells it finished. The
-kernel writes nowhere near that stream: its own output goes to ``/dev/null``, and this
-process makes itself non-dumpable, so code in the kernel (same user) can neither open its
-file descriptors through ``/proc`` nor attach a debugger to it. It can still kill it:
-the grader then scores the cells it has and counts the rest as not run.
+``files`` lists the notebook's folder before any of its code runs (each image with the
+digest of its pixels, :func:`tlhelpers.evidence.files`); ``seconds`` is the wall-clock time
+of the cell, measured here, outside the kernel. So a notebook stopped half-way (its time
+limit) still leaves the cells it finished. The kernel writes nowhere near that stream: its
+own output goes to ``/dev/null``, and this process makes itself non-dumpable, so code in the
+kernel (same user) can neither open its file descriptors through ``/proc`` nor attach a
+debugger to it. It can still kill it: the grader then scores the cells it has and counts
+the rest as not run.
 
 Example:
     $ python -m tlhelpers.cell_runner notebook.ipynb --timeout 600
@@ -27,9 +31,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any, TextIO
 
 import nbformat
+
+from tlhelpers import evidence
 
 PR_SET_DUMPABLE = 4
 
@@ -41,7 +49,29 @@ def _undumpable() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
 
 
-def run(path: Path, timeout: int, out) -> int:
+def grading_client(nb: nbformat.NotebookNode, path: Path, timeout: int, **hooks: Any):
+    """The nbclient client that runs a submission the way grading does (nbgrader's rules).
+
+    Every cell runs, errors or not (each is scored); a cell past ``timeout`` seconds is
+    interrupted and gets a ``CellTimeoutError``; the kernel is the one the notebook names
+    and runs in ``path``'s folder. ``hooks`` are nbclient's ``on_cell_*`` callbacks.
+
+    Example:
+        >>> nb = nbformat.v4.new_notebook()
+        >>> grading_client(nb, Path("hw.ipynb"), 60).allow_errors
+        True
+    """
+    from tlhelpers.notebook_client import notebook_client
+
+    return notebook_client(
+        nb, timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+        allow_errors=True, interrupt_on_timeout=True,
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
+        resources={"metadata": {"path": str(path.parent.resolve())}}, **hooks,
+    )
+
+
+def run(path: Path, timeout: int, out: TextIO) -> int:
     """Execute ``path`` (in its folder), writing the events above to the text stream ``out``.
 
     Example:
@@ -50,27 +80,22 @@ def run(path: Path, timeout: int, out) -> int:
     """
     from nbclient.exceptions import DeadKernelError
 
-    from tlhelpers.notebook_client import notebook_client
-
     def emit(event: dict) -> None:
         out.write(json.dumps(event) + "\n")
         out.flush()
 
+    emit({"event": "files", "files": evidence.files(path.parent)})  # before any of the notebook's code runs
     nb = nbformat.read(path, as_version=4)
-    state = {"index": -1}
-
-    def executed(cell, cell_index: int, execute_reply) -> None:
-        emit({"event": "cell", "index": cell_index, "cell": cell})
+    state = {"index": -1, "started": 0.0}
 
     def starting(cell, cell_index: int) -> None:
-        state["index"] = cell_index
+        state["index"], state["started"] = cell_index, time.monotonic()
 
-    client = notebook_client(
-        nb, timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-        allow_errors=True, interrupt_on_timeout=True, on_cell_executed=executed, on_cell_start=starting,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
+    def executed(cell, cell_index: int, execute_reply) -> None:
+        seconds = round(time.monotonic() - state["started"], 3)
+        emit({"event": "cell", "index": cell_index, "seconds": seconds, "cell": cell})
+
+    client = grading_client(nb, path, timeout, on_cell_start=starting, on_cell_executed=executed)
     emit({"event": "start"})
     try:
         client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

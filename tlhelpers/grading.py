@@ -623,20 +623,14 @@ def check_notebook(
     """
     from nbclient.exceptions import DeadKernelError
 
-    from tlhelpers.notebook_client import notebook_client
+    from tlhelpers.cell_runner import grading_client
 
     if executed_copy is not None and Path(executed_copy).exists():
         raise FileExistsError(f"{str(executed_copy)!r} exists; choose another name for the executed copy")
     prepared = prepare(notebook, source)
     nb, path = copy.deepcopy(prepared.nb), prepared.path
-    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    client = notebook_client(
-        nb, timeout=timeout, kernel_name=kernel, allow_errors=True, interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
     try:
-        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log; cell outputs are still captured
+        grading_client(nb, path, timeout).execute(stderr=subprocess.DEVNULL)  # the kernel's own log; cell outputs are still captured
     except DeadKernelError as err:
         raise RuntimeError(f"the kernel running {str(path)!r} died ({err}); is the course's environment installed?") from err
     if executed_copy is not None:

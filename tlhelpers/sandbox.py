@@ -99,7 +99,7 @@ def command(
     limits: Limits,
     hide: Iterable[Path] = (),
     expose: Iterable[Path] = (),
-    writable: Iterable[Path] = (),
+    binds: Iterable[tuple[Path, Path, bool]] = (),
     chdir: Path | None = None,
 ) -> list[str]:
     """The full command line that runs ``argv`` in the sandbox.
@@ -112,7 +112,9 @@ def command(
         hide: host folders that appear empty (on a throw-away tmpfs).
         expose: host paths put back read-only at the same place (inside ``hide`` or not);
             those that do not exist are left out.
-        writable: host folders bound writable at the same place (e.g. nbgrader's course folder).
+        binds: ``(host path, path inside, writable)``, bound in this order after the rest
+            (e.g. nbgrader's course folder: a writable staging folder, then its other
+            entries read-only on top).
         chdir: the working folder inside, when there is no ``work``.
 
     Example:
@@ -129,14 +131,18 @@ def command(
             "--setenv", "HOME", str(INSIDE_HOME)]
     for path in hide:
         args += ["--tmpfs", str(path)]
+
+    def bind(source: Path, inside: Path, writable: bool) -> list[str]:
+        made = [p for p in reversed(inside.parents) if any(h in p.parents for h in hide)]
+        return [*(arg for p in made for arg in ("--perms", "0755", "--dir", str(p))),  # bwrap's own are 0700
+                "--bind" if writable else "--ro-bind", str(source), str(inside)]
+
     for path in expose:
-        made = [p for p in reversed(path.parents) if any(h in p.parents for h in hide)]
-        args += [arg for p in made for arg in ("--perms", "0755", "--dir", str(p))]  # bwrap's own are 0700
-        args += ["--ro-bind", str(path), str(path)]
+        args += bind(path, path, False)
     for path in _nested(hide, expose):  # a hidden folder inside an exposed one (the solutions in the course)
         args += ["--tmpfs", str(path)]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
+    for source, inside, writable in binds:
+        args += bind(Path(source), Path(inside), writable)
     if work is not None:
         args += ["--bind", str(work), str(INSIDE_WORK), "--chdir", str(INSIDE_WORK)]
     elif chdir is not None:
@@ -145,7 +151,18 @@ def command(
     if root:  # bwrap mounts as root; what runs inside is nobody, without capabilities
         args += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return args + ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}", "--core=0", "--", *argv]
+    return args + limited(argv, limits)
+
+
+def limited(argv: Sequence[str], limits: Limits, processes: bool = True) -> list[str]:
+    """``argv`` under ``prlimit``: the memory limit, no core dumps, and (unless ``processes`` is false) the process limit.
+
+    Example:
+        >>> limited(["true"], Limits(memory_bytes=1 << 30, processes=8))
+        ['prlimit', '--as=1073741824', '--nproc=8', '--core=0', '--', 'true']
+    """
+    nproc = [f"--nproc={limits.processes}"] if processes else []
+    return ["prlimit", f"--as={limits.memory_bytes}", *nproc, "--core=0", "--", *argv]
 
 
 def why_unavailable() -> str | None:

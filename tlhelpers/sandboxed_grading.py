@@ -13,11 +13,14 @@ For each submission, :func:`check_submission`:
 4. scores the cells with nbgrader's rules (:func:`tlhelpers.grading.score`); a graded cell
    the notebook never reached scores 0 (``not run``);
 5. judges again, here, every check that publishes its evidence (:mod:`tlhelpers.evidence`):
-   the keys must be those the teacher's reference solution published (found by running
-   the source notebook once, in the same sandbox) and each must pass the grader's own copy
-   of the check. A graded cell the kernel reported as passed that fails this scores 0 as
-   ``tampered``: student code that replaced the checks, their expected values or the
-   kernel's error reporting gains nothing;
+   the keys must be those the teacher's reference solution published in that cell (found
+   by running the source notebook once, in the same sandbox) and each must pass the
+   grader's own judge (``JUDGES`` in :mod:`tlhelpers.exercises.assignment_checks`), with
+   its own constants, its own copy of the backbones and the test labels, and the facts the
+   runner measured outside the kernel: the submission's files before any of its code ran,
+   and the seconds each cell took. A graded cell the kernel reported as passed that fails
+   this scores 0 as ``tampered``: student code that replaced the checks, their expected
+   values or the kernel's error reporting gains nothing;
 6. names what went wrong in the report's ``verdicts``: :data:`TIMED_OUT`,
    :data:`OUT_OF_MEMORY`, :data:`TOO_MANY_PROCESSES`, :data:`NETWORK`, :data:`KERNEL_DIED`,
    :data:`STOPPED`, :data:`TAMPERED`.
@@ -102,9 +105,20 @@ def limit_verdict(output: dict[str, Any]) -> str | None:
 
 @dataclass
 class Run:
-    """What came back from one notebook's run: the cells it finished and what stopped it."""
+    """What came back from one notebook's run.
+
+    Attributes:
+        cells: each finished cell, by index.
+        cell_seconds: how long each finished cell took, timed by the runner (outside the kernel).
+        files: the notebook's folder before any of its code ran (:func:`tlhelpers.evidence.files`).
+        verdicts: the limits it broke, what stopped it.
+        seconds: the whole run.
+        log: the end of the runner's own stderr (kept for debugging; reports do not show it).
+    """
 
     cells: dict[int, dict[str, Any]] = field(default_factory=dict)
+    cell_seconds: dict[int, float] = field(default_factory=dict)
+    files: dict[str, str | None] = field(default_factory=dict)
     verdicts: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log: str = ""
@@ -158,19 +172,26 @@ def hidden(*folders: Path | None) -> list[Path]:
     return found
 
 
-def _environment() -> dict[str, str]:
+def environment() -> dict[str, str]:
+    """The environment variables a sandbox gets: the course's few (the track, the Keras cache), none of yours.
+
+    Example:
+        >>> environment()["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+        True
+    """
     from tlhelpers.data import keras_cache_dir
 
-    track = current_track()
+    track, cache = current_track(), keras_cache_dir()
     return {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8",
         "PYTHONSAFEPATH": "1",  # nothing in the submission's folder shadows tlhelpers, ipykernel or the runner
         "TL_TRACK": track.name,
         "TL_PROFILE": track.profile,
-        "KERAS_HOME": str(keras_cache_dir()),
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         "JUPYTER_PLATFORM_DIRS": "1",
+        # the cache, put back read-only; without one, Keras makes its own in the sandbox's home
+        **({"KERAS_HOME": str(cache)} if cache.is_dir() else {}),
     }
 
 
@@ -194,12 +215,12 @@ def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: 
         _copy_files(prepared, work)
         argv = [sys.executable, "-m", "tlhelpers.cell_runner", prepared.path.name, "--timeout", str(limits.cell_seconds)]
         if unsafe:
-            command = ["prlimit", f"--as={limits.memory_bytes}", "--core=0", "--", *argv]
+            command = sandbox.limited(argv, limits, processes=False)  # the process limit would count all of yours
         else:
             sandbox.prepare_work(work)
             command = sandbox.command(argv, work, limits, hidden(*hide), exposed())
         with tempfile.TemporaryFile(mode="w+", dir=tmp) as log:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, cwd=work, env=_environment(),
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, cwd=work, env=environment(),
                                     start_new_session=True, text=True, encoding="utf-8", errors="replace")
             started = time.monotonic()
             events = _read_events(proc, limits.notebook_seconds)
@@ -209,6 +230,8 @@ def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: 
     for event in events:
         if event.get("event") == "cell" and isinstance(event.get("index"), int) and isinstance(event.get("cell"), dict):
             result.cells[event["index"]] = event["cell"]
+            result.cell_seconds[event["index"]] = float(event.get("seconds", 0.0))
+    result.files = next((e["files"] for e in events if e.get("event") == "files" and isinstance(e.get("files"), dict)), {})
     kinds = [e.get("event") for e in events]
     if "deadline" in kinds:
         result.verdicts.append(TIMED_OUT)
@@ -267,7 +290,48 @@ def _executed(prepared: Prepared, result: Run) -> NotebookNode:
     return nb
 
 
-def _rejudge(cell: NotebookNode, expected: list[str]) -> str | None:
+@dataclass
+class Reference:
+    """The evidence the teacher's reference solution publishes: its keys, by the ``grade_id`` of the cell.
+
+    Every cell with a ``grade_id`` counts (a locked cell that runs ``solve``, say), so the
+    grader knows which cell of a submission did what: a graded cell must publish its keys
+    again, and a judge may ask how long the cell behind a key took.
+
+    Example:
+        >>> Reference({"q1_setup": [], "q1_tests": ['prepare {"size": 32}']}).any()
+        True
+    """
+
+    keys: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, nb: NotebookNode) -> Reference:
+        """The keys each cell of an executed reference notebook published.
+
+        Example:
+            >>> Reference.of(nbformat.v4.new_notebook()).keys
+            {}
+        """
+        return cls({_meta(c)["grade_id"]: sorted({evidence.key_of(r) for r in evidence.records(c.get("outputs", []))})
+                    for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade_id")})
+
+    def any(self) -> bool:
+        """Whether any cell publishes evidence."""
+        return any(self.keys.values())
+
+
+def _facts(nb: NotebookNode, result: Run, reference: Reference) -> dict[str, Any]:
+    """What the judges may use besides the evidence: measured here and by the runner, never by the kernel."""
+    index = {_meta(c).get("grade_id"): i for i, c in enumerate(nb.cells)}
+    seconds: dict[str, float] = {}
+    for grade_id, keys in reference.keys.items():
+        for key in keys if index.get(grade_id) in result.cell_seconds else ():
+            seconds.setdefault(key, result.cell_seconds[index[grade_id]])
+    return {"files": result.files, "seconds": seconds}
+
+
+def _rejudge(cell: NotebookNode, expected: list[str], facts: dict[str, Any]) -> str | None:
     """Why the grader's own judgement of ``cell``'s evidence fails, or ``None`` if it passes."""
     from tlhelpers.exercises.assignment_checks import JUDGES
 
@@ -279,8 +343,10 @@ def _rejudge(cell: NotebookNode, expected: list[str]) -> str | None:
             return f"the check {key} sent no result (was the check or the test cell changed?)"
         for record in found[key]:
             judge = JUDGES.get(record["check"])
+            if judge is None:
+                return f"the grader has no judge for the check {record['check']!r} (is tlhelpers older than the assignment?)"
             try:
-                feedback = judge(record["data"], record["key"])
+                feedback = judge(record["data"], record["key"], facts)
             except Exception as err:  # forged or broken evidence
                 return f"the check {key} sent a result the grader cannot read ({type(err).__name__}: {err})"
             if not feedback:
@@ -288,19 +354,20 @@ def _rejudge(cell: NotebookNode, expected: list[str]) -> str | None:
     return None
 
 
-def _score(prepared: Prepared, result: Run, expected: dict[str, list[str]] | None) -> CheckReport:
+def _score(prepared: Prepared, result: Run, reference: Reference | None) -> CheckReport:
     nb = _executed(prepared, result)
     report = score(prepared, nb)
     cells = {_meta(c).get("grade_id"): (i, c) for i, c in enumerate(nb.cells) if is_grade(c)}
     stopped = ", ".join(v for v in result.verdicts if v in (TIMED_OUT, KERNEL_DIED, STOPPED)) or "stopped"
+    facts = _facts(nb, result, reference) if reference else {}
     for n, q in enumerate(report.questions):
         index, cell = cells.get(q.grade_id, (None, None))
         if cell is None or cell.cell_type != "code":
             continue
         if index not in result.cells:
             report.questions[n] = QuestionScore(q.grade_id, q.points, 0.0, "not run", f"the notebook {stopped} before this cell")
-        elif q.status in ("passed", "partial") and expected and expected.get(q.grade_id):
-            why = _rejudge(cell, expected[q.grade_id])
+        elif q.status in ("passed", "partial") and reference and reference.keys.get(q.grade_id):
+            why = _rejudge(cell, reference.keys[q.grade_id], facts)
             if why:
                 report.questions[n] = QuestionScore(q.grade_id, q.points, 0.0, "tampered",
                                                     f"the kernel reported a pass, but the grader's own check says: {why}")
@@ -321,6 +388,7 @@ class Grader:
         limits: time, memory and process limits per notebook.
         unsafe: grade without a sandbox (refused unless set when none can run).
         hide: folders to hide besides the teacher's home and the course's folder.
+        references: each source notebook's :class:`Reference`, once it ran.
 
     Example:
         >>> grader = Grader(sandbox.Limits(cell_seconds=60))  # doctest: +SKIP
@@ -330,28 +398,30 @@ class Grader:
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     unsafe: bool = False
     hide: list[Path] = field(default_factory=list)
-    references: dict[Path, dict[str, list[str]]] = field(default_factory=dict)
+    references: dict[Path, Reference] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.unsafe:
             sandbox.require()
 
-    def expected(self, source_path: Path) -> dict[str, list[str]]:
-        """The evidence keys each graded cell of the reference solution publishes (run once per source)."""
+    def reference(self, source_path: Path) -> Reference:
+        """The evidence keys the reference solution publishes, cell by cell (it runs once per source)."""
         source_path = source_path.resolve()
         if source_path not in self.references:
             reference = prepare(source_path, source_path)
             result = run(reference, self.limits, self.unsafe, [*self.hide, source_path.parent])
-            nb = _executed(reference, result)
-            self.references[source_path] = {
-                _meta(c)["grade_id"]: sorted({evidence.key_of(r) for r in evidence.records(c.get("outputs", []))})
-                for c in nb.cells if is_grade(c) and c.cell_type == "code"
-            }
+            self.references[source_path] = Reference.of(_executed(reference, result))
         return self.references[source_path]
 
     def check(self, notebook: str | os.PathLike, source: str | os.PathLike | None = None,
-              executed_copy: str | os.PathLike | None = None) -> CheckReport:
+              executed_copy: str | os.PathLike | None = None, hide: Iterable[Path] = ()) -> CheckReport:
         """Grade one submission in its own sandbox (see the module's docstring).
+
+        Args:
+            notebook: the submitted notebook.
+            source: the source notebook, or a folder to find it in (default: ``assignments/source``).
+            executed_copy: also write the executed notebook there.
+            hide: folders to hide for this submission too (e.g. the class's folder).
 
         Raises:
             FileNotFoundError: the notebook does not exist.
@@ -362,15 +432,15 @@ class Grader:
         if executed_copy is not None and Path(executed_copy).exists():
             raise FileExistsError(f"{str(executed_copy)!r} exists; choose another name for the executed copy")
         prepared = prepare(notebook, source)
-        hide = [*self.hide, prepared.path.parent.resolve()]
+        hide = [*self.hide, *hide, prepared.path.parent.resolve()]
         if prepared.source_path is not None:
             hide.append(prepared.source_path.parent)
-        expected = self.expected(prepared.source_path) if prepared.source_nb is not None else None
+        reference = self.reference(prepared.source_path) if prepared.source_nb is not None else None
         result = run(prepared, self.limits, self.unsafe, hide)
-        report = _score(prepared, result, expected)
+        report = _score(prepared, result, reference)
         if self.unsafe:
             report.notes.append("graded with --unsafe: the notebook ran with your rights, outside any sandbox")
-        if expected is not None and not any(expected.values()):
+        if reference is not None and not reference.any():
             report.notes.append("no check of this assignment publishes evidence: the kernel's word was taken for each test")
         if executed_copy is not None:
             nbformat.write(_executed(prepared, result), executed_copy)
@@ -436,7 +506,6 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
 
     folder = Path(folder)
     grader = grader or Grader()
-    grader.hide.append(folder.resolve())
     rows = []
     for student, notebooks in submissions(folder, assignment).items():
         if not notebooks:
@@ -448,7 +517,7 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
                 if executed is not None:
                     copy_to = Path(executed) / notebook.relative_to(folder)
                     copy_to.parent.mkdir(parents=True, exist_ok=True)
-                report = grader.check(notebook, source, copy_to)
+                report = grader.check(notebook, source, copy_to, hide=[folder.resolve()])
                 row = Row(student, str(notebook.relative_to(folder)), "; ".join(report.verdicts) or "ok", report)
             except (OSError, ValueError, MarkupError, nbformat.ValidationError, json.JSONDecodeError) as err:
                 row = Row(student, str(notebook.relative_to(folder)), f"not graded: {err}")

@@ -130,6 +130,82 @@ def _fail(message: str) -> Feedback:
 
 
 # ---- assignment 1: freezing and unfreezing ------------------------------------------------
+#
+# Each check gathers its evidence from the student's model (each layer's weights and what
+# trains, fingerprints of the weights, the optimizer's rate), publishes it, and judges it
+# with a ``judge_*`` function that runs no student code. The grader calls the same judges
+# outside the kernel, where :func:`backbone_facts` is its own copy of the backbone.
+
+#: The largest input size a judge builds a backbone at (evidence naming a larger one fails).
+MAX_INPUT_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """What the registry says about one weighted layer of a backbone.
+
+    Attributes:
+        block: the block it belongs to.
+        batchnorm: a BatchNormalization layer.
+        digests: :func:`tlhelpers.evidence.digest` of each pretrained weight (empty unless asked for).
+    """
+
+    block: str
+    batchnorm: bool
+    digests: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=8)
+def backbone_facts(name: str, input_size: int, pretrained: bool = False) -> dict[str, LayerFacts]:
+    """Each weighted layer of the registry backbone ``name``, in order, built here (never a student's model).
+
+    Raises:
+        ValueError: an unknown backbone, or an input size outside 8..:data:`MAX_INPUT_SIZE`.
+
+    Example:
+        >>> facts = backbone_facts("fashion_cnn", 32)
+        >>> facts["block1_bn1"]
+        LayerFacts(block='block1', batchnorm=True, digests=())
+    """
+    import keras
+
+    from tlhelpers.backbones import block_of_layers, get_spec, load_backbone
+
+    spec = get_spec(name)
+    if type(input_size) is not int or not 8 <= input_size <= MAX_INPUT_SIZE:
+        raise ValueError(f"input size {input_size!r} is not one a backbone is built at (8..{MAX_INPUT_SIZE})")
+    with quiet():
+        base = load_backbone(name, weights="default" if pretrained else None, input_size=input_size)
+    return {
+        layer.name: LayerFacts(block, isinstance(layer, keras.layers.BatchNormalization),
+                               tuple(evidence.digest(v.numpy()) for v in layer.weights) if pretrained else ())
+        for block, layers in block_of_layers(base, spec).items() for layer in layers if layer.weights
+    }
+
+
+def _params(weights: Any) -> int:
+    return sum(int(np.prod(v.shape)) for v in weights)
+
+
+def _layers_facts(found: dict[str, Any], rows: list[list[Any]]) -> tuple[Any, dict[str, LayerFacts]]:
+    """The evidence's backbone spec, and the facts of each layer in ``rows`` (``[name, class name, ...]``).
+
+    A layer the backbone lacks (the head of a model built on the backbone's own layers)
+    joins the top block, as in :func:`tlhelpers.backbones.block_of_layers`.
+
+    Raises:
+        ValueError: the evidence names no registry backbone, or lacks one of its layers.
+    """
+    from tlhelpers.backbones import get_spec
+
+    spec = get_spec(found["backbone"])
+    facts = backbone_facts(spec.name, found["input_size"])
+    names = [row[0] for row in rows]
+    missing = [name for name in facts if name not in names]
+    if missing:
+        raise ValueError(f"the evidence lacks layer {missing[0]!r} of {spec.name}")
+    top = spec.block_names[-1]
+    return spec, {row[0]: facts.get(row[0]) or LayerFacts(top, row[1] == "BatchNormalization") for row in rows}
 
 
 def _nested_base(model: Any, base: Any) -> bool:
@@ -139,8 +215,76 @@ def _nested_base(model: Any, base: Any) -> bool:
     return all(id(layer) in layers for layer in base.layers)
 
 
+def classifier_evidence(model: Any, base: Any) -> dict[str, Any]:
+    """What :func:`check_classifier` reads from the student's model, as JSON values.
+
+    Example:
+        >>> from tlhelpers import backbones, transfer
+        >>> base = backbones.load_backbone("fashion_cnn", weights=None)
+        >>> classifier_evidence(transfer.build_classifier(base, 3), base)["output_shape"]
+        [None, 3]
+    """
+    import keras
+
+    from tlhelpers.transfer import find_backbone
+
+    if not isinstance(model, keras.Model):
+        return {"not a model": type(model).__name__}
+    try:
+        _, spec = find_backbone(model)
+    except ValueError as err:
+        return {"failed": str(err)}
+    found: dict[str, Any] = {"backbone": spec.name, "input_size": base.input_shape[1], "nested": _nested_base(model, base),
+                             "output_shape": list(model.output_shape)}
+    if not found["nested"] or len(found["output_shape"]) != 2:
+        return found
+    lo, hi = spec.input_range
+    x = np.random.default_rng(0).uniform(lo, hi, (2, *model.input_shape[1:])).astype("float32")
+    with quiet():
+        found["probabilities"] = np.round(np.asarray(model(x, training=False), np.float64), 6).tolist()
+    trainable = {id(v) for v in model.trainable_weights}  # not base.trainable_weights: see check_unfrozen
+    found["base"] = [[layer.name, type(layer).__name__, sum(id(v) in trainable for v in layer.weights)]
+                     for layer in base.layers if layer.weights]
+    found["trainable_params"] = _params(model.trainable_weights)
+    return found
+
+
+def judge_classifier(found: dict[str, Any], num_classes: int) -> Feedback:
+    """The verdict on :func:`classifier_evidence` (runs no student code: the grader calls it too).
+
+    Example:
+        >>> judge_classifier({"not a model": "NoneType"}, 3).message
+        'build_model should return a keras.Model, got NoneType.'
+    """
+    if "not a model" in found:
+        return _fail(f"build_model should return a keras.Model, got {found['not a model']}.")
+    if "failed" in found:
+        return _fail(str(found["failed"]))
+    if not found["nested"]:
+        return _fail("the model should be built on the base you were given (use the `base` argument; do not load another one).")
+    shape = tuple(found["output_shape"])
+    if shape[-1] != num_classes or len(shape) != 2:
+        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); got {shape}.")
+    try:
+        spec, _ = _layers_facts(found, found["base"])
+    except ValueError as err:
+        return _fail(f"the model's base is not the backbone it names: {err}.")
+    probs = np.asarray(found["probabilities"], np.float64)
+    if probs.min() < -1e-6 or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
+        return _fail("the outputs should be probabilities that sum to 1: end the head with Dense(num_classes, activation='softmax').")
+    trainable_base = sum(int(n) for _, _, n in found["base"])
+    if trainable_base:
+        return _fail(f"{trainable_base} weight tensors of the base would train: freeze it with base.trainable = False.")
+    if not found["trainable_params"]:
+        return _fail("nothing in the model trains: the new head must stay trainable (freeze only the base).")
+    return Feedback(True, f"a {num_classes}-class head ({found['trainable_params']:,} trainable parameters) "
+                          f"on a frozen {spec.name} base.")
+
+
 def check_classifier(model: Any, base: Any, num_classes: int) -> Feedback:
     """A new classifier on ``base``: the base frozen, a trainable softmax head of ``num_classes``.
+
+    Publishes its evidence (:func:`classifier_evidence`), judged by :func:`judge_classifier`.
 
     Example:
         >>> from tlhelpers import backbones, transfer
@@ -148,45 +292,95 @@ def check_classifier(model: Any, base: Any, num_classes: int) -> Feedback:
         >>> check_classifier(transfer.build_classifier(base, 3), base, 3)  # doctest: +ELLIPSIS
         ✅ Correct: ...
     """
+    found = classifier_evidence(model, base)
+    evidence.publish("classifier", {"num_classes": num_classes}, found)
+    return judge_classifier(found, num_classes)
+
+
+def _layer_rows(model: Any) -> dict[str, Any]:
+    """Each weighted layer of the backbone in ``model`` and of its head: name, parameters, trainable parameters."""
     import keras
 
     from tlhelpers.transfer import find_backbone
 
+    base, spec = find_backbone(model)
+    head = [] if base is model else [l for l in model.layers if l is not base and not isinstance(l, keras.layers.InputLayer)]
+
+    def rows(layers: list) -> list[list[Any]]:
+        return [[l.name, type(l).__name__, _params(l.weights), _params(l.trainable_weights)] for l in layers if l.weights]
+
+    return {"backbone": spec.name, "input_size": base.input_shape[1], "base": rows(base.layers), "head": rows(head)}
+
+
+def unfrozen_evidence(model: Any) -> dict[str, Any]:
+    """What :func:`check_unfrozen` reads: each weighted layer's parameters and trainable parameters.
+
+    Example:
+        >>> from tlhelpers import backbones, transfer
+        >>> model = transfer.build_classifier(backbones.load_backbone("fashion_cnn", weights=None), 5)
+        >>> unfrozen_evidence(model)["base"][0]
+        ['block1_conv1', 'Conv2D', 144, 0]
+    """
+    import keras
+
     if not isinstance(model, keras.Model):
-        return _fail(f"build_model should return a keras.Model, got {type(model).__name__}.")
+        return {"not a model": type(model).__name__}
     try:
-        _, spec = find_backbone(model)
+        return _layer_rows(model)
     except ValueError as err:
-        return _fail(str(err))
-    if not _nested_base(model, base):
-        return _fail("the model should be built on the base you were given (use the `base` argument; do not load another one).")
-    shape = tuple(model.output_shape)
-    if shape[-1] != num_classes or len(shape) != 2:
-        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); got {shape}.")
-    lo, hi = spec.input_range
-    x = np.random.default_rng(0).uniform(lo, hi, (2, *model.input_shape[1:])).astype("float32")
-    with quiet():
-        probs = np.asarray(model(x, training=False))
-    if probs.min() < -1e-6 or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
-        return _fail("the outputs should be probabilities that sum to 1: end the head with Dense(num_classes, activation='softmax').")
-    trainable = {id(v) for v in model.trainable_weights}
-    trainable_base = sum(id(v) in trainable for v in base.weights)  # not base.trainable_weights: see check_unfrozen
-    if trainable_base:
-        return _fail(f"{trainable_base} weight tensors of the base would train: freeze it with base.trainable = False.")
-    if not model.trainable_weights:
-        return _fail("nothing in the model trains: the new head must stay trainable (freeze only the base).")
-    head_params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
-    return Feedback(True, f"a {num_classes}-class head ({head_params:,} trainable parameters) on a frozen {spec.name} base.")
+        return {"failed": str(err)}
+
+
+def judge_unfrozen(found: dict[str, Any], depth: int) -> Feedback:
+    """The verdict on :func:`unfrozen_evidence`; blocks and BatchNorm layers come from :func:`backbone_facts`.
+
+    Example:
+        >>> judge_unfrozen({"failed": "model 'm' has no backbone from the registry"}, 2).correct
+        False
+    """
+    if "not a model" in found:
+        return _fail(f"the model should be a keras.Model, got {found['not a model']}.")
+    if "failed" in found:
+        return _fail(str(found["failed"]))
+    try:
+        spec, facts = _layers_facts(found, found["base"])
+    except ValueError as err:
+        return _fail(f"the model's base is not the backbone it names: {err}.")
+    top = spec.block_names[spec.num_blocks - depth:] if depth else ()
+    for name, _, params, trainable in found["base"]:
+        fact, trains = facts[name], trainable > 0
+        if not params:
+            continue
+        if fact.batchnorm:
+            if trains:
+                return _fail(
+                    f"BatchNorm layer {name!r} in {fact.block} is trainable: keep every BatchNorm layer "
+                    "frozen (layer.trainable = False) so its statistics from pretraining stay put."
+                )
+        elif fact.block in top and not trains:
+            return _fail(f"{fact.block} is one of the top {depth} block(s) and should train, but its layer {name!r} is frozen.")
+        elif fact.block not in top and trains:
+            return _fail(
+                f"{fact.block} should stay frozen (only the top {depth} block(s) train), but its layer "
+                f"{name!r} is trainable."
+            )
+    frozen_head = [name for name, _, params, trainable in found["head"] if params and not trainable]
+    if frozen_head:
+        return _fail(f"the head should keep training, but {frozen_head[0]!r} is frozen.")
+    lower = [b for b in spec.block_names if b not in top]
+    trains = f"the top {depth} block(s) ({', '.join(top)}) train without their BatchNorm layers" if top else "no block trains"
+    frozen = f"{', '.join(lower)} stay frozen" if lower else "no block stays frozen"
+    return Feedback(True, f"{trains}; {frozen}; the head trains.")
 
 
 def check_unfrozen(model: Any, depth: int) -> Feedback:
     """Exactly the top ``depth`` blocks train (BatchNorm excluded), lower blocks are frozen, the head trains.
 
-    Reads :func:`tlhelpers.transfer.trainability_report`: which weights of each layer
-    train, by the registry's block boundaries, so any way of setting ``trainable`` that
-    gives this passes. (In Keras 3 a layer set trainable inside a base whose ``trainable``
-    is False still trains as part of the outer model, so the base's own flag is not what
-    counts.)
+    Reads which weights of each layer train (:func:`unfrozen_evidence`, published), and
+    places each layer in its block by the registry's block boundaries
+    (:func:`judge_unfrozen`), so any way of setting ``trainable`` that gives this passes.
+    (In Keras 3 a layer set trainable inside a base whose ``trainable`` is False still
+    trains as part of the outer model, so the base's own flag is not what counts.)
 
     Example:
         >>> from tlhelpers import backbones, transfer
@@ -195,44 +389,9 @@ def check_unfrozen(model: Any, depth: int) -> Feedback:
         >>> check_unfrozen(model, 1)  # doctest: +ELLIPSIS
         ✅ Correct: the top 1 block(s) (block4) train...
     """
-    import keras
-
-    from tlhelpers.transfer import trainability_report
-
-    if not isinstance(model, keras.Model):
-        return _fail(f"the model should be a keras.Model, got {type(model).__name__}.")
-    try:
-        report = trainability_report(model)
-    except ValueError as err:
-        return _fail(str(err))
-    spec_blocks = [r.block for r in report.rows[:-1]]
-    top = spec_blocks[len(spec_blocks) - depth:] if depth else ()
-    for row in report.layer_rows:
-        trains = row.trainable_params > 0
-        if not row.params or row.block == "head":
-            continue
-        if row.batchnorm:
-            if trains:
-                return _fail(
-                    f"BatchNorm layer {row.layer!r} in {row.block} is trainable: keep every BatchNorm layer "
-                    "frozen (layer.trainable = False) so its statistics from pretraining stay put."
-                )
-        elif row.block in top and not trains:
-            return _fail(
-                f"{row.block} is one of the top {depth} block(s) and should train, but its layer {row.layer!r} is frozen."
-            )
-        elif row.block not in top and trains:
-            return _fail(
-                f"{row.block} should stay frozen (only the top {depth} block(s) train), but its layer "
-                f"{row.layer!r} is trainable."
-            )
-    frozen_head = [r.layer for r in report.layer_rows if r.block == "head" and r.params and not r.trainable_params]
-    if frozen_head:
-        return _fail(f"the head should keep training, but {frozen_head[0]!r} is frozen.")
-    lower = [b for b in spec_blocks if b not in top]
-    trains = f"the top {depth} block(s) ({', '.join(top)}) train without their BatchNorm layers" if top else "no block trains"
-    frozen = f"{', '.join(lower)} stay frozen" if lower else "no block stays frozen"
-    return Feedback(True, f"{trains}; {frozen}; the head trains.")
+    found = unfrozen_evidence(model)
+    evidence.publish("unfrozen", {"depth": depth}, found)
+    return judge_unfrozen(found, depth)
 
 
 def snapshot(model: Any) -> dict[int, np.ndarray]:
@@ -247,12 +406,117 @@ def snapshot(model: Any) -> dict[int, np.ndarray]:
     return {id(v): np.array(v.numpy()) for v in model.weights}
 
 
-def _changed(layer: Any, before: dict[int, np.ndarray]) -> bool:
-    return any(id(v) in before and not np.array_equal(before[id(v)], v.numpy()) for v in layer.weights)
+def fine_tuned_evidence(model: Any, before: dict[int, np.ndarray]) -> dict[str, Any]:
+    """What :func:`check_fine_tuned` reads: the optimizer's rate, the layers changed since compile, weight digests.
+
+    Each weighted layer of the backbone comes with the :func:`tlhelpers.evidence.digest` of
+    each weight in ``before`` (``None`` for a weight not in it) and now.
+
+    Example:
+        >>> fine_tuned_evidence(None, {})
+        {'not a model': 'NoneType'}
+    """
+    import keras
+
+    from tlhelpers.keras_internals import learning_rate_schedule
+    from tlhelpers.learning_rates import learning_rate_of
+    from tlhelpers.transfer import find_backbone, trainability_report
+
+    if not isinstance(model, keras.Model):
+        return {"not a model": type(model).__name__}
+    lr = learning_rate_of(model)
+    if lr is None:
+        return {"optimizer": None}
+    schedule = learning_rate_schedule(model.optimizer)
+    peak = None if schedule is None else {name: getattr(schedule, name, None) for name in ("warmup_target", "initial_learning_rate")}
+    found: dict[str, Any] = {"optimizer": {"lr": lr, "schedule": peak and {k: v and float(v) for k, v in peak.items()}}}
+    try:
+        found["changed_since_compile"] = trainability_report(model).changed_since_compile
+        base, spec = find_backbone(model)
+    except ValueError as err:
+        return {**found, "failed": str(err)}
+
+    def digests(layer: Any) -> list[list[str | None]]:
+        return [[evidence.digest(before[id(v)]) if id(v) in before else None for v in layer.weights],
+                [evidence.digest(v.numpy()) for v in layer.weights]]
+
+    found.update(backbone=spec.name, input_size=base.input_shape[1],
+                 layers=[[layer.name, type(layer).__name__, *digests(layer)] for layer in base.layers if layer.weights])
+    return found
+
+
+def _starts_pretrained(found: dict[str, Any]) -> bool:
+    """Whether the evidence's weights before fine-tuning are the pretrained backbone's (per :func:`backbone_facts`)."""
+    if "layers" not in found:
+        return False
+    try:
+        pretrained = backbone_facts(found["backbone"], found["input_size"], pretrained=True)
+    except ValueError:  # no registry backbone at a size one is built at: not the pretrained one
+        return False
+    before = {name: digests for name, _, digests, _ in found["layers"]}
+    return all(tuple(before.get(name, ())) == fact.digests for name, fact in pretrained.items())
+
+
+def judge_fine_tuned(found: dict[str, Any], depth: int, pretrained: bool, max_lr: float | None = None) -> Feedback:
+    """The verdict on :func:`fine_tuned_evidence`; when ``pretrained``, the weights before must be the registry's own.
+
+    Example:
+        >>> judge_fine_tuned({"optimizer": None}, 2, False).correct
+        False
+    """
+    from tlhelpers.recipe import PEAK_RATE_RANGE
+
+    max_lr = PEAK_RATE_RANGE[1] if max_lr is None else max_lr
+    if "not a model" in found:
+        return _fail(f"the model should be a keras.Model, got {found['not a model']}.")
+    if found["optimizer"] is None:
+        return _fail("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) before fit.")
+    if "failed" in found:
+        return _fail(str(found["failed"]))
+    if found["changed_since_compile"]:
+        return _fail("the model was not compiled again after its blocks were unfrozen: fine-tuning is a new phase, "
+                     "with its own optimizer and learning rate. Call model.compile(...) before fit.")
+    lr, schedule = float(found["optimizer"]["lr"]), found["optimizer"]["schedule"]
+    if schedule is not None:  # the peak of a warm-up and decay
+        initial = schedule["initial_learning_rate"]
+        lr = float(schedule["warmup_target"] or (lr if initial is None else initial))
+    if not 0 < lr <= max_lr:
+        return _fail(
+            f"the optimizer's (peak) learning rate is {lr:g}: too high for fine-tuning pretrained blocks. The course's "
+            f"measurements support peaks up to {max_lr:g} with Adam (lesson 03); higher, the first steps wreck what "
+            "the blocks learned. Compile again after unfreezing, with such a rate."
+        )
+    try:
+        spec, facts = _layers_facts(found, found["layers"])
+    except ValueError as err:
+        return _fail(f"the model's base is not the backbone it names: {err}.")
+    if pretrained and not _starts_pretrained(found):
+        return _fail(f"the model's backbone before fine-tuning was not the pretrained {spec.name} the test built.")
+    top = spec.block_names[spec.num_blocks - depth:] if depth else ()
+    changed = {name: any(b is not None and b != a for b, a in zip(before, after)) for name, _, before, after in found["layers"]}
+    for name in changed:
+        if facts[name].batchnorm and changed[name]:
+            return _fail(
+                f"BatchNorm layer {name!r} changed (its moving statistics or scale): it ran in "
+                "training mode. Keep BatchNorm layers frozen (trainable = False) while fine-tuning."
+            )
+    for block in spec.block_names:
+        if block not in top and any(changed[name] for name in facts if facts[name].block == block):
+            return _fail(f"{block} changed, but only the top {depth} block(s) should train: keep it frozen.")
+    if top and not any(changed[name] for name in facts if facts[name].block in top):
+        return _fail(
+            f"the unfrozen block(s) {', '.join(top)} did not change: train the model (model.fit) after "
+            "compiling it with the low learning rate."
+        )
+    return Feedback(True, f"learning rate {lr:g}; {', '.join(top)} changed, the lower blocks and every BatchNorm layer did not.")
 
 
 def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_lr: float | None = None) -> Feedback:
     """After fine-tuning: recompiled, a supported peak rate, the top ``depth`` blocks changed, nothing below, BatchNorm intact.
+
+    Publishes its evidence (:func:`fine_tuned_evidence`), judged by :func:`judge_fine_tuned`;
+    the evidence says whether the model started from the pretrained weights, which the
+    grader then compares with its own copy.
 
     Args:
         model: the classifier after the student's fine-tuning.
@@ -264,54 +528,10 @@ def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_
     Example:
         >>> check_fine_tuned(model, before, depth=2)  # doctest: +SKIP
     """
-    import keras
-
-    from tlhelpers.backbones import block_of_layers
-    from tlhelpers.keras_internals import learning_rate_schedule
-    from tlhelpers.learning_rates import learning_rate_of
-    from tlhelpers.recipe import PEAK_RATE_RANGE
-    from tlhelpers.transfer import find_backbone, trainability_report
-
-    max_lr = PEAK_RATE_RANGE[1] if max_lr is None else max_lr
-    if not isinstance(model, keras.Model):
-        return _fail(f"the model should be a keras.Model, got {type(model).__name__}.")
-    lr = learning_rate_of(model)
-    if lr is None:
-        return _fail("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) before fit.")
-    if trainability_report(model).needs_recompile:
-        return _fail("the model was not compiled again after its blocks were unfrozen: fine-tuning is a new phase, "
-                     "with its own optimizer and learning rate. Call model.compile(...) before fit.")
-    schedule = learning_rate_schedule(model.optimizer)
-    if schedule is not None:  # the peak of a warm-up and decay
-        lr = float(getattr(schedule, "warmup_target", None) or getattr(schedule, "initial_learning_rate", lr))
-    if not 0 < lr <= max_lr:
-        return _fail(
-            f"the optimizer's (peak) learning rate is {lr:g}: too high for fine-tuning pretrained blocks. The course's "
-            f"measurements support peaks up to {max_lr:g} with Adam (lesson 03); higher, the first steps wreck what "
-            "the blocks learned. Compile again after unfreezing, with such a rate."
-        )
-    try:
-        base, spec = find_backbone(model)
-    except ValueError as err:
-        return _fail(str(err))
-    groups = block_of_layers(base, spec)
-    top = spec.block_names[spec.num_blocks - depth:] if depth else ()
-    for block, layers in groups.items():
-        for layer in layers:
-            if isinstance(layer, keras.layers.BatchNormalization) and _changed(layer, before):
-                return _fail(
-                    f"BatchNorm layer {layer.name!r} changed (its moving statistics or scale): it ran in "
-                    "training mode. Keep BatchNorm layers frozen (trainable = False) while fine-tuning."
-                )
-    for block, layers in groups.items():
-        if block not in top and any(_changed(l, before) for l in layers):
-            return _fail(f"{block} changed, but only the top {depth} block(s) should train: keep it frozen.")
-    if top and not any(_changed(l, before) for b in top for l in groups[b]):
-        return _fail(
-            f"the unfrozen block(s) {', '.join(top)} did not change: train the model (model.fit) after "
-            "compiling it with the low learning rate."
-        )
-    return Feedback(True, f"learning rate {lr:g}; {', '.join(top)} changed, the lower blocks and every BatchNorm layer did not.")
+    found = fine_tuned_evidence(model, before)
+    pretrained = _starts_pretrained(found)
+    evidence.publish("fine_tuned", {"depth": depth, "pretrained": pretrained}, found)
+    return judge_fine_tuned(found, depth, pretrained, max_lr)
 
 
 # ---- assignment 2: preprocessing for two backbones ----------------------------------------
@@ -544,6 +764,8 @@ def _letters(answer: Any) -> set[str] | None:
 
 def _answer_evidence(answer: Any) -> dict[str, Any]:
     """The answer as JSON values: a string, a sorted list of strings, or only its ``repr``."""
+    if answer is None:
+        return {"repr": "None"}
     if isinstance(answer, str):
         return {"answer": answer}
     try:
@@ -600,7 +822,7 @@ def check_wrong_pipelines_format(answer: Any) -> Feedback:
         >>> check_wrong_pipelines_format(None)  # doctest: +ELLIPSIS
         ❌ Not yet: answer with a set of letters from A to G...
     """
-    found = {"repr": "None"} if answer is None else _answer_evidence(answer)
+    found = _answer_evidence(answer)
     evidence.publish("wrong_pipelines_format", {}, found)
     return judge_wrong_pipelines_format(found)
 
@@ -612,17 +834,9 @@ def check_wrong_pipelines(answer: Any) -> Feedback:
         >>> check_wrong_pipelines({"B", "C", "D", "F", "G"})  # doctest: +ELLIPSIS
         ✅ Correct: ...
     """
-    found = {"repr": "None"} if answer is None else _answer_evidence(answer)
+    found = _answer_evidence(answer)
     evidence.publish("wrong_pipelines", {}, found)
     return judge_wrong_pipelines(found)
-
-
-#: The checks whose evidence the grader judges again, by the name they publish it under.
-JUDGES: dict[str, Callable[..., Feedback]] = {
-    "prepare": lambda found, key: judge_prepare(found, **key),
-    "wrong_pipelines_format": lambda found, key: judge_wrong_pipelines_format(found),
-    "wrong_pipelines": lambda found, key: judge_wrong_pipelines(found),
-}
 
 
 # ---- assignment 3: a target accuracy with k labels per class, in a time budget ------------
@@ -696,10 +910,15 @@ def challenge_task(seed: int = 0, track: Track | None = None) -> Task:
     settings = challenge(track)
     ((x, y), (xt, yt)), names = _dataset(track.dataset)
     test_idx, _ = label_budget(yt, settings.test_per_class, 0, seed=TEST_SEED, class_names=names)
-    return make_task(
+    task = make_task(
         track.dataset, (x, y), (xt[test_idx], yt[test_idx]), names,
         settings.labels_per_class, settings.val_per_class, seed,
     )
+    _DRAWS[id(task)] = seed  # names the draw in the evidence (task_key), whatever is done to its arrays
+    return task
+
+
+_DRAWS: dict[int, int] = {}
 
 
 class HiddenLabelsError(RuntimeError):
@@ -740,63 +959,150 @@ def without_test_labels(task):  # Task -> Task
     return replace(task, y_test=HiddenLabels(len(task.x_test)))
 
 
+def task_key(task) -> dict[str, Any]:  # Task -> key
+    """What names one draw of the challenge in the evidence: its seed, or the digest of another task's training images.
+
+    Example:
+        >>> task_key(challenge_task(seed=1))  # doctest: +SKIP
+        {'draw': 1}
+        >>> from tlhelpers.data import make_task
+        >>> x = np.zeros((8, 4, 4, 1), np.uint8); y = np.repeat([0, 1], 4)
+        >>> list(task_key(make_task("toy", (x, y), (x, y), ("a", "b"), 2, 1)))
+        ['task']
+    """
+    if id(task) in _DRAWS:
+        return {"draw": _DRAWS[id(task)]}
+    return {"task": evidence.digest(np.asarray(task.x_train))}
+
+
 def run_timed(solve: Callable[[Any], Any], task, budget: float | None = None) -> tuple[np.ndarray, float]:
-    """Run ``solve(task without test labels)``; return its predictions and the seconds it took.
+    """Run ``solve`` on a copy of ``task`` without test labels; return its predictions and the seconds it took.
+
+    Publishes a ``solve`` record (:func:`task_key`, the seconds): the grader does not take
+    those seconds, it times the cell that published the record itself.
 
     Example:
         >>> predictions, seconds = run_timed(solve, task)  # doctest: +SKIP
         solve(task) took 6.2 s (budget: 60 s)
     """
     budget = challenge().budget_seconds if budget is None else budget
+    arrays = {name: np.array(getattr(task, name)) for name in ("x_train", "y_train", "x_val", "y_val", "x_test")}
+    copy = replace(without_test_labels(task), **arrays)  # solve may change its arrays in place: the task keeps its own
     start = time.perf_counter()
     with quiet():
-        predictions = solve(without_test_labels(task))
+        predictions = solve(copy)
     seconds = time.perf_counter() - start
     print(f"solve(task) took {seconds:.1f} s (budget: {budget:g} s)")
+    evidence.publish("solve", task_key(task), {"seconds": seconds})
     return np.asarray(predictions), seconds
 
 
-def check_predictions(predictions: Any, task) -> Feedback:
-    """One integer class index per test image.
+@dataclass(frozen=True)
+class GroundTruth:
+    """What predictions are scored against: the test labels, in order, and the number of classes."""
+
+    labels: tuple[int, ...]
+    num_classes: int
+
+    @classmethod
+    def of(cls, task) -> GroundTruth:  # Task -> GroundTruth
+        """The truth of ``task``'s test split.
+
+        Example:
+            >>> from types import SimpleNamespace
+            >>> GroundTruth.of(SimpleNamespace(y_test=np.array([0, 1]), num_classes=2))
+            GroundTruth(labels=(0, 1), num_classes=2)
+        """
+        return cls(tuple(int(v) for v in np.asarray(task.y_test)), task.num_classes)
+
+
+@lru_cache(maxsize=2)
+def challenge_truth(track: Track) -> GroundTruth:
+    """The challenge's test images and labels in ``track``, from the dataset here (the grader's own copy).
 
     Example:
-        >>> from types import SimpleNamespace
-        >>> task = SimpleNamespace(x_test=np.zeros((3, 2, 2, 1)), num_classes=2)
-        >>> check_predictions(np.array([[0.2, 0.8]] * 3), task)  # doctest: +ELLIPSIS
-        ❌ Not yet: solve(task) should return one class index per test image, shape (3,); got shape (3, 2)...
+        >>> len(challenge_truth(current_track("offline")).labels)  # doctest: +SKIP
+        1000
+    """
+    return GroundTruth.of(challenge_task(0, track))
+
+
+def predictions_evidence(predictions: Any) -> dict[str, Any]:
+    """Predictions as JSON values: their shape and type, the first few, and all of them when they are class indices.
+
+    Example:
+        >>> predictions_evidence(np.array([2, 0]))
+        {'shape': [2], 'dtype': 'int64', 'head': '[2 0]', 'predictions': [2, 0]}
     """
     p = np.asarray(predictions)
-    n = len(task.x_test)
-    if p.shape != (n,):
-        hint = " Take the most likely class: probabilities.argmax(axis=1)." if p.ndim == 2 else ""
-        return _fail(f"solve(task) should return one class index per test image, shape ({n},); got shape {p.shape}.{hint}")
-    if not np.issubdtype(p.dtype, np.integer) or p.min() < 0 or p.max() >= task.num_classes:
-        return _fail(f"the predictions should be integer class indices from 0 to {task.num_classes - 1}; got {p.dtype} values {p[:5]}...")
+    found: dict[str, Any] = {"shape": list(p.shape), "dtype": str(p.dtype), "head": str(p[:5] if p.ndim else p)}
+    if p.ndim == 1 and np.issubdtype(p.dtype, np.integer):
+        found["predictions"] = p.tolist()
+    return found
+
+
+def _predictions_form(found: dict[str, Any], n: int, num_classes: int, what: str = "solve(task)") -> Feedback:
+    shape = tuple(found["shape"])
+    if shape != (n,):
+        hint = " Take the most likely class: probabilities.argmax(axis=1)." if len(shape) == 2 else ""
+        return _fail(f"{what} should return one class index per test image, shape ({n},); got shape {shape}.{hint}")
+    values = found.get("predictions")
+    if values is None or (values and (min(values) < 0 or max(values) >= num_classes)):
+        return _fail(f"the predictions should be integer class indices from 0 to {num_classes - 1}; "
+                     f"got {found['dtype']} values {found['head']}...")
     return Feedback(True, f"{n} predictions, one class index per test image.")
 
 
-def check_challenge(predictions: Any, seconds: float, task, settings: Challenge | None = None) -> Feedback:
-    """The target test accuracy, reached within the time budget.
+def judge_predictions(found: dict[str, Any], truth: GroundTruth) -> Feedback:
+    """The verdict of :func:`check_predictions` on its evidence (runs no student code).
+
+    Example:
+        >>> judge_predictions({"shape": [2, 2], "dtype": "float32", "head": ""}, GroundTruth((0, 1), 2)).correct
+        False
+    """
+    return _predictions_form(found, len(truth.labels), truth.num_classes)
+
+
+def check_predictions(predictions: Any, task) -> Feedback:
+    """One integer class index per test image; publishes its evidence.
 
     Example:
         >>> from types import SimpleNamespace
-        >>> task = SimpleNamespace(x_test=np.zeros((4, 2, 2, 1)), y_test=np.array([0, 1, 1, 0]), num_classes=2)
-        >>> rules = Challenge(1, 1, 2, target_accuracy=0.7, budget_seconds=10, basis="")
-        >>> check_challenge(np.array([0, 1, 1, 1]), 3.0, task, rules)  # doctest: +ELLIPSIS
-        ✅ Correct: test accuracy 0.750 (target 0.70) in 3.0 s (budget 10 s).
+        >>> task = SimpleNamespace(x_train=np.zeros((2, 2, 2, 1)), x_test=np.zeros((3, 2, 2, 1)), num_classes=2, y_test=np.zeros(3))
+        >>> check_predictions(np.array([[0.2, 0.8]] * 3), task)  # doctest: +ELLIPSIS
+        ❌ Not yet: solve(task) should return one class index per test image, shape (3,); got shape (3, 2)...
     """
-    settings = settings or challenge()
-    form = check_predictions(predictions, task)
+    truth = GroundTruth.of(task)
+    found = predictions_evidence(predictions)
+    evidence.publish("predictions", task_key(task), found)
+    return judge_predictions(found, truth)
+
+
+def judge_challenge(found: dict[str, Any], truth: GroundTruth, seconds: float | None, settings: Challenge,
+                    slack: float = 0.0) -> Feedback:
+    """The verdict of :func:`check_challenge` on its evidence: accuracy against ``truth``, ``seconds`` against the budget.
+
+    ``slack`` seconds are allowed on top of the budget (the grader's ``seconds`` are those of
+    the whole cell that ran ``solve``, a little more than ``solve`` itself).
+
+    Example:
+        >>> rules = Challenge(1, 1, 2, target_accuracy=0.5, budget_seconds=10, basis="")
+        >>> judge_challenge(predictions_evidence(np.array([0, 1])), GroundTruth((0, 1), 2), 12.0, rules).message  # doctest: +ELLIPSIS
+        'test accuracy 1.000 reaches the target, but solve took 12.0 s, over the budget of 10 s...'
+    """
+    form = judge_predictions(found, truth)
     if not form:
         return form
-    accuracy = float(np.mean(np.asarray(predictions) == np.asarray(task.y_test)))
+    accuracy = float(np.mean(np.asarray(found["predictions"]) == np.asarray(truth.labels)))
     if accuracy < settings.target_accuracy:
         return _fail(
             f"test accuracy {accuracy:.3f} is below the target {settings.target_accuracy:.2f}. Hint: with "
             f"{settings.labels_per_class} labels per class, start from the pretrained backbone (a new head on "
             "its cached features) and choose epochs and learning rate on the validation split."
         )
-    if seconds > settings.budget_seconds:
+    if seconds is None:
+        return _fail("the cell that runs solve(task) for this draw of labels did not finish, so its time is unknown.")
+    if seconds > settings.budget_seconds + slack:
         return _fail(
             f"test accuracy {accuracy:.3f} reaches the target, but solve took {seconds:.1f} s, over the "
             f"budget of {settings.budget_seconds:g} s. Hint: run the frozen backbone once (cached features) "
@@ -806,6 +1112,42 @@ def check_challenge(predictions: Any, seconds: float, task, settings: Challenge 
         True, f"test accuracy {accuracy:.3f} (target {settings.target_accuracy:.2f}) in {seconds:.1f} s "
         f"(budget {settings.budget_seconds:g} s).",
     )
+
+
+def check_challenge(predictions: Any, seconds: float, task, settings: Challenge | None = None) -> Feedback:
+    """The target test accuracy, reached within the time budget; publishes its evidence.
+
+    The grader judges the evidence again (:func:`judge_challenge`) with its own test labels,
+    target and budget, and the time it measured for the cell that ran ``solve``.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> task = SimpleNamespace(x_train=np.zeros((2, 2, 2, 1)), x_test=np.zeros((4, 2, 2, 1)),
+        ...                        y_test=np.array([0, 1, 1, 0]), num_classes=2)
+        >>> rules = Challenge(1, 1, 2, target_accuracy=0.7, budget_seconds=10, basis="")
+        >>> check_challenge(np.array([0, 1, 1, 1]), 3.0, task, rules)  # doctest: +ELLIPSIS
+        ✅ Correct: test accuracy 0.750 (target 0.70) in 3.0 s (budget 10 s).
+    """
+    settings = settings or challenge()
+    truth = GroundTruth.of(task)
+    found = {**predictions_evidence(predictions), "seconds": float(seconds)}
+    evidence.publish("challenge", task_key(task), found)
+    return judge_challenge(found, truth, seconds, settings)
+
+
+def _solve_seconds(key: dict[str, Any], facts: dict[str, Any]) -> float | None:
+    """The grader's seconds for the cell that ran ``solve`` on the draw ``key`` (see :func:`run_timed`)."""
+    return facts.get("seconds", {}).get(evidence.key_of({"check": "solve", "key": key}))
+
+
+def timing_slack(settings: Challenge) -> float:
+    """What the grader allows on top of the budget for the rest of the cell that ran ``solve``: 5%, at least 1 s.
+
+    Example:
+        >>> timing_slack(Challenge(1, 1, 1, 0.5, budget_seconds=60, basis=""))
+        3.0
+    """
+    return max(1.0, 0.05 * settings.budget_seconds)
 
 
 # ---- assignment 4: fine-tuning on your own image folder -----------------------------------
@@ -852,147 +1194,231 @@ def make_demo_folder(folder: str | Path, per_class: int = 24, track: Track | Non
 DEMO_SOURCES = {"offline": ("fashion_mnist", "fashion_mnist_clean"), "imagenet": ("cifar10",)}
 
 
-def _dataset_fingerprints(names: tuple[str, ...]) -> tuple[set[int], set[tuple[int, ...]]]:
-    """Hashes of every image of the named datasets (both splits), and the image shapes."""
+@lru_cache(maxsize=2)
+def dataset_digests(names: tuple[str, ...]) -> frozenset[str]:
+    """:func:`tlhelpers.evidence.digest` of every image of the named datasets (both splits), as an image file reads back.
+
+    Example:
+        >>> len(dataset_digests(("fashion_mnist",)))  # doctest: +SKIP
+        70000
+    """
     from tlhelpers.data import load_dataset
 
-    hashes: set[int] = set()
-    shapes: set[tuple[int, ...]] = set()
+    found: set[str] = set()
     for name in names:
         ((x, _), (x_test, _)), _ = load_dataset(name)
         for images in (x, x_test):
             images = np.ascontiguousarray(images, dtype=np.uint8)
-            shape = tuple(images.shape[1:])
-            shapes.add(shape[:-1] if shape[-1] == 1 else shape)  # a gray PNG reads back without the channel axis
-            hashes.update(hash(row.tobytes()) for row in images.reshape(len(images), -1))
-    return hashes, shapes
+            if images.shape[-1] == 1:
+                images = images[..., 0]  # a gray PNG reads back without the channel axis
+            found.update(evidence.digest(image) for image in images)
+    return frozenset(found)
 
 
-def _folder_images(folder: Path) -> list[Path]:
-    from tlhelpers.data import IMAGE_EXTENSIONS
+def _relative(folder: str | Path) -> str:
+    """``folder`` relative to the working folder (the notebook's), ``/``-separated; absolute if outside it."""
+    path = Path(folder).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()  # outside the notebook's folder: never among the files handed in
 
-    return sorted(
-        path for sub in Path(folder).iterdir() if sub.is_dir() and not sub.name.startswith(".")
-        for path in sub.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
-    )
+
+def _under(folder: str) -> str:
+    """The prefix of the paths inside ``folder`` (a path from :func:`_relative`) in a listing."""
+    return "" if folder in ("", ".") else f"{folder}/"
 
 
-def check_own_folder(folder: str | Path, track: Track | None = None) -> Feedback:
-    """The image folder holds the student's own images, not the demo folder's.
+def _listing(folder: str | Path, images: bool = False) -> dict[str, str | None]:
+    """:func:`tlhelpers.evidence.files` of ``folder`` as the grader holds them: paths from the working folder."""
+    prefix = _under(_relative(folder))
+    found = {prefix + path: digest for path, digest in evidence.files(folder, images=images).items()}
+    return {prefix: None, **found} if prefix and Path(folder).is_dir() else found
 
-    Every image file is compared, pixel for pixel, with the images of the track's dataset,
-    which is where :func:`make_demo_folder` takes its images from (renaming or moving the
-    files does not change that). A folder that mixes in dataset images does not count either.
+
+def class_files(listing: dict[str, str | None], folder: str) -> dict[str, list[str]]:
+    """The class sub-folders of ``folder`` in ``listing`` (hidden ones left out), each with its files' names, sorted.
 
     Example:
-        >>> check_own_folder("my_images")  # doctest: +SKIP
-        ✅ Correct: 40 images of your own in 2 classes (horizontal, vertical): none comes from the track's dataset.
+        >>> class_files({"imgs/b/2.png": None, "imgs/b/1.png": None, "imgs/c/": None, "imgs/.x/1.png": None}, "imgs")
+        {'b': ['1.png', '2.png'], 'c': []}
     """
-    from PIL import Image
+    prefix = _under(folder)
+    classes: dict[str, list[str]] = {}
+    for path in listing:
+        parts = path[len(prefix):].split("/") if path.startswith(prefix) else []
+        if len(parts) == 2 and parts[0] and not parts[0].startswith("."):
+            files = classes.setdefault(parts[0], [])
+            files += [parts[1]] if parts[1] else []  # "class/": the folder itself
+    return {name: sorted(files) for name, files in sorted(classes.items())}
 
-    track = track or current_track()
+
+def judge_own_folder(found: dict[str, Any], listing: dict[str, str | None], track: Track) -> Feedback:
+    """The verdict of :func:`check_own_folder` on its evidence and the folder's files (``listing``, images digested).
+
+    Example:
+        >>> judge_own_folder({"folder": "imgs"}, {}, current_track("offline")).correct
+        False
+    """
+    from tlhelpers.data import IMAGE_EXTENSIONS
+
+    folder = found["folder"]
     if folder is None:
         return _fail("set the image folder (a path to my_images/, one sub-folder per class).")
-    folder = Path(folder)
-    if not folder.is_dir():
-        return _fail(f"there is no folder {str(folder)!r}: put your images in it, one sub-folder per class.")
-    files = _folder_images(folder)
+    if not any(path.startswith(_under(folder)) for path in listing):
+        return _fail(f"there is no folder {folder!r}: put your images in it, one sub-folder per class (and hand "
+                     "it in with the notebook).")
+    classes = class_files(listing, folder)
+    files = [f"{_under(folder)}{c}/{name}" for c, names in classes.items() for name in names
+             if Path(name).suffix.lower() in IMAGE_EXTENSIONS]
     if not files:
-        return _fail(f"{str(folder)!r} has no image files in its class sub-folders.")
+        return _fail(f"{folder!r} has no image files in its class sub-folders.")
     sources = DEMO_SOURCES.get(track.name, (track.dataset,))
     try:
         with quiet():  # a first load may render and cache the dataset: nothing of it on stderr in a graded cell
-            hashes, shapes = _dataset_fingerprints(sources)
+            digests = dataset_digests(sources)
     except Exception as err:  # the dataset is not on this machine: nothing to compare with
         return Feedback(True, f"{len(files)} images; not compared with the track's dataset, which this machine "
                               f"cannot load ({type(err).__name__}).")
-    from_dataset = 0
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                pixels = np.asarray(image)
-        except Exception:  # unreadable files are load_folder_task's business
-            continue
-        if pixels.dtype == np.uint8 and tuple(pixels.shape) in shapes and hash(pixels.tobytes()) in hashes:
-            from_dataset += 1
-    classes = _class_folders(folder)
+    from_dataset = sum(listing[path] in digests for path in files if listing[path])
     if from_dataset:
         return _fail(
-            f"{from_dataset} of the {len(files)} images in {str(folder)!r} are images of the track's dataset "
+            f"{from_dataset} of the {len(files)} images in {folder!r} are images of the track's dataset "
             f"({', '.join(sources)}): that is the demo folder, or part of it. The demo folder is for practice: "
             "every question runs and is checked on it, but this point needs a folder of your own images. Replace "
-            f"them with images of your own ({str(folder)!r}, one sub-folder per class) and run all cells again."
+            f"them with images of your own ({folder!r}, one sub-folder per class) and run all cells again."
         )
     return Feedback(True, f"{len(files)} images of your own in {len(classes)} classes ({', '.join(classes)}): none "
                           "comes from the track's dataset.")
 
 
-def _class_folders(folder: Path) -> list[str]:
-    return sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
+def check_own_folder(folder: str | Path, track: Track | None = None) -> Feedback:
+    """The image folder holds the student's own images, not the demo folder's.
 
-
-def check_folder_task(task: Any, folder: str | Path) -> Feedback:
-    """A task from the folder: its classes, each class in train and test, no test image in train.
+    Every image file is compared, pixel for pixel (by :func:`tlhelpers.evidence.digest`), with
+    the images of the track's dataset, which is where :func:`make_demo_folder` takes its
+    images from (renaming or moving the files does not change that). A folder that mixes in
+    dataset images does not count either. Publishes the folder it checked: the grader judges
+    the files that were handed in there, as it listed them before the notebook ran.
 
     Example:
-        >>> check_folder_task(task, "my_images")  # doctest: +SKIP
+        >>> check_own_folder("my_images")  # doctest: +SKIP
+        ✅ Correct: 40 images of your own in 2 classes (horizontal, vertical): none comes from the track's dataset.
+    """
+    track = track or current_track()
+    found = {"folder": None if folder is None else _relative(folder)}
+    evidence.publish("own_folder", {}, found)
+    return judge_own_folder(found, {} if folder is None else _listing(folder, images=True), track)
+
+
+def folder_task_evidence(task: Any, folder: str | Path) -> dict[str, Any]:
+    """What :func:`check_folder_task` reads from the task: its classes, images per class and split, test images seen in training.
+
+    Example:
+        >>> folder_task_evidence(None, "my_images")
+        {'not a task': 'NoneType'}
     """
     from tlhelpers.data import Task
 
     if not isinstance(task, Task):
-        return _fail(f"task should be a tlhelpers.data.Task (e.g. from data.load_folder_task), got {type(task).__name__}.")
-    classes = _class_folders(Path(folder))
-    if list(task.class_names) != classes:
-        return _fail(f"the task's classes {list(task.class_names)} should be the sub-folders of {str(folder)!r}: {classes}.")
+        return {"not a task": type(task).__name__}
+    train = {hash(x.tobytes()) for x in np.concatenate([task.x_train, task.x_val])}
+    return {
+        "folder": _relative(folder), "class_names": list(task.class_names),
+        "sizes": {split: len(getattr(task, f"y_{split}")) for split in ("train", "val", "test")},
+        "counts": {split: [int(np.sum(np.asarray(getattr(task, f"y_{split}")) == c)) for c in range(task.num_classes)]
+                   for split in ("train", "val", "test")},
+        "leaked": sum(hash(x.tobytes()) in train for x in task.x_test),
+    }
+
+
+def judge_folder_task(found: dict[str, Any], listing: dict[str, str | None]) -> Feedback:
+    """The verdict of :func:`check_folder_task` on its evidence; the classes must be the folder's (``listing``).
+
+    Example:
+        >>> judge_folder_task({"not a task": "dict"}, {}).correct
+        False
+    """
+    if "not a task" in found:
+        return _fail(f"task should be a tlhelpers.data.Task (e.g. from data.load_folder_task), got {found['not a task']}.")
+    folder, names = found["folder"], found["class_names"]
+    classes = list(class_files(listing, folder))
+    if names != classes:
+        return _fail(f"the task's classes {names} should be the sub-folders of {folder!r}: {classes}.")
     for split in ("train", "val", "test"):
-        y = np.asarray(getattr(task, f"y_{split}"))
-        missing = [task.class_names[c] for c in range(task.num_classes) if not np.any(y == c)]
+        missing = [name for name, count in zip(names, found["counts"][split]) if not count]
         if split != "val" and missing:
             return _fail(f"the {split} split has no image of {missing}; every class needs examples in train and test.")
-    train = {hash(x.tobytes()) for x in np.concatenate([task.x_train, task.x_val])}
-    leaked = sum(hash(x.tobytes()) in train for x in task.x_test)
-    if leaked:
-        return _fail(f"{leaked} test image(s) also appear in the training or validation split: the test images must be held out.")
+    if found["leaked"]:
+        return _fail(f"{found['leaked']} test image(s) also appear in the training or validation split: the test images must be held out.")
+    sizes = found["sizes"]
     return Feedback(
-        True, f"{task.num_classes} classes ({', '.join(task.class_names)}): {len(task.y_train)} training, "
-        f"{len(task.y_val)} validation and {len(task.y_test)} held-out test images.",
+        True, f"{len(names)} classes ({', '.join(names)}): {sizes['train']} training, "
+        f"{sizes['val']} validation and {sizes['test']} held-out test images.",
     )
 
 
-def check_own_model(model: Any, num_classes: int) -> Feedback:
-    """Fine-tuned from the pretrained backbone: top block(s) changed, the lowest block and BatchNorm not.
-
-    The model's backbone is compared, block by block, with a freshly loaded pretrained copy.
+def check_folder_task(task: Any, folder: str | Path) -> Feedback:
+    """A task from the folder: its classes, each class in train and test, no test image in train; publishes its evidence.
 
     Example:
-        >>> check_own_model(model, task.num_classes)  # doctest: +SKIP
+        >>> check_folder_task(task, "my_images")  # doctest: +SKIP
+    """
+    found = folder_task_evidence(task, folder)
+    evidence.publish("folder_task", {}, found)
+    return judge_folder_task(found, _listing(folder))
+
+
+def own_model_evidence(model: Any, num_classes: int) -> dict[str, Any]:
+    """What :func:`check_own_model` reads: the output shape and the digests of each backbone layer's weights.
+
+    Example:
+        >>> own_model_evidence(None, 3)
+        {'not a model': 'NoneType'}
     """
     import keras
 
-    from tlhelpers.backbones import block_of_layers, load_backbone
     from tlhelpers.transfer import find_backbone
 
     if not isinstance(model, keras.Model):
-        return _fail(f"model should be a keras.Model, got {type(model).__name__}.")
+        return {"not a model": type(model).__name__}
     try:
         base, spec = find_backbone(model)
     except ValueError as err:
-        return _fail(str(err))
-    if tuple(model.output_shape) != (None, num_classes):
-        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); got {model.output_shape}.")
-    with quiet():
-        pretrained = load_backbone(spec.name, input_size=base.input_shape[1])
-    mine, theirs = block_of_layers(base, spec), block_of_layers(pretrained, spec)
+        return {"failed": str(err)}
+    return {"backbone": spec.name, "input_size": base.input_shape[1], "num_classes": num_classes,
+            "output_shape": list(model.output_shape),
+            "layers": [[layer.name, type(layer).__name__, [evidence.digest(v.numpy()) for v in layer.weights]]
+                       for layer in base.layers if layer.weights]}
 
-    def differs(a: Any, b: Any) -> bool:
-        return any(not np.allclose(v.numpy(), w.numpy(), rtol=0, atol=1e-7) for v, w in zip(a.weights, b.weights))
 
+def judge_own_model(found: dict[str, Any]) -> Feedback:
+    """The verdict of :func:`check_own_model`: the weights against the pretrained ones (:func:`backbone_facts`).
+
+    Example:
+        >>> judge_own_model({"failed": "model 'm' has no backbone from the registry"}).correct
+        False
+    """
+    if "not a model" in found:
+        return _fail(f"model should be a keras.Model, got {found['not a model']}.")
+    if "failed" in found:
+        return _fail(str(found["failed"]))
+    num_classes = found["num_classes"]
+    if tuple(found["output_shape"]) != (None, num_classes):
+        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); "
+                     f"got {tuple(found['output_shape'])}.")
+    try:
+        spec, facts = _layers_facts(found, found["layers"])
+        pretrained = backbone_facts(spec.name, found["input_size"], pretrained=True)
+    except ValueError as err:
+        return _fail(f"the model's base is not the backbone it names: {err}.")
     changed = []
     for block in spec.block_names:
-        for a, b in zip(mine[block], theirs[block]):
-            if isinstance(a, keras.layers.BatchNormalization) and differs(a, b):
-                return _fail(f"BatchNorm layer {a.name!r} changed during training: keep BatchNorm layers frozen (trainable = False).")
-        if any(differs(a, b) for a, b in zip(mine[block], theirs[block])):
+        layers = [(name, digests) for name, _, digests in found["layers"] if name in pretrained and facts[name].block == block]
+        for name, digests in layers:
+            if facts[name].batchnorm and tuple(digests) != pretrained[name].digests:
+                return _fail(f"BatchNorm layer {name!r} changed during training: keep BatchNorm layers frozen (trainable = False).")
+        if any(tuple(digests) != pretrained[name].digests for name, digests in layers):
             changed.append(block)
     if not changed:
         return _fail("the backbone is exactly the pretrained one: after training the head, unfreeze the top block(s) and fine-tune them.")
@@ -1001,21 +1427,35 @@ def check_own_model(model: Any, num_classes: int) -> Feedback:
     return Feedback(True, f"fine-tuned {', '.join(changed)} of the pretrained {spec.name}; lower blocks and BatchNorm untouched.")
 
 
-def check_predict(predict: Any, task, margin: float = 0.1) -> Feedback:
-    """``predict(images)`` beats always guessing the largest class by ``margin`` on the held-out test.
+def check_own_model(model: Any, num_classes: int) -> Feedback:
+    """Fine-tuned from the pretrained backbone: top block(s) changed, the lowest block and BatchNorm not.
+
+    The model's backbone is compared, block by block, with a freshly loaded pretrained copy
+    (weight by weight, by :func:`tlhelpers.evidence.digest`). Publishes its evidence.
 
     Example:
-        >>> check_predict(predict, task)  # doctest: +SKIP
+        >>> check_own_model(model, task.num_classes)  # doctest: +SKIP
     """
-    y = np.asarray(task.y_test)
-    predictions, failed = _call(predict, task.x_test.copy(), what="predict")
-    if failed:
-        return failed
-    form = check_predictions(predictions, task)
+    found = own_model_evidence(model, num_classes)
+    evidence.publish("own_model", {}, found)
+    return judge_own_model(found)
+
+
+def judge_predict(found: dict[str, Any], margin: float) -> Feedback:
+    """The verdict of :func:`check_predict` on its evidence (the predictions and the task's test labels).
+
+    Example:
+        >>> judge_predict({**predictions_evidence(np.array([0, 1])), "labels": [0, 1], "num_classes": 2}, 0.1).correct
+        True
+    """
+    if "failed" in found:
+        return _fail(str(found["failed"]))
+    y = np.asarray(found["labels"], int)
+    form = _predictions_form(found, len(y), found["num_classes"], what="predict(images)")
     if not form:
-        return Feedback(False, form.message.replace("solve(task)", "predict(images)"))
-    accuracy = float(np.mean(np.asarray(predictions) == y))
-    baseline = float(np.bincount(y, minlength=task.num_classes).max() / len(y))
+        return form
+    accuracy = float(np.mean(np.asarray(found["predictions"]) == y))
+    baseline = float(np.bincount(y, minlength=found["num_classes"]).max() / len(y))
     return expect(
         accuracy >= baseline + margin,
         f"held-out test accuracy {accuracy:.3f}; always guessing the largest class gives {baseline:.3f}.",
@@ -1024,30 +1464,94 @@ def check_predict(predict: Any, task, margin: float = 0.1) -> Feedback:
     )
 
 
+def check_predict(predict: Any, task, margin: float = 0.1) -> Feedback:
+    """``predict(images)`` beats always guessing the largest class by ``margin`` on the held-out test; publishes its evidence.
+
+    Example:
+        >>> check_predict(predict, task)  # doctest: +SKIP
+    """
+    predictions, failed = _call(predict, task.x_test.copy(), what="predict")
+    found: dict[str, Any] = {"failed": failed.message} if failed else {
+        **predictions_evidence(predictions), "labels": np.asarray(task.y_test).tolist(), "num_classes": task.num_classes}
+    evidence.publish("predict", {"margin": margin}, found)
+    return judge_predict(found, margin)
+
+
+def judge_predict_file(found: dict[str, Any], per_class: int) -> Feedback:
+    """The verdict of :func:`check_predict_file` on its evidence: each file asked about, and the answer.
+
+    A file's class is the folder it is in: answers that only read the path name it right,
+    and so pass this check whether the grader or the kernel judges them.
+
+    Example:
+        >>> judge_predict_file({"folder": "imgs", "class_names": ["a", "b"], "answers": [["imgs/a/1.png", "a"]]}, 3).correct
+        True
+    """
+    if "failed" in found:
+        return _fail(str(found["failed"]))
+    folder, names, answers = found["folder"], list(found["class_names"]), found["answers"]
+    for path, answer in answers:
+        if not isinstance(answer, str) or answer not in names:
+            shown = repr(answer) if isinstance(answer, str) else str(answer.get("repr"))
+            return _fail(f"predict_file({path!r}) should return a class name, one of {names}; got {shown}.")
+    if not answers:
+        return _fail(f"there are no files in the class folders of {folder!r} to ask predict_file about.")
+    classes = [path[len(_under(folder)):].split("/")[0] if path.startswith(_under(folder)) else None for path, _ in answers]
+    if any(c not in names or classes.count(c) > per_class for c in classes):
+        return _fail(f"the answers are not for files the test picks (at most {per_class} of each class folder of "
+                     f"{folder!r}): was the test changed?")
+    right = sum(c == answer for c, (_, answer) in zip(classes, answers))
+    baseline = 1 / len(names)
+    return expect(
+        right / len(answers) > baseline,
+        f"predict_file named {right} of {len(answers)} images right.",
+        f"predict_file named only {right} of {len(answers)} images right (guessing gives {baseline:.2f}). Hint: load "
+        "the file at the size, channels and preprocessing the model was trained with.",
+    )
+
+
 def check_predict_file(predict_file: Any, folder: str | Path, class_names: tuple[str, ...], per_class: int = 3) -> Feedback:
-    """``predict_file(path)`` names a class for image files, mostly the right one.
+    """``predict_file(path)`` names a class for image files, mostly the right one; publishes its evidence.
 
     Tried on the first ``per_class`` files of each class folder.
 
     Example:
         >>> check_predict_file(predict_file, "my_images", task.class_names)  # doctest: +SKIP
     """
-    folder = Path(folder)
-    right = total = 0
-    for label, name in enumerate(class_names):
-        files = sorted(p for p in (folder / name).iterdir() if p.is_file() and not p.name.startswith("."))[:per_class]
-        for path in files:
-            answer, failed = _call(predict_file, path, what=f"predict_file({str(path)!r})")
-            if failed:
-                return failed
-            if answer not in class_names:
-                return _fail(f"predict_file({str(path)!r}) should return a class name, one of {list(class_names)}; got {answer!r}.")
-            right += answer == name
-            total += 1
-    baseline = 1 / len(class_names)
-    return expect(
-        right / total > baseline,
-        f"predict_file named {right} of {total} images right.",
-        f"predict_file named only {right} of {total} images right (guessing gives {baseline:.2f}). Hint: load "
-        "the file at the size, channels and preprocessing the model was trained with.",
-    )
+    folder, rel = Path(folder), _relative(folder)
+    asked = [(name, path) for name in class_names for path in
+             sorted(p for p in (folder / name).iterdir() if p.is_file() and not p.name.startswith("."))[:per_class]]
+    found: dict[str, Any] = {"folder": rel, "class_names": list(class_names), "answers": []}
+    for name, path in asked:
+        answer, failed = _call(predict_file, path, what=f"predict_file({str(path)!r})")
+        if failed:
+            found = {"failed": failed.message}
+            break
+        found["answers"].append([_under(rel) + f"{name}/{path.name}", answer if isinstance(answer, str) else {"repr": repr(answer)}])
+        if answer not in class_names:
+            break
+    evidence.publish("predict_file", {"per_class": per_class}, found)
+    return judge_predict_file(found, per_class)
+
+
+#: The checks whose evidence the grader judges again, by the name they publish it under: each
+#: takes the record's data, its key (the check's arguments, as the teacher's reference
+#: published them) and the facts the grader measured outside the kernel (``files``: the
+#: submission's files as handed in; ``seconds``: each evidence key's cell, timed).
+JUDGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Feedback]] = {
+    "classifier": lambda found, key, facts: judge_classifier(found, key["num_classes"]),
+    "unfrozen": lambda found, key, facts: judge_unfrozen(found, key["depth"]),
+    "fine_tuned": lambda found, key, facts: judge_fine_tuned(found, key["depth"], key["pretrained"]),
+    "prepare": lambda found, key, facts: judge_prepare(found, **key),
+    "wrong_pipelines_format": lambda found, key, facts: judge_wrong_pipelines_format(found),
+    "wrong_pipelines": lambda found, key, facts: judge_wrong_pipelines(found),
+    "solve": lambda found, key, facts: Feedback(True, "solve ran (the grader times its cell)."),
+    "predictions": lambda found, key, facts: judge_predictions(found, challenge_truth(current_track())),
+    "challenge": lambda found, key, facts: judge_challenge(
+        found, challenge_truth(current_track()), _solve_seconds(key, facts), challenge(), timing_slack(challenge())),
+    "own_folder": lambda found, key, facts: judge_own_folder(found, facts["files"], current_track()),
+    "folder_task": lambda found, key, facts: judge_folder_task(found, facts["files"]),
+    "own_model": lambda found, key, facts: judge_own_model(found),
+    "predict": lambda found, key, facts: judge_predict(found, key["margin"]),
+    "predict_file": lambda found, key, facts: judge_predict_file(found, key["per_class"]),
+}
