@@ -75,6 +75,19 @@ def test_recipes_hold_the_setting_that_won_on_validation(track: str) -> None:
     assert measured_with == {k: v for k, v in vars(default).items() if k not in ("blocks", "learning_rate", "augment")}
 
 
+def test_every_measured_peak_rate_is_in_the_supported_range() -> None:
+    """Lesson 03's and a1's checks accept PEAK_RATE_RANGE: it must hold every rate the measurements found good."""
+    low, high = recipe.PEAK_RATE_RANGE
+    good = []
+    for name in ("finetune_settings.json", "finetune_settings-imagenet.json"):
+        summary = json.loads((RESULTS / name).read_text())["summary"]
+        probe = summary["probe"]["val_mean"]
+        good += [v["learning_rate"] for k, v in summary.items()
+                 if k not in ("chosen", "probe", "augmented") and v["val_mean"] > probe]
+    good += [run["best_hyperparameters"]["fine_lr"] for run in json.loads((RESULTS / "tuner.json").read_text())["runs"]]
+    assert good and all(low <= rate <= high for rate in good), sorted(good)
+
+
 def test_warmup_cosine_rises_then_falls_to_zero() -> None:
     schedule = warmup_cosine(1e-3, steps_per_epoch=4, epochs=10, warmup_epochs=2)
     rates = [float(schedule(step)) for step in range(41)]
