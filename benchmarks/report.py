@@ -113,7 +113,7 @@ def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.F
     import matplotlib.pyplot as plt
 
     budgets = result["settings"]["labels_per_class"]
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    fig, ax = plt.subplots(figsize=(9.6, 4.6))
     colors = {"scratch": "0.55", "pixels": "C4", "probe": "C0", "fine_tune": "C2", "recommended": "C1"}
     shown = [("near", st) for st in result["settings"]["strategies"]]
     shown += [("far", st) for st in ("probe", "fine_tune") if "far" in result["summary"]]
@@ -128,10 +128,9 @@ def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.F
     for target, curve in result["summary"].items():
         k = curve.get("crossover")
         if k:
-            ax.axvline(k, color=colors["fine_tune"], ls=":" if target == "near" else "-.", lw=1)
             where = "its target" if target == "near" else f"{result['settings']['far_target']} target"
-            ax.annotate(f"fine-tuning leads from here\n({where})", (k, 0.02), xycoords=("data", "axes fraction"),
-                        fontsize=7, color=colors["fine_tune"], ha="left", xytext=(3, 0), textcoords="offset points")
+            ax.axvline(k, color=colors["fine_tune"], ls=":" if target == "near" else "-.", lw=1,
+                       label=f"fine-tuning leads from here ({where})")
     ax.set_xscale("log")
     ax.set_xticks(budgets)
     ax.set_xticklabels([str(k) for k in budgets])
@@ -142,7 +141,7 @@ def plot_few_shot(result: dict[str, Any], path: Path):  # -> matplotlib.figure.F
     title = f"{s.get('track', 'offline')} track: {s['backbone']} on {s['dataset']}, {len(s['seeds'])} seed(s)"
     ax.set_title(title + (" (quick run)" if result["quick"] else ""), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(title="strategy", fontsize=8, title_fontsize=8, loc="lower right")
+    ax.legend(title="strategy", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
