@@ -111,8 +111,10 @@ BENCHMARKS: dict[str, Info] = {
 # ---- arguments and machine ------------------------------------------------------------------
 
 
-def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(name: str, argv: Sequence[str] | None = None, keep: bool = False) -> argparse.Namespace:
     """``--quick`` (less work, same table) and ``--out DIR`` (default ``benchmarks/results``).
+
+    ``keep`` adds ``--keep DIR``: a folder for what the run writes that is otherwise deleted.
 
     Example:
         >>> parse_args("few_shot", ["--quick"]).quick
@@ -125,6 +127,8 @@ def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespa
     parser.add_argument("--force", action="store_true", help="let a quick run replace the JSON of a full run")
     parser.add_argument("--note", default="", help="a line saved with the results and shown by report.py "
                         "(e.g. where the data came from)")
+    if keep:
+        parser.add_argument("--keep", type=Path, default=None, help="keep the run's files in this folder")
     return parser.parse_args(argv)
 
 

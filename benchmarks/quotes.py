@@ -8,7 +8,9 @@ the JSON says now, or names a quote that does not exist. So prose cannot drift f
 measurements.
 
 Each quote is a function of the results (:data:`QUOTES`); a name reads
-``<benchmark>.<track>.<what>``.
+``<benchmark>.<track>.<what>``. One family is named by a lesson's code cell instead:
+``cell_time.<cell id>`` says how long that cell ran in each track's whole-course run
+(``benchmarks/course.py``), for the sentence before a long cell.
 
 Run: ``python benchmarks/quotes.py [--check]`` (``--check`` changes nothing and exits 1 if a
 value is stale).
@@ -25,7 +27,7 @@ from typing import Any, Callable
 
 from common import REPO_DIR, RESULTS_DIR, result_path
 
-MARKER = re.compile(r"<!-- q:(?P<name>[\w.]+) -->(?P<value>.*?)<!-- /q -->", re.S)
+MARKER = re.compile(r"<!-- q:(?P<name>[\w.-]+) -->(?P<value>.*?)<!-- /q -->", re.S)
 # Where quotes may appear: Markdown files and the lessons' Markdown cells.
 FILES = ("README.md", "docs/*.md", "notebooks/*.ipynb", "notebooks/zh/*.ipynb", "assignments/source/*/*.ipynb")
 Results = dict[tuple[str, str], dict[str, Any]]
@@ -34,7 +36,7 @@ Results = dict[tuple[str, str], dict[str, Any]]
 def load(folder: Path = RESULTS_DIR) -> Results:
     """Every full run's JSON, by ``(benchmark, track)``."""
     found = {}
-    for name in ("few_shot", "finetune_settings", "tuner"):
+    for name in ("few_shot", "finetune_settings", "tuner", "course"):
         for track in ("offline", "imagenet"):
             path = result_path(folder, name, track)
             if path.is_file():
@@ -112,6 +114,47 @@ def _tuner(what: str) -> Callable[[Results], str]:
     return quote
 
 
+def duration(seconds: float | None) -> str:
+    """A cell's run time as a reader wants it: rounded, in seconds or minutes.
+
+    Example:
+        >>> [duration(s) for s in (None, 7.2, 23.0, 95.0, 260.0)]
+        ['a few seconds', 'a few seconds', 'about 25 s', 'about 1.5 min', 'about 4.5 min']
+    """
+    if seconds is None or seconds < 10:
+        return "a few seconds"
+    if seconds < 90:
+        return f"about {5 * max(1, round(seconds / 5))} s"
+    return f"about {round(seconds / 30) / 2:g} min"
+
+
+def cell_time(r: Results, cell_id: str) -> str:
+    """How long the code cell ``cell_id`` ran in each track's whole-course run.
+
+    Raises:
+        KeyError: a track's course results are missing (run ``benchmarks/course.py`` in it).
+    """
+    found = {}
+    for track in ("offline", "imagenet"):
+        runs = r[("course", track)]["runs"]
+        found[track] = next((run["cell_seconds"][cell_id] for run in runs if cell_id in run.get("cell_seconds", {})),
+                            None)
+    return f"{duration(found['offline'])} in the offline track, {duration(found['imagenet'])} in the imagenet track"
+
+
+def quote(name: str, results: Results) -> str:
+    """The value of the quote ``name``.
+
+    Raises:
+        ValueError: no such quote.
+    """
+    if name.startswith("cell_time."):
+        return cell_time(results, name.removeprefix("cell_time."))
+    if name not in QUOTES:
+        raise ValueError(f"unknown quote {name!r}; the quotes are: {', '.join(sorted(QUOTES))}, cell_time.<cell id>")
+    return QUOTES[name](results)
+
+
 QUOTES: dict[str, Callable[[Results], str]] = {
     **{f"finetune_settings.{t}.{w}": _settings(t, w) for t in ("offline", "imagenet")
        for w in ("blocks", "learning_rate", "augmented_vs_plain")},
@@ -144,10 +187,11 @@ def stale(results: Results, root: Path = REPO_DIR) -> list[str]:
         for text in _markdown_of(path):
             for m in MARKER.finditer(text):
                 name, value = m["name"], m["value"]
-                if name not in QUOTES:
+                try:
+                    wanted = quote(name, results)
+                except ValueError:
                     problems.append(f"{path.relative_to(root)}: unknown quote {name!r}")
                     continue
-                wanted = QUOTES[name](results)
                 if value != wanted:
                     problems.append(f"{path.relative_to(root)}: {name} says {value!r}, the JSON says {wanted!r}")
     return problems
@@ -155,9 +199,7 @@ def stale(results: Results, root: Path = REPO_DIR) -> list[str]:
 
 def _rewrite(text: str, results: Results) -> str:
     def value(m: re.Match) -> str:
-        if m["name"] not in QUOTES:
-            raise ValueError(f"unknown quote {m['name']!r}; the quotes are: {', '.join(sorted(QUOTES))}")
-        return f"<!-- q:{m['name']} -->{QUOTES[m['name']](results)}<!-- /q -->"
+        return f"<!-- q:{m['name']} -->{quote(m['name'], results)}<!-- /q -->"
     return MARKER.sub(value, text)
 
 

@@ -270,7 +270,12 @@ def lesson_times(results: Results) -> str:
 
     rows = [[name.removesuffix(".ipynb"), *(seconds(track, name) for track in runs)] for name in notebooks]
     rows.append(["whole course", *(f"{results[t]['course']['summary']['total_seconds']:.0f}" for t in runs)])
-    return markdown_table(["lesson: seconds to run all cells", *(f"{t} track" for t in runs)], rows)
+    calibration = ", ".join(f"{results[t]['course']['summary']['calibration_seconds']:.1f} s in the {t} track's run"
+                            for t in runs)
+    lead = (f"**Lesson times** (`benchmarks/course.py`, 2 CPU cores): seconds to run every cell. The same runs timed "
+            f"a fixed TensorFlow workload ({calibration}); on a laptop that takes twice as long for it, expect "
+            "about twice these times.")
+    return lead + "\n\n" + markdown_table(["lesson: seconds to run all cells", *(f"{t} track" for t in runs)], rows)
 
 
 def crossover_tables(results: Results) -> str:

@@ -12,6 +12,11 @@ would commit a weaker check). With ``--also-track imagenet`` (with the imagenet 
 data at hand) it executes the notebook there too and refuses when a checked cell prints
 something else: checked cells must print only what both tracks share (per-track values
 belong in ``tests/test_lesson_facts.py``). With ``--strip`` it only clears outputs.
+
+Executed copies already at hand (``benchmarks/course.py --keep DIR`` writes them) save the
+run: ``--from DIR`` takes the offline track's outputs from ``DIR/<name>.ipynb`` and
+``--also-from DIR`` the imagenet track's, compared as above. A copy whose checked cells' code
+differs from the notebook's is refused.
 """
 
 from __future__ import annotations
@@ -78,11 +83,32 @@ def execute(nb: nbformat.NotebookNode, path: Path, track: str) -> nbformat.Noteb
     return nb
 
 
+def executed_copy(path: Path, folder: Path) -> nbformat.NotebookNode:
+    """``folder/<name>.ipynb``, the notebook at ``path`` as executed elsewhere; refused if a checked cell's code differs."""
+    copy = nbformat.read(folder / path.name, as_version=4)
+    checked = {c.id: c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" and MARK in c.source}
+    ran = {c.id: c.source for c in copy.cells if c.id in checked}
+    if ran != checked:
+        raise WeakerCheck(f"the executed copy in {folder} has other checked cells than {path}: run it again")
+    return copy
+
+
+def with_outputs_of(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` (as it is now) with the outputs its checked cells printed in ``executed``; the rest are cleared after."""
+    ran = {c.id: c for c in executed.cells if c.cell_type == "code"}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and MARK in cell.source:
+            cell.outputs, cell.execution_count = ran[cell.id].outputs, ran[cell.id].execution_count
+    return nb
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--strip", action="store_true", help="only clear outputs, do not execute")
     parser.add_argument("--also-track", choices=["imagenet"], help="also run in this track; refuse if a checked output differs")
+    parser.add_argument("--from", dest="source", type=Path, help="take the outputs of the executed copies in this folder")
+    parser.add_argument("--also-from", type=Path, help="compare with the imagenet track's executed copies in this folder")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     failed = 0
@@ -90,12 +116,20 @@ def main() -> int:
         nb = nbformat.read(path, as_version=4)
         if not args.strip:
             try:
-                outputs = checked_outputs(execute(nb, path, "offline"))
-                if args.also_track:
+                if args.source:
+                    nb = with_outputs_of(nb, executed_copy(path, args.source))
+                else:
+                    execute(nb, path, "offline")
+                outputs = checked_outputs(nb)
+                other = None
+                if args.also_from:
+                    other = checked_outputs(executed_copy(path, args.also_from))
+                elif args.also_track:
                     other = checked_outputs(execute(nbformat.read(path, as_version=4), path, args.also_track))
+                if other is not None:
                     differ = [cell for cell in outputs if outputs[cell] != other.get(cell)]
                     if differ:
-                        raise WeakerCheck(f"checked cell(s) {differ} print something else in the {args.also_track} "
+                        raise WeakerCheck(f"checked cell(s) {differ} print something else in the imagenet "
                                           "track; print only what both tracks share")
             except WeakerCheck as err:
                 print(f"{path}: not written: {err}", file=sys.stderr)

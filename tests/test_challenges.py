@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import keras
 import matplotlib
@@ -40,7 +40,8 @@ def tiny_task(per_class: int = 6, classes: int = 3, size: int = 28, channels: in
 @pytest.mark.slow
 def test_configure_cpu_devices_in_a_fresh_process() -> None:
     script = textwrap.dedent("""
-        import warnings
+        import sys, warnings
+        import keras, numpy as np
         from tlhelpers import challenges
         first = challenges.configure_cpu_devices(2)
         import tensorflow as tf
@@ -49,7 +50,13 @@ def test_configure_cpu_devices_in_a_fresh_process() -> None:
             warnings.simplefilter("always")
             again = challenges.configure_cpu_devices(2)
             other = challenges.configure_cpu_devices(3)
+        tf.get_logger().setLevel("INFO")  # as in a Jupyter kernel, where TensorFlow logs INFO to stdout
         strategy = challenges.data_parallel_strategy()
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+            model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(np.zeros((8, 3)), np.zeros(8), batch_size=4, epochs=1, verbose=0)
+        sys.stderr.flush()
         print(first == again, len(first), len(other), len(caught), strategy.num_replicas_in_sync)
     """)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -60,6 +67,27 @@ def test_configure_cpu_devices_in_a_fresh_process() -> None:
     assert out.stdout.split()[-5:] == ["True", "2", "2", "0", "2"]
     advice = [line for line in out.stdout.splitlines() if "restart the kernel" in line]
     assert len(advice) == 1 and "already started TensorFlow" in advice[0] and "from the top" in advice[0]
+    # tf.distribute's INFO notes (its devices, every reduction) stay out of the output
+    assert "INFO:tensorflow" not in out.stdout + out.stderr and "MirroredStrategy" not in out.stderr
+
+
+def test_hide_distribute_notes_drops_only_their_info_records() -> None:
+    import logging
+
+    from tlhelpers.challenges.devices import _DistributeNotes
+
+    def record(level: int, path: str) -> logging.LogRecord:
+        return logging.LogRecord("tensorflow", level, path, 1, "Reduce to /cpu:0 then broadcast", None, None)
+
+    notes = _DistributeNotes()
+    distribute = "/venv/site-packages/tensorflow/python/distribute/cross_device_ops.py"
+    assert not notes.filter(record(logging.INFO, distribute))
+    assert notes.filter(record(logging.WARNING, distribute))  # warnings still show
+    assert notes.filter(record(logging.INFO, "/venv/site-packages/tensorflow/python/eager/polymorphic_function.py"))
+    challenges.hide_distribute_notes()
+    challenges.hide_distribute_notes()
+    tf_filters = logging.getLogger("tensorflow").filters
+    assert sum(isinstance(f, _DistributeNotes) for f in tf_filters) == 1  # once, however often it is called
 
 
 def test_configure_cpu_devices_rejects_bad_counts() -> None:
@@ -118,6 +146,37 @@ def test_backbone_variant_imagenet_path_without_download(monkeypatch) -> None:
     assert model.input_shape == (None, 48, 48, 3)
 
 
+def test_backbone_variant_takes_the_weights_of_another_size(monkeypatch) -> None:
+    # Keras has MobileNetV2's ImageNet weights for 96-224 px only (and warns at 48): the variant is
+    # built at 48 px with random weights and given those of the 96 px model. No download here:
+    # the "pretrained" model is a seeded random one, recorded to compare with.
+    import warnings
+
+    from tlhelpers import backbones
+    from tlhelpers.challenges import devices
+
+    real_load = backbones.load_backbone
+    loaded = []
+
+    def fake_load(name, weights="default", input_size=None, **kw):
+        if weights == "default":
+            keras.utils.set_random_seed(1)
+            loaded.append(real_load(name, weights=None, input_size=input_size))
+            return loaded[-1]
+        return real_load(name, weights=weights, input_size=input_size, **kw)
+
+    monkeypatch.setattr(devices, "load_backbone", fake_load)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Keras UserWarning about the input size
+        small = challenges.backbone_variant("mobilenet_v2", input_size=48, weights_size=96)
+    assert small.input_shape == (None, 48, 48, 3)
+    assert [m.input_shape for m in loaded] == [(None, 96, 96, 3)]
+    for a, b in zip(loaded[0].get_weights(), small.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    same = challenges.backbone_variant("mobilenet_v2", input_size=96, weights_size=96)  # nothing to copy
+    assert same is loaded[-1]
+
+
 # ---- cost ------------------------------------------------------------------------------
 
 
@@ -134,17 +193,31 @@ def test_take_per_class_is_nested_and_checked() -> None:
 @pytest.mark.slow
 def test_measure_cost_runs_each_method_and_size() -> None:
     task = tiny_task(per_class=4)
-    skipped = challenges.mixed_precision_support()[0] is None
-    with pytest.warns(UserWarning, match="mixed_precision skipped") if skipped else contextlib.nullcontext():
+    supported = challenges.mixed_precision_support()[0] is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # by default, no warning whatever the hardware
         cost = challenges.measure_cost(task, "fashion_cnn", per_class=[2, 4], epochs=1, batch_size=4)
     methods = ["fine_tune", "cached", "small_input"]
-    assert list(dict.fromkeys(cost.method))[:3] == methods
+    assert list(dict.fromkeys(cost.method)) == methods + (["mixed_precision"] if supported else [])
     assert cost[cost.method == "small_input"].input_size.unique().tolist() == [16]
     assert sorted(cost.train_images.unique()) == [6, 12]
     assert (cost.seconds > 0).all()
     assert ((cost.test_accuracy * 9).round(9) % 1 == 0).all()  # a share of the 9 test images, measured
     cached = cost[cost.method == "cached"].set_index("train_images").test_accuracy
     assert cached[12] == 1.0  # classes that differ by brightness: the probe on pretrained features gets them all
+
+
+@pytest.mark.slow
+def test_measure_cost_without_16_bit_units(monkeypatch) -> None:
+    from tlhelpers.challenges import cost as cost_module
+
+    monkeypatch.setattr(cost_module, "mixed_precision_support", lambda: (None, "no GPU and no bfloat16 units"))
+    task = tiny_task(per_class=2)
+    default = challenges.measure_cost(task, "fashion_cnn", per_class=[2], methods=None, epochs=1, batch_size=2)
+    assert "mixed_precision" not in set(default.method)  # left out silently: the lesson says why
+    with pytest.warns(UserWarning, match="mixed_precision skipped: no GPU and no bfloat16 units"):
+        asked = challenges.measure_cost(task, "fashion_cnn", per_class=[2], methods=["cached", "mixed_precision"])
+    assert asked.method.tolist() == ["cached"]
 
 
 def test_measure_cost_rejects_bad_arguments() -> None:
@@ -243,11 +316,32 @@ def test_check_warnings_reads_each_check_in_its_direction() -> None:
 @pytest.mark.slow
 def test_shift_gains_table() -> None:
     task = tiny_task(per_class=4)
-    gains = challenges.shift_gains(task, "fashion_cnn", shifts=["none", "rotated"], max_epochs=2, patience=1)
+    gains = challenges.shift_gains(task, "fashion_cnn", shifts=["none", "rotated"], max_epochs=2, patience=1,
+                                   progress=True)
     assert list(gains.index) == ["none", "rotated"]
     assert gains.gain.tolist() == pytest.approx((gains.probe - gains.scratch).tolist())
     assert gains.scratch_epochs.between(1, 4).all()  # scratch gets twice max_epochs
     assert (gains.probe == 1.0).all()  # brightness survives a rotation: the probe gets every test image
+
+
+@pytest.mark.slow
+def test_shift_gains_trains_scratch_at_scratch_size(monkeypatch) -> None:
+    from tlhelpers.backbones import load_backbone
+    from tlhelpers.challenges import domain_shift
+
+    sizes = []
+    real_compare = domain_shift.compare
+
+    def spy(task, backbone, **kw):
+        sizes.append(kw["input_size"])
+        return real_compare(task, backbone, **kw)
+
+    monkeypatch.setattr(domain_shift, "compare", spy)
+    task = tiny_task(per_class=3, size=32, channels=3)
+    base = load_backbone("mobilenet_v2", weights=None, input_size=48)  # its scratch is a small CNN
+    gains = challenges.shift_gains(task, "mobilenet_v2", ["none"], base=base, input_size=48, scratch_size=32,
+                                   max_epochs=1, patience=1)
+    assert sizes == [32] and 0 <= gains.loc["none", "scratch"] <= 1
 
 
 # ---- forgetting ------------------------------------------------------------------------
@@ -317,7 +411,8 @@ def test_forgetting_run_without_a_source_head(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_backbone_speed_uses_random_weights() -> None:
-    speed = challenges.backbone_speed(["fashion_cnn", "mobilenet_v2"], input_size=40, batch_size=4, repeats=1)
+    speed = challenges.backbone_speed(["fashion_cnn", "mobilenet_v2"], input_size=40, batch_size=4, repeats=1,
+                                      progress=True)
     from tlhelpers.backbones import load_backbone
 
     expected = load_backbone("fashion_cnn", weights=None, pooling="avg").count_params()
@@ -341,11 +436,53 @@ def test_plots_carry_the_data() -> None:
     gains = pd.DataFrame({"scratch": [0.6, 0.6], "probe": [0.7, 0.5], "gain": [0.1, -0.1]}, index=["none", "inverted"])
     fig = challenges.plot_domain_shift(checks, gains)
     assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[1].texts] == ["+0.10", "-0.10"]
+    fig = challenges.plot_domain_shift(checks, gains.iloc[:1])  # "inverted" checked, not trained
+    assert [t.get_text() for t in fig.axes[1].texts] == ["+0.10", "not trained"]
     assert len(challenges.plot_domain_shift(checks).axes) == 1
-    table = pd.DataFrame({"source_before": [0.9, 0.9], "source_after": [0.9, 0.2], "target_accuracy": [0.7, 0.6]},
-                         index=["low", "high"])
+    table = pd.DataFrame({"source_before": [0.9, 0.9], "source_after": [0.9, 0.2], "feature_similarity": [0.99, 0.4],
+                          "target_accuracy": [0.7, 0.6]}, index=["low", "high"])
     fig = challenges.plot_forgetting(table)
-    assert [p.get_height() for p in fig.axes[0].patches][:2] == [0.9, 0.9]
+    assert [p.get_height() for p in fig.axes[0].patches] == [0.9, 0.9, 0.9, 0.2, 0.99, 0.4, 0.7, 0.6]
+    table[["source_before", "source_after"]] = np.nan  # the imagenet track: no source to measure
+    fig = challenges.plot_forgetting(table)
+    assert [p.get_height() for p in fig.axes[0].patches] == [0.99, 0.4, 0.7, 0.6]
+    assert "cannot be measured" in fig.axes[0].get_title()
     speed = pd.DataFrame({"params": [1e3, 1e6], "images_per_second": [900.0, 50.0], "input_size": [32, 32],
                           "weights_offline": [True, False]}, index=["small", "big"])
-    assert len(challenges.plot_backbones(speed).axes[0].texts) == 2
+    ax = challenges.plot_backbones(speed).axes[0]
+    assert len(ax.texts) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["weights bundled (offline)",
+                                                                  "ImageNet weights (a download)"]
+
+
+# ---- the common questions: the few-shot benchmark -------------------------------------
+
+
+def _few_shot_json(quick: bool = False, far: bool = True) -> dict:
+    def entry(gain: float) -> dict:
+        return {"gain_over_scratch": gain, "fine_tune_gain": 1.0}
+
+    summary = {"near": {"budgets": {"5": entry(28.94), "20": entry(16.4), "100": entry(6.86)}, "crossover": 100}}
+    if far:
+        summary["far"] = {"budgets": {"1": {"fine_tune_gain": 2.0}, "100": {"fine_tune_gain": 5.0}}, "crossover": None}
+    return {"benchmark": "few_shot", "quick": quick, "summary": summary,
+            "settings": {"seeds": [0, 1, 2], "far_target": "rotated" if far else None}}
+
+
+def test_few_shot_evidence_reads_the_track_s_own_file(tmp_path) -> None:
+    (tmp_path / "few_shot.json").write_text(json.dumps(_few_shot_json()))
+    (tmp_path / "few_shot-imagenet.json").write_text(json.dumps(_few_shot_json(far=False)))
+    offline = challenges.few_shot_evidence("offline", tmp_path)
+    assert offline.seeds == 3 and offline.gain_over_scratch == {5: 28.94, 20: 16.4, 100: 6.86}
+    assert offline.gains() == "5: +28.9, 20: +16.4, 100: +6.9"
+    assert offline.crossovers() == ("on the target as it is from 100 labels per class on; "
+                                    "on the rotated target at no budget up to 100 labels per class")
+    imagenet = challenges.few_shot_evidence("imagenet", tmp_path)
+    assert imagenet.crossover == {"near": 100} and imagenet.far_target is None
+
+
+def test_few_shot_evidence_is_none_without_a_full_run(tmp_path) -> None:
+    assert challenges.few_shot_evidence("offline", tmp_path) is None  # no results at all
+    (tmp_path / "few_shot.json").write_text(json.dumps(_few_shot_json(quick=True)))
+    assert challenges.few_shot_evidence("offline", tmp_path) is None  # a quick run is not the benchmark
+    assert challenges.few_shot_evidence("imagenet", tmp_path) is None  # the offline file is not the imagenet one

@@ -137,8 +137,8 @@ def cases(tmp_path: Path) -> dict[str, Case]:
     column = cm[:, coat].copy()
     column[coat] = 0
     source_of_false_coats = names[int(column.argmax())]
-    recall = cm[0, 0] / cm[0].sum()
-    precision = cm[0, 0] / cm[:, 0].sum()
+    top_count = float(cm[0, 2])  # Trouser's most frequent mistake: Shirt
+    top_share, top_column = top_count / cm[0].sum(), top_count / cm[:, 2].sum()
 
     # lesson 06
     share = (1e-3 - 1e-5) / (1e-2 - 1e-5)
@@ -227,12 +227,13 @@ def cases(tmp_path: Path) -> dict[str, Case]:
              lambda: lesson05.check_false_alarm_source("Coat", evaluation, "Coat"),
              lambda: lesson05.check_false_alarm_source(names[3 - coat - names.index(source_of_false_coats)], evaluation, "Coat")],
             {source_of_false_coats}, options=names),
-        "lesson05.check_recall": Case(
-            [lambda: lesson05.check_recall(None, evaluation, "Trouser"),
-             lambda: lesson05.check_recall(precision, evaluation, "Trouser"),
-             lambda: lesson05.check_recall(100 * recall, evaluation, "Trouser"),
-             lambda: lesson05.check_recall(0.1, evaluation, "Trouser")],
-            number_forms(recall) | {f"{int(cm[0, 0])}/{int(cm[0].sum())}"}),
+        "lesson05.check_top_confusion": Case(
+            [lambda: lesson05.check_top_confusion(None, evaluation, "Trouser"),
+             lambda: lesson05.check_top_confusion(top_column, evaluation, "Trouser"),
+             lambda: lesson05.check_top_confusion(100 * top_share, evaluation, "Trouser"),
+             lambda: lesson05.check_top_confusion(top_count, evaluation, "Trouser"),
+             lambda: lesson05.check_top_confusion(0.1, evaluation, "Trouser")],
+            number_forms(top_share) | {f"{int(top_count)}/{int(cm[0].sum())}"}),
         "lesson05.check_saved_model": Case(
             [lambda: lesson05.check_saved_model(None, None, None),
              lambda: lesson05.check_saved_model(tmp_path / "missing.keras", None, None)],

@@ -61,20 +61,31 @@ def test_false_alarm_source_explains_reading_the_row() -> None:
     assert not lesson05.check_false_alarm_source("Coat", never, "Shirt")
 
 
-def test_recall_and_its_usual_mistakes(evaluation) -> None:
-    assert lesson05.check_recall(5 / 8, evaluation, "Pullover")
-    assert lesson05.check_recall(np.float32(0.625), evaluation, "Pullover")
-    precision = lesson05.check_recall(5 / 6, evaluation, "Pullover")
-    assert not precision and "precision" in precision.message
-    accuracy = lesson05.check_recall(15 / 20, evaluation, "Pullover")
-    assert not accuracy and "overall accuracy" in accuracy.message
-    percent = lesson05.check_recall(62.5, evaluation, "Pullover")
+def test_top_confusion_and_its_usual_mistakes() -> None:
+    # confusion [[4, 0, 2], [3, 5, 0], [0, 1, 3]]: Pullover (row 0) is most often mistaken for Shirt, 2 of 6
+    y_true = np.array([0] * 6 + [1] * 8 + [2] * 4)
+    y_pred = np.array([0] * 4 + [2] * 2 + [0] * 3 + [1] * 5 + [1] + [2] * 3)
+    ev = Evaluation(y_true, np.eye(3)[y_pred], NAMES)
+    assert lesson05.check_top_confusion(2 / 6, ev, "Pullover")
+    assert lesson05.check_top_confusion(np.float32(1 / 3), ev, "Pullover")
+    column = lesson05.check_top_confusion(2 / 5, ev, "Pullover")  # Shirt's column: 2 of the 5 predicted Shirt
+    assert not column and "column" in column.message
+    count = lesson05.check_top_confusion(2, ev, "Pullover")
+    assert not count and "count" in count.message
+    percent = lesson05.check_top_confusion(100 / 3, ev, "Pullover")
     assert not percent and "percent" in percent.message
-    assert not lesson05.check_recall(0.1, evaluation, "Pullover")
-    assert not lesson05.check_recall(None, evaluation, "Pullover")
-    assert "number" in lesson05.check_recall("high", evaluation, "Pullover").message
+    mistakes_only = lesson05.check_top_confusion(1.0, ev, "Pullover")  # 2 of its 2 mistakes
+    assert not mistakes_only and "mistakes only" in mistakes_only.message
+    coat = lesson05.check_top_confusion(3 / 8, ev, "Coat")  # Coat: 3 of its 8 taken for Pullover
+    assert coat and "'Pullover'" in coat.message
+    shirt = lesson05.check_top_confusion(1 / 4, ev, "Shirt")  # Shirt: 1 of 4 taken for Coat
+    every = lesson05.check_top_confusion(0.5, Evaluation(np.array([0] * 4), np.eye(3)[[0, 0, 1, 2]], NAMES), "Pullover")
+    assert shirt and not every and "every mistake" in every.message
+    assert not lesson05.check_top_confusion(0.1, ev, "Pullover")
+    assert not lesson05.check_top_confusion(None, ev, "Pullover")
+    assert "number" in lesson05.check_top_confusion("high", ev, "Pullover").message
     with pytest.raises(ValueError, match="unknown class 'Dog'"):
-        lesson05.check_recall(0.5, evaluation, "Dog")
+        lesson05.check_top_confusion(0.5, ev, "Dog")
 
 
 @pytest.fixture

@@ -50,9 +50,14 @@ def test_per_replica() -> None:
     assert not times and "multiplied" in times.message
     assert not lesson07.check_per_replica(20, global_batch=64, replicas=4)
     assert lesson07.check_per_replica(64, global_batch=64, replicas=1)  # one replica: the whole batch
-    assert "whole number" in lesson07.check_per_replica(16.0, global_batch=64, replicas=4).message
-    assert "whole number" in lesson07.check_per_replica(True, global_batch=64, replicas=4).message
+    assert lesson07.check_per_replica(64 / 4, global_batch=64, replicas=4)  # 16.0: what a division gives
+    for not_whole in (16.5, True, "16", [16]):
+        assert "whole number" in lesson07.check_per_replica(not_whole, global_batch=64, replicas=4).message
     assert not lesson07.check_per_replica(None, global_batch=64, replicas=4)
+    with pytest.raises(ValueError, match="global_batch must be a positive multiple of replicas \\(3\\), got 64"):
+        lesson07.check_per_replica(16, global_batch=64, replicas=3)
+    with pytest.raises(ValueError, match="replicas must be a whole number of at least 1, got 0"):
+        lesson07.check_per_replica(16, global_batch=64, replicas=0)
 
 
 @pytest.fixture

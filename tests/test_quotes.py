@@ -63,3 +63,31 @@ def test_lesson_03s_few_labels_sentence_holds(results) -> None:
                 gain = curve["budgets"][k]["fine_tune_gain"] / 100
                 assert abs(gain) <= spread + 1e-9, (track, target, k, gain, spread)
 
+
+
+LONG_CELL = 20.0  # seconds: a cell this long in either track says so beforehand (issue 26)
+
+
+def test_every_long_cell_is_announced_with_its_measured_time(results) -> None:
+    """A code cell that ran 20 s or more in either track's course run has a cell_time quote before it."""
+    lessons = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in quotes.REPO_DIR.glob("notebooks/[0-9][0-9]_*.ipynb")}
+    missing = []
+    for track in ("offline", "imagenet"):
+        for run in results[("course", track)]["runs"]:
+            cells = lessons[run["notebook"]]["cells"]
+            ids = [c.get("id") for c in cells]
+            for cell_id, seconds in run["cell_seconds"].items():
+                if seconds < LONG_CELL or cell_id not in ids:
+                    continue  # a cell since removed fails the quote itself, if quoted
+                before = "".join("".join(c["source"]) for c in cells[:ids.index(cell_id)] if c["cell_type"] == "markdown")
+                if f"<!-- q:cell_time.{cell_id} -->" not in before:
+                    missing.append(f"{run['notebook']} cell {cell_id}: {seconds:.0f} s in the {track} track")
+    assert not missing, "long cells the lesson does not announce:\n" + "\n".join(missing)
+
+
+def test_cell_time_quotes_both_tracks(results) -> None:
+    some = next(cell for run in results[("course", "offline")]["runs"] for cell in run["cell_seconds"])
+    text = quotes.quote(f"cell_time.{some}", results)
+    assert "offline track" in text and "imagenet track" in text
+    with pytest.raises(ValueError, match="unknown quote 'nowhere'"):
+        quotes.quote("nowhere", results)

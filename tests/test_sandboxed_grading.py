@@ -510,7 +510,7 @@ A1_WRONG_ANSWERS = {  # a base that trains, an unfreeze and a fine-tune that do 
     "a1_fine_tune": "def fine_tune(model, x, y):\n    pass",
 }
 REWRITE_PEAK_RATE = "from tlhelpers import recipe\nrecipe.PEAK_RATE_RANGE = (1e-6, 1.0)  # any rate is 'supported'\n"
-HIGH_RATE = ("def fine_tune(model, x, y):\n    model.compile(optimizer=keras.optimizers.Adam(1e-2), "
+HIGH_RATE = ("def fine_tune(model, x, y):\n    model.compile(optimizer=keras.optimizers.Adam(1e-1), "
              "loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n    model.fit(x, y, epochs=1, batch_size=8, verbose=0)")
 CONSTANT_SOLVE = "def solve(task):\n    return np.zeros(len(task.x_test), int)  # one class for every image: far below the target"
 REWRITE_TARGET = ("import dataclasses\nrules = dataclasses.replace(rules, target_accuracy=0.0)\n"
@@ -580,7 +580,7 @@ def test_the_honest_student_of_each_assignment_keeps_full_marks(request, assignm
 @pytest.mark.system
 @pytest.mark.parametrize("assignment, student, tampered, score, why", [
     ("a1", "replaced", {"a1_build_model_tests", "a1_unfreeze_tests", "a1_fine_tune_tests"}, 0, "sent no result"),
-    ("a1", "rewrite", {"a1_fine_tune_tests"}, 6, "learning rate is 0.01: too high"),
+    ("a1", "rewrite", {"a1_fine_tune_tests"}, 6, "learning rate is 0.1: too high"),
     ("a3", "blanktests", {"a3_predictions_tests", "a3_target_tests"}, 0, "sent no result"),
     ("a3", "rewrite", {"a3_target_tests"}, 1, "below the target 0.74"),
     ("a4", "neverfail", {"a4_task_tests", "a4_model_tests"}, 4, "exactly the pretrained one"),

@@ -124,7 +124,7 @@ def test_guide_exists_with_every_part():
 
 
 def test_notebooks_are_found():
-    assert [lesson(p) for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06"]
+    assert [lesson(p) for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06", "07"]
     for path in NOTEBOOKS:
         assert exercises(path), f"{path.name}: no exercises found under '## Exercises'"
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from tlhelpers.config import set_seed
 from tlhelpers.recipe import Recipe, compile_for
+from tlhelpers.training import epoch_bar
 from tlhelpers.transfer import unfreeze_top
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def experiment(
     *,
     recipe: Recipe,
     seed: int = 0,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Fine-tune the same start twice, BatchNorm frozen and BatchNorm trainable; what changed.
 
@@ -94,6 +96,7 @@ def experiment(
     BatchNorm layers. Both train on the images for ``recipe.max_epochs`` epochs with the
     recipe's schedule (:func:`tlhelpers.recipe.compile_for`), the same seed and batches,
     and no early stopping: the runs show what each setting does, however it ends.
+    ``progress`` shows a bar over each run's epochs.
 
     Returns:
         One row per run: how many BatchNorm layers trained, the mean absolute change of
@@ -114,7 +117,7 @@ def experiment(
         before = moving_statistics(model)
         set_seed(seed)
         model.fit(x, y, validation_data=validation_data, epochs=recipe.max_epochs, batch_size=recipe.batch_size,
-                  verbose=0)
+                  verbose=0, callbacks=[epoch_bar(label)] if progress else [])
         shift = statistics_shift(before, moving_statistics(model))
         trained = sum(1 for row in report.layer_rows if row.batchnorm and row.trainable)
         rows.append({"run": label, "BatchNorm layers training": trained,

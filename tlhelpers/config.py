@@ -208,13 +208,17 @@ def repo_dir() -> Path:
 
 
 def build_dir() -> Path:
-    """Folder for executed notebooks, HTML pages and screenshots (``build/`` in the course's folder).
+    """Folder for executed notebooks, HTML pages, saved models and tuner projects.
+
+    ``build/`` in the course's folder, or the folder the environment variable
+    ``TL_BUILD_DIR`` names (``benchmarks/course.py`` sets it to a fresh temporary folder, so
+    that a timed run reuses nothing an earlier run left behind).
 
     Example:
-        >>> build_dir().name
+        >>> build_dir().name if "TL_BUILD_DIR" not in os.environ else "build"
         'build'
     """
-    return repo_dir() / "build"
+    return Path(os.environ["TL_BUILD_DIR"]) if os.environ.get("TL_BUILD_DIR") else repo_dir() / "build"
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> int:

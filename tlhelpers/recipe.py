@@ -42,7 +42,7 @@ import numpy as np
 from tlhelpers.features import extract_features, linear_probe
 from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.preprocessing import input_augmentation
-from tlhelpers.training import accuracy, compile_classifier
+from tlhelpers.training import accuracy, compile_classifier, epoch_bar
 from tlhelpers.transfer import check_blocks, find_backbone, unfreeze_top
 
 VAL_BATCH = 256  # validation in a few large batches: the same numbers, less overhead per epoch
@@ -121,7 +121,7 @@ def default_recipe(track: str | None = None) -> Recipe:
 
     Example:
         >>> default_recipe("offline").blocks
-        2
+        3
     """
     if track is None:
         from tlhelpers.config import current_track
@@ -316,6 +316,7 @@ def fine_tune(
     callbacks: list[keras.callbacks.Callback] | None = None,
     seed: int = 0,
     verbose: int = 0,
+    progress: bool = False,
 ) -> FineTuneRun:
     """Phase 2 of the recipe on ``model``, whose head is already trained (or ``probe=True``).
 
@@ -336,6 +337,7 @@ def fine_tune(
         callbacks: more Keras callbacks (e.g. a live plot).
         seed: seeds augmentation.
         verbose: Keras ``fit`` verbosity.
+        progress: show a bar over the epochs (:func:`tlhelpers.training.epoch_bar`).
 
     Raises:
         ValueError: ``recipe.blocks`` out of range for the backbone, or no registry backbone
@@ -367,7 +369,7 @@ def fine_tune(
     if recipe.blocks:
         history = trained.fit(
             x, np.asarray(y), validation_data=(x_val, np.asarray(y_val)), epochs=recipe.max_epochs,
-            batch_size=recipe.batch_size, validation_batch_size=VAL_BATCH, callbacks=[stop, *(callbacks or [])],
+            batch_size=recipe.batch_size, validation_batch_size=VAL_BATCH, callbacks=[stop, *(callbacks or []), *([epoch_bar("fine-tuning")] if progress else [])],
             verbose=verbose,
         )
     if trained is not model:  # compiled as it trained, so that evaluate() and the trainability report agree

@@ -41,7 +41,7 @@ from tlhelpers.data import Task
 from tlhelpers.features import attach_head, extract_features, linear_probe
 from tlhelpers.pipeline import to_model_input
 from tlhelpers.recipe import Recipe, default_recipe, fine_tune
-from tlhelpers.training import accuracy, compile_classifier
+from tlhelpers.training import accuracy, compile_classifier, epoch_bar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,7 +100,7 @@ def build_scratch(backbone: str, num_classes: int, input_size: int | None = None
     return keras.Model(inputs, outputs, name=f"{backbone}_scratch")
 
 
-def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stopping=True) -> int:
+def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stopping=True, progress=False) -> int:
     """Fit with early stopping on validation accuracy after ``warmup`` epochs; best weights kept.
 
     Without ``early_stopping`` (too few validation labels to judge epochs by), it trains
@@ -110,6 +110,7 @@ def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stoppin
     callbacks = [keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=patience, restore_best_weights=True, start_from_epoch=warmup
     )] if early_stopping else []
+    callbacks += [epoch_bar("from scratch")] if progress else []
     history = model.fit(
         x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks,
         validation_batch_size=256,
@@ -174,6 +175,7 @@ def compare(
     batch_size: int = 16,
     prepared: PreparedTask | None = None,
     base: keras.Model | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Train each strategy on ``task`` for each seed; one row per run.
 
@@ -193,6 +195,7 @@ def compare(
         prepared: reuse inputs and features from :func:`prepare` (saves time across calls).
         base: the frozen backbone to cache features with, if ``prepared`` has none (saves
             loading it again). ``fine_tune`` always starts from a freshly loaded copy.
+        progress: show a bar over the epochs of each run that trains with ``fit``.
 
     Returns:
         A DataFrame with the fields of :class:`StrategyResult`.
@@ -232,14 +235,15 @@ def compare(
                 model = compile_classifier(build_scratch(backbone, task.num_classes, input_size), scratch_lr)
                 # from random weights, a few labels need many more epochs before they show
                 epochs = _fit(model, p.x_train, task.y_train, val, max_epochs * 2, batch_size, patience * 2,
-                              warmup=max_epochs // 3, early_stopping=judged)
+                              warmup=max_epochs // 3, early_stopping=judged, progress=progress)
                 test, valid = accuracy(model, p.x_test, task.y_test), accuracy(model, *val)
             elif strategy == "probe":
                 epochs = 0  # fitted by scikit-learn, no epochs
                 test, valid = accuracy(head, p.f_test, task.y_test), accuracy(head, p.f_val, task.y_val)
             else:
                 model = attach_head(load_backbone(backbone, input_size=input_size), head)
-                run = fine_tune(model, p.x_train, task.y_train, validation_data=val, recipe=recipe, seed=seed)
+                run = fine_tune(model, p.x_train, task.y_train, validation_data=val, recipe=recipe, seed=seed,
+                                progress=progress)
                 epochs, kept = run.epochs, run.best_epoch
                 test, valid = accuracy(model, p.x_test, task.y_test), run.val_accuracy
             seconds = time.perf_counter() - start + (probe_seconds if strategy != "scratch" else 0.0)

@@ -4,8 +4,8 @@ The fine-tuning recipe itself is :mod:`tlhelpers.recipe`.
 
 Example:
     >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
-    >>> compile_classifier(m, 1e-3).optimizer.name
-    'adam'
+    >>> type(compile_classifier(m, 1e-3).optimizer).__name__
+    'Adam'
 """
 
 from __future__ import annotations
@@ -67,3 +67,18 @@ def accuracy(model: keras.Model, x: Any, y: Any, batch_size: int = 256) -> float
         0.5
     """
     return float(np.mean(model.predict(x, batch_size=batch_size, verbose=0).argmax(axis=1) == np.asarray(y)))
+
+
+def epoch_bar(desc: str = "epochs") -> keras.callbacks.Callback:
+    """A progress bar over a ``fit``'s epochs, its latest metrics beside it: tqdm's own Keras callback.
+
+    The bar's length is ``fit``'s ``epochs``; early stopping ends it sooner.
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+        >>> _ = compile_classifier(m, 1e-3).fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0,
+        ...                                      callbacks=[epoch_bar("demo")])  # doctest: +SKIP
+    """
+    from tqdm.keras import TqdmCallback
+
+    return TqdmCallback(verbose=0, desc=desc)

@@ -776,7 +776,8 @@ class Search:
             raise RuntimeError(f"no finished trial in {self.project_dir} yet: run the search first (search.run())")
         return trials[0]
 
-    def evaluate_best(self, x_test: Any, y_test: Any, epochs: int | None = None, recipe: Recipe | None = None) -> BestResult:
+    def evaluate_best(self, x_test: Any, y_test: Any, epochs: int | None = None, recipe: Recipe | None = None,
+                      progress: bool = False) -> BestResult:
         """Retrain the best configuration once and measure it once on test, next to the probe and the default recipe.
 
         The retrain runs the trial's recipe (:meth:`TwoPhaseHyperModel.trial_recipe`: the
@@ -792,6 +793,7 @@ class Search:
             epochs: fine epochs (default: the search's ``epochs``; Hyperband's ``max_epochs``).
             recipe: the recipe to compare with (default: the active track's,
                 :func:`tlhelpers.recipe.default_recipe`).
+            progress: show a bar over the epochs of each of the two trainings.
         """
         trial = self.best_trial()
         hp = self.hypermodel.hyperparameters(
@@ -810,7 +812,7 @@ class Search:
                 set_seed(h.seed)
                 model = h.probe_model(dropout)
                 return model, fine_tune(model, h.x_train, h.y_train, validation_data=(h.x_val, h.y_val), recipe=chosen,
-                                        seed=h.seed)
+                                        seed=h.seed, progress=progress)
 
             def test_of(model: keras.Model) -> float:
                 return accuracy_on(model, x_test, y_test, h.backbone, h.input_size)

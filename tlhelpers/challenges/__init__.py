@@ -11,12 +11,15 @@
   after fine-tuning at a given learning rate.
 * **Choosing a backbone** (:func:`backbone_speed`): parameters and images per second of
   every registry architecture.
+* **The common questions** (:func:`few_shot_evidence`): what the course's few-shot
+  benchmark measured in the active track, for the answers the lesson prints.
 
 Every function measures; none returns a stored number. One module a topic, its plots
 beside it: :mod:`~tlhelpers.challenges.devices`, :mod:`~tlhelpers.challenges.cost`,
-:mod:`~tlhelpers.challenges.domain_shift`, :mod:`~tlhelpers.challenges.forgetting` and
-:mod:`~tlhelpers.challenges.backbone_speed`; everything public is also here, as
-``challenges.<name>``. The benchmarks' figures are :mod:`tlhelpers.measured`'s.
+:mod:`~tlhelpers.challenges.domain_shift`, :mod:`~tlhelpers.challenges.forgetting`,
+:mod:`~tlhelpers.challenges.backbone_speed` and :mod:`~tlhelpers.challenges.questions`;
+everything public is also here, as ``challenges.<name>``. The benchmarks' figures are read
+through :mod:`tlhelpers.measured`.
 
 Example:
     >>> from tlhelpers import challenges
@@ -41,6 +44,7 @@ from tlhelpers.challenges.devices import (
     cpu_flags,
     data_parallel_strategy,
     dtype_policy,
+    hide_distribute_notes,
     mixed_precision_support,
 )
 from tlhelpers.challenges.domain_shift import (
@@ -65,6 +69,7 @@ from tlhelpers.challenges.forgetting import (
     source_data,
     source_model,
 )
+from tlhelpers.challenges.questions import FewShotEvidence, few_shot_evidence
 
 __all__ = [
     "backbone_speed",
@@ -81,10 +86,13 @@ __all__ = [
     "domain_classifier_accuracy",
     "dtype_policy",
     "feature_drift",
+    "few_shot_evidence",
+    "FewShotEvidence",
     "forgetting_run",
     "forgetting_table",
     "ForgettingResult",
     "growth_exponent",
+    "hide_distribute_notes",
     "linear_probe_accuracy",
     "measure_cost",
     "METHOD_LABELS",

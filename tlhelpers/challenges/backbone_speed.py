@@ -11,19 +11,23 @@ from typing import Any, Iterable
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from tlhelpers.backbones import BACKBONES, get_spec, load_backbone
+from tlhelpers.challenges.cost import plain_log_ticks
 from tlhelpers.display import finished
 
 
 def backbone_speed(
     names: Iterable[str] | None = None, *, input_size: int = 32, batch_size: int = 32, repeats: int = 2,
+    progress: bool = False,
 ):  # -> pandas.DataFrame
     """Parameters and inference speed of registry architectures, with random weights.
 
     Speed does not depend on the weights' values, so ``weights=None`` measures it without a
     download. Each architecture runs at ``input_size``, or at the nearest size it accepts
     (``min_input_size``/``max_input_size`` of its spec: the bundled backbone takes only 32).
+    ``progress`` shows a tqdm bar over the architectures.
 
     Returns:
         One row per backbone: ``input_size``, ``params``, ``images_per_second`` (the best of
@@ -34,7 +38,8 @@ def backbone_speed(
         218576
     """
     rows = []
-    for name in BACKBONES if names is None else names:
+    names = list(BACKBONES if names is None else names)
+    for name in tqdm(names, desc="backbones", unit="backbone", disable=not progress):
         spec = get_spec(name)
         size = spec.nearest_size(input_size)
         model = load_backbone(name, weights=None, input_size=size, pooling="avg")
@@ -64,9 +69,15 @@ def plot_backbones(speed) -> Any:
         >>> fig = plot_backbones(speed)  # doctest: +SKIP
     """
     fig, ax = plt.subplots(figsize=(6, 3.8))
+    for offline, label, color in ((True, "weights bundled (offline)", "C1"), (False, "ImageNet weights (a download)", "C0")):
+        rows = speed[speed["weights_offline"] == offline]
+        if len(rows):
+            ax.scatter(rows["params"], rows["images_per_second"], color=color, label=label)
     for name, row in speed.iterrows():
-        ax.scatter(row["params"], row["images_per_second"], color="C1" if row["weights_offline"] else "C0")
         ax.annotate(f" {name} ({row['input_size']} px)", (row["params"], row["images_per_second"]), fontsize=8)
-    ax.set(xscale="log", yscale="log", xlabel="parameters", ylabel="images per second (inference)",
-           title="bigger backbones are slower")
+    ax.set(xscale="log", yscale="log", xlabel="parameters (log scale)", ylabel="images per second (log scale)",
+           title="size against inference speed")
+    ax.margins(x=0.3)
+    plain_log_ticks(ax.yaxis)
+    ax.legend(fontsize=8)
     return finished(fig)

@@ -5,12 +5,14 @@ Part of :mod:`tlhelpers.challenges` (lesson 07).
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
@@ -84,9 +86,9 @@ class _Resettable:
 
 
 def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs: int, batch_size: int,
-                task: Task) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
+                task: Task, weights_size: int | None = None) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
     """Images -> resized and preprocessed -> whole network trained (BatchNorm frozen)."""
-    model = build_classifier(backbone_variant(backbone, size, policy), task.num_classes)
+    model = build_classifier(backbone_variant(backbone, size, policy, weights_size), task.num_classes)
     unfreeze_top(model, get_spec(backbone).num_blocks)
     compile_classifier(model, lr)
     warm = slice(0, batch_size + 1)
@@ -100,13 +102,17 @@ def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs:
 
 
 def _cached(backbone: str, size: int, task: Task) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
-    """Images -> frozen base once -> features -> a linear probe (a logistic regression, no epochs)."""
+    """Images -> frozen base once -> features -> a linear probe (a logistic regression, no epochs).
+
+    The base never changes, so the test images' features are extracted once, untimed, for
+    every run's evaluation.
+    """
     base = backbone_variant(backbone, size)
-    extract_features(base, to_model_input(task.x_train[:2], backbone, size))  # warm-up: traces the graph
+    f_test = extract_features(base, to_model_input(task.x_test, backbone, size))  # also traces the graph
 
     def train(x, y):
         head = linear_probe(extract_features(base, to_model_input(x, backbone, size)), y, task.num_classes)
-        return lambda: accuracy(head, extract_features(base, to_model_input(task.x_test, backbone, size)), task.y_test)
+        return lambda: accuracy(head, f_test, task.y_test)
 
     return train
 
@@ -116,7 +122,7 @@ def measure_cost(
     backbone: str,
     *,
     per_class: Iterable[int],
-    methods: Iterable[str] = COST_METHODS,
+    methods: Iterable[str] | None = None,
     input_size: int | None = None,
     small_size: int | None = None,
     epochs: int = 3,
@@ -135,16 +141,24 @@ def measure_cost(
     * ``fine_tune``: the whole backbone (BatchNorm frozen) and a new head, ``epochs`` epochs;
     * ``cached``: the frozen backbone run once, then a linear probe on the features
       (:func:`tlhelpers.features.linear_probe`: a logistic regression, no epochs);
-    * ``small_input``: ``fine_tune`` at ``small_size`` pixels (default: half the size);
-    * ``mixed_precision``: ``fine_tune`` with the backbone in 16-bit math; skipped with a
-      warning where :func:`mixed_precision_support` says it would be emulated.
+    * ``small_input``: ``fine_tune`` at ``small_size`` pixels (default: half the size), with
+      the weights of the backbone at ``input_size`` (see
+      :func:`tlhelpers.challenges.backbone_variant`'s ``weights_size``);
+    * ``mixed_precision``: ``fine_tune`` with the backbone in 16-bit math, where
+      :func:`mixed_precision_support` says the hardware computes it natively.
 
     Args:
         task: its training split must hold at least ``max(per_class)`` images per class;
             accuracy is measured on its test split (see :meth:`tlhelpers.data.Task.with_test_subset`).
         backbone: registry name.
         per_class: training images per class, one run each.
-        progress: show a tqdm bar.
+        methods: names from :data:`COST_METHODS`; default: every method this machine runs
+            natively (``mixed_precision`` left out, silently, where it would be emulated; asked
+            for by name there, it is skipped with a warning saying why).
+        input_size: the side every method but ``small_input`` runs at (default: the
+            registry's; pass the track's, e.g. 96 px for ``mobilenet_v2`` on a laptop).
+        progress: show a tqdm bar over the runs (one per method and size; its estimate
+            settles once each method has run once).
 
     Returns:
         A DataFrame with the fields of :class:`CostResult`, one row per method and size.
@@ -155,7 +169,8 @@ def measure_cost(
     Example:
         >>> cost = measure_cost(task, "fashion_cnn", per_class=[10, 40])  # doctest: +SKIP
     """
-    methods, per_class = list(methods), sorted(int(k) for k in per_class)
+    asked = methods is not None
+    methods, per_class = list(COST_METHODS if methods is None else methods), sorted(int(k) for k in per_class)
     unknown = [m for m in methods if m not in COST_METHODS]
     if unknown:
         raise ValueError(f"unknown method {unknown[0]!r}; choose from: {', '.join(COST_METHODS)}")
@@ -166,18 +181,20 @@ def measure_cost(
     small = max(8, size // 2) if small_size is None else int(small_size)
     policy, reason = mixed_precision_support()
     if "mixed_precision" in methods and policy is None:
-        warnings.warn(f"mixed_precision skipped: {reason}", stacklevel=2)
+        if asked:
+            warnings.warn(f"mixed_precision skipped: {reason}", stacklevel=2)
         methods.remove("mixed_precision")
     builders = {
         "fine_tune": (lambda: _end_to_end(backbone, size, None, fine_lr, epochs, batch_size, task), size, "float32"),
         "cached": (lambda: _cached(backbone, size, task), size, "float32"),
-        "small_input": (lambda: _end_to_end(backbone, small, None, fine_lr, epochs, batch_size, task), small, "float32"),
+        "small_input": (lambda: _end_to_end(backbone, small, None, fine_lr, epochs, batch_size, task, size), small,
+                        "float32"),
         "mixed_precision": (lambda: _end_to_end(backbone, size, policy, fine_lr, epochs, batch_size, task), size,
                             str(policy)),
     }
     runs = [(m, k) for m in methods for k in per_class]
     if progress:
-        runs = tqdm(runs, desc="cost runs")
+        runs = tqdm(runs, desc="cost runs", unit="run")
     rows, trainers = [], {}
     with tensorflow_errors_only():
         for method, k in runs:
@@ -239,8 +256,32 @@ def plot_cost(cost) -> Any:
         label = METHOD_LABELS.get(method, method)
         ax_time.plot(rows["train_images"], rows["seconds"], "o-", label=label)
         ax_acc.plot(rows["train_images"], rows["test_accuracy"], "o-", label=label)
-    ax_time.set(xscale="log", yscale="log", xlabel="training images", ylabel="seconds to train",
+    ax_time.set(xscale="log", yscale="log", xlabel="training images", ylabel="seconds to train (log scale)",
                 title="cost grows with the data")
     ax_acc.set(xscale="log", xlabel="training images", ylabel="test accuracy", title="what it buys")
+    for axis in (ax_time.xaxis, ax_time.yaxis, ax_acc.xaxis):
+        plain_log_ticks(axis)
     ax_time.legend(fontsize=8)
     return finished(fig)
+
+
+def plain_log_ticks(axis) -> None:
+    """Label a log-scaled matplotlib axis with plain numbers (1, 2, 3, 5, 10, 20, ...), not powers of ten.
+
+    Only ticks whose leading digit is 1, 2, 3 or 5 get a label, so that they do not crowd.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots(); ax.set_xscale("log"); plain_log_ticks(ax.xaxis)
+        >>> [ax.xaxis.get_minor_formatter()(v, 0) for v in (0.3, 40, 50, 200)]
+        ['0.3', '', '50', '200']
+        >>> plt.close(fig)
+    """
+    def label(value: float, _: Any) -> str:
+        if value <= 0:
+            return ""
+        leading = value / 10 ** math.floor(math.log10(value) + 1e-9)
+        return f"{value:g}" if round(leading, 6) in (1, 2, 3, 5) else ""
+
+    axis.set_major_formatter(FuncFormatter(label))
+    axis.set_minor_formatter(FuncFormatter(label))

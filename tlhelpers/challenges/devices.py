@@ -6,6 +6,7 @@ Part of :mod:`tlhelpers.challenges` (lesson 07).
 from __future__ import annotations
 
 import contextlib
+import logging
 import platform
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -70,7 +71,39 @@ def data_parallel_strategy(devices: Sequence[str] | None = None):  # -> tf.distr
         devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
             d.name for d in tf.config.list_logical_devices("CPU")
         ]
+    hide_distribute_notes()
     return tf.distribute.MirroredStrategy(list(devices))
+
+
+_DISTRIBUTE_PATH = "tensorflow/python/distribute/"
+
+
+class _DistributeNotes(logging.Filter):
+    """Drops the INFO records of ``tf.distribute`` (warnings and errors pass)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or _DISTRIBUTE_PATH not in record.pathname.replace("\\", "/")
+
+
+def hide_distribute_notes() -> None:
+    """Keep ``tf.distribute``'s INFO notes out of a notebook's cell outputs.
+
+    In an interactive session (a Jupyter kernel) TensorFlow sets its Python logger to INFO,
+    printing to stdout, and ``MirroredStrategy`` then notes its devices when created and
+    every reduction it sets up ("Reduce to ... then broadcast to ...", "Collective
+    all_reduce tensors: ..."): a dozen lines under every ``fit``. Only those INFO records,
+    from TensorFlow's ``distribute`` package, are dropped from the ``"tensorflow"`` logger;
+    its warnings and errors, and every other record, still show.
+    :func:`data_parallel_strategy` calls it; calling it again is harmless.
+
+    Example:
+        >>> hide_distribute_notes()
+        >>> sum(isinstance(f, _DistributeNotes) for f in logging.getLogger("tensorflow").filters)
+        1
+    """
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _DistributeNotes) for f in logger.filters):
+        logger.addFilter(_DistributeNotes())
 
 
 def cpu_flags() -> set[str]:
@@ -135,7 +168,9 @@ def dtype_policy(policy: str | None) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(before)
 
 
-def backbone_variant(name: str, input_size: int | None = None, policy: str | None = None):  # -> keras.Model
+def backbone_variant(
+    name: str, input_size: int | None = None, policy: str | None = None, weights_size: int | None = None,
+) -> keras.Model:
     """A pretrained backbone at another input size and/or dtype policy, weights unchanged.
 
     Convolutions do not care about the image size, so the same weights run on smaller
@@ -143,16 +178,36 @@ def backbone_variant(name: str, input_size: int | None = None, policy: str | Non
     backbone is rebuilt from its architecture and given the bundled weights (its registry
     row only loads the 32 px file as saved).
 
+    Args:
+        name: registry name.
+        input_size: side in pixels (default: the registry's).
+        policy: a Keras dtype policy such as ``"mixed_bfloat16"`` (default: leave it).
+        weights_size: keras.applications rows only: the side whose pretrained weights to
+            put on the model (default: ``input_size`` itself). Keras has MobileNetV2's
+            ImageNet weights for 96, 128, 160, 192 and 224 px; at another size it loads
+            the 224 px file and warns ("`input_shape` is undefined or non-square, or `rows`
+            is not in [96, 128, 160, 192, 224]"). With ``weights_size``, the model is
+            built at ``input_size`` with random weights and given those of the backbone at
+            ``weights_size``: exactly the weights of the full-size model, on smaller images,
+            and no warning.
+
     Example:
         >>> small = backbone_variant("fashion_cnn", input_size=16)  # doctest: +SKIP
         >>> small.input_shape                                      # doctest: +SKIP
         (None, 16, 16, 1)
+        >>> backbone_variant("mobilenet_v2", 48, weights_size=96).input_shape  # doctest: +SKIP
+        (None, 48, 48, 3)
     """
     spec = get_spec(name)
     size = spec.input_size if input_size is None else int(input_size)
     if spec.weights != "bundled":
+        if weights_size is None or int(weights_size) == size:
+            with dtype_policy(policy):
+                return load_backbone(name, input_size=size)
         with dtype_policy(policy):
-            return load_backbone(name, input_size=size)
+            model = load_backbone(name, weights=None, input_size=size)
+        model.set_weights(load_backbone(name, input_size=int(weights_size)).get_weights())
+        return model
     if size < 8:
         raise ValueError(f"input_size {size} is too small for {name}: its three poolings need 8 px or more")
     source = load_backbone(name, include_top=True)

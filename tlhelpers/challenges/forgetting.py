@@ -158,7 +158,10 @@ def forgetting_table(results: Iterable[ForgettingResult]):  # -> pandas.DataFram
 
 
 def plot_forgetting(table) -> Any:
-    """Per fine-tuning setting: source accuracy before and after, and the target accuracy.
+    """Per fine-tuning setting: the source accuracy before and after, the feature similarity, the target accuracy.
+
+    Where the source cannot be measured (its columns all NaN), its bars are left out and the
+    title says so.
 
     Args:
         table: from :func:`tlhelpers.challenges.forgetting_table`.
@@ -166,12 +169,19 @@ def plot_forgetting(table) -> Any:
     Example:
         >>> fig = plot_forgetting(table)  # doctest: +SKIP
     """
+    bars = [("source_before", "source accuracy, before"), ("source_after", "source accuracy, after"),
+            ("feature_similarity", "features: cosine similarity to before"),
+            ("target_accuracy", "target accuracy, after")]
+    source = not table["source_after"].isna().all()
+    bars = [(column, label) for column, label in bars if source or not column.startswith("source")]
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     pos = np.arange(len(table))
-    ax.bar(pos - 0.27, table["source_before"], 0.27, label="source accuracy, before")
-    ax.bar(pos, table["source_after"], 0.27, label="source accuracy, after")
-    ax.bar(pos + 0.27, table["target_accuracy"], 0.27, label="target accuracy, after")
-    ax.set(xticks=pos, xticklabels=list(table.index), ylabel="test accuracy", ylim=(0, 1.05),
-           title="what fine-tuning costs the backbone's old task")
-    ax.legend(fontsize=8, loc="lower left")
+    width = 0.8 / len(bars)
+    for i, (column, label) in enumerate(bars):
+        ax.bar(pos + (i - (len(bars) - 1) / 2) * width, table[column], width, label=label)
+    title = ("what fine-tuning costs the backbone's old task" if source else
+             "how far fine-tuning moved the features (the source task cannot be measured here)")
+    ax.set(xticks=pos, xticklabels=list(table.index), ylim=(0, 1.3), yticks=np.linspace(0, 1, 6),
+           ylabel="accuracy or similarity", title=title)
+    ax.legend(fontsize=8, loc="upper center", ncols=2)
     return finished(fig)

@@ -2,15 +2,15 @@
 
 Each check computes the right answer from the student's own model and evaluation, so it
 holds whatever the weights, and explains the usual wrong answers (rows and columns of
-the confusion matrix swapped, precision instead of recall, a model saved into the
+the confusion matrix swapped, a count instead of a share, a model saved into the
 notebooks folder).
 
 Example:
     >>> import numpy as np
     >>> from tlhelpers.evaluation import Evaluation
     >>> ev = Evaluation(np.array([0, 0, 1, 1]), np.eye(2)[[0, 1, 1, 1]], ("cat", "dog"))
-    >>> check_recall(0.5, ev, "cat")
-    ✅ Correct: the recall of 'cat' is 0.5: 1 of its 2 test images were predicted 'cat'.
+    >>> check_top_confusion(0.5, ev, "cat")
+    ✅ Correct: 'cat' is most often mistaken for 'dog': 1 of its 2 test images (0.5).
 """
 
 from __future__ import annotations
@@ -82,44 +82,54 @@ def check_false_alarm_source(answer: Any, evaluation: Evaluation, predicted_clas
                            f"another class gave {int(column.max())}. Look down the column {predicted_class!r}.")
 
 
-def check_recall(answer: Any, evaluation: Evaluation, class_name: str) -> Feedback:
-    """Exercise 2: the recall of ``class_name``, computed from the confusion matrix.
+def check_top_confusion(answer: Any, evaluation: Evaluation, class_name: str) -> Feedback:
+    """Exercise 2: the share of ``class_name``'s test images labelled as the class it is most often mistaken for.
 
-    Recall = the diagonal cell divided by the *row* sum (all test images of the class).
+    From the confusion matrix: the largest cell of the class's *row* off the diagonal,
+    divided by the row's sum (all test images of the class). No table of the lesson prints
+    it; the usual slips (dividing by the column, giving every mistake, only the mistakes, a
+    count or a percentage) get their own explanation, without the number.
 
     Example:
-        >>> ev = Evaluation(np.array([0, 0, 1, 1]), np.eye(2)[[0, 1, 1, 1]], ("cat", "dog"))
-        >>> check_recall(2 / 3, ev, "dog").message
-        "that is the precision (the diagonal divided by the column: all images predicted 'dog'); recall divides by the row: all test images that are 'dog'."
+        >>> ev = Evaluation(np.array([0, 0, 0, 0, 1, 2]), np.eye(3)[[0, 1, 1, 2, 1, 2]], ("cat", "dog", "fox"))
+        >>> check_top_confusion(0.5, ev, "cat")
+        ✅ Correct: 'cat' is most often mistaken for 'dog': 2 of its 4 test images (0.5).
     """
     names = evaluation.class_names
     if class_name not in names:
         raise ValueError(f"unknown class {class_name!r}; choose one of: {', '.join(names)}")
     if answer is None:
-        return not_answered(f"set answer to the recall of {class_name!r}: from the confusion matrix cm, the "
-                            "diagonal cell divided by the sum of its row.")
+        return not_answered(f"set answer to the share (between 0 and 1) of the test images that are {class_name!r} "
+                            "which the model labelled as the class it confuses them with most.")
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"the recall should be a number between 0 and 1, got {answer!r}.")
+        return Feedback(False, f"a share is a number between 0 and 1, got {answer!r}.")
     c = names.index(class_name)
     cm = evaluation.confusion
-    row, column = int(cm[c].sum()), int(cm[:, c].sum())
-    recall = cm[c, c] / row if row else 0.0
-    precision = cm[c, c] / column if column else 0.0
-    if abs(value - recall) <= 1e-3:
-        return Feedback(True, f"the recall of {class_name!r} is {recall:.3g}: {int(cm[c, c])} of its {row} test "
-                              f"images were predicted {class_name!r}.")
-    if abs(value - precision) <= 1e-3:
-        return Feedback(False, f"that is the precision (the diagonal divided by the column: all images predicted "
-                               f"{class_name!r}); recall divides by the row: all test images that are {class_name!r}.")
-    if abs(value - evaluation.accuracy) <= 1e-3:
-        return Feedback(False, "that is the overall accuracy; recall is for one class: its diagonal cell "
-                               "divided by its row.")
-    if abs(value - 100 * recall) <= 0.1:
-        return Feedback(False, "that looks like a percentage; give the recall as a fraction between 0 and 1.")
-    return Feedback(False, f"the recall of {class_name!r} is not {value:.3g}. Take row {c} of the confusion "
-                           "matrix (the true class): its diagonal cell divided by the row's sum.")
+    row = cm[c].astype(float)
+    wrong = row.copy()
+    wrong[c] = -1
+    other = int(wrong.argmax())
+    right = row[other] / row.sum() if row.sum() else 0.0
+    close = lambda v: abs(value - v) <= 1e-3  # noqa: E731
+    if close(right):
+        return Feedback(True, f"{class_name!r} is most often mistaken for {names[other]!r}: {int(row[other])} of its "
+                              f"{int(row.sum())} test images ({right:.3g}).")
+    if cm[:, other].sum() and close(cm[c, other] / cm[:, other].sum()):
+        return Feedback(False, "you divided by a column: that is a share of the images *predicted* as the other "
+                               f"class. The question is about the images that *are* {class_name!r}: their row.")
+    if abs(value - int(row[other])) < 0.5 and value >= 1:
+        return Feedback(False, "that is a count of images; divide it by the class's number of test images.")
+    if abs(value - 100 * right) <= 0.1:
+        return Feedback(False, "that looks like a percentage; give a fraction between 0 and 1.")
+    if row.sum() and close(1 - row[c] / row.sum()):
+        return Feedback(False, "that counts every mistake of the row; take only the largest off-diagonal cell.")
+    if row.sum() > row[c] and close(row[other] / (row.sum() - row[c])):
+        return Feedback(False, "that is a share of the mistakes only; divide by all of the class's test images "
+                               "(the whole row).")
+    return Feedback(False, f"not {value:.3g}. In row {c} of cm (the true class {class_name!r}), find the largest "
+                           "cell off the diagonal and divide it by the row's sum.")
 
 
 def check_saved_model(path: Any, model: Any, x: Any) -> Feedback:

@@ -94,25 +94,45 @@ def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: in
 def check_per_replica(answer: Any, global_batch: int, replicas: int) -> Feedback:
     """Exercise 2: the images each replica processes per step when ``fit`` gets ``batch_size=global_batch``.
 
+    Under ``tf.distribute.MirroredStrategy``, ``fit``'s ``batch_size`` is the *global* batch:
+    the strategy splits it into ``replicas`` equal slices, so the answer is
+    ``global_batch // replicas`` (16 for the lesson's 64 on 4 replicas). A whole number is
+    expected; a float with a whole value (``64 / 4`` gives ``16.0``) counts as that number.
+    The usual mistakes, the global batch itself and the global batch times the replicas,
+    get their own explanation; no message shows the expected number.
+
+    Raises:
+        ValueError: ``replicas`` below 1, or a ``global_batch`` that the replicas do not
+            divide evenly (the question would have no single answer).
+
     Example:
         >>> check_per_replica(16, global_batch=64, replicas=4).correct
         True
+        >>> check_per_replica(64 / 4, global_batch=64, replicas=4).correct
+        True
     """
+    if not isinstance(replicas, (int, np.integer)) or replicas < 1:
+        raise ValueError(f"replicas must be a whole number of at least 1, got {replicas!r}")
+    if not isinstance(global_batch, (int, np.integer)) or global_batch < 1 or global_batch % replicas:
+        raise ValueError(f"global_batch must be a positive multiple of replicas ({replicas}), got {global_batch!r}: "
+                         "choose one that splits into equal slices")
     right = global_batch // replicas
     if answer is None:
         return not_answered("set answer to the number of images each replica processes per step: a whole number.")
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+    value = as_number(answer)
+    if isinstance(answer, str) or value is None or value != int(value):
         return Feedback(False, f"a number of images is a whole number, got {answer!r}.")
-    if answer == right:
+    value = int(value)
+    if value == right:
         return Feedback(True, f"fit() takes the global batch: the strategy splits {global_batch} images into "
                               f"{replicas} slices of {right}, one per replica, and averages their gradients.")
-    if answer == global_batch:
+    if value == global_batch:
         return Feedback(False, "that is the batch passed to fit(): the global batch, which the strategy splits "
                                "among the replicas. What does each one get?")
-    if answer == global_batch * replicas:
+    if value == global_batch * replicas:
         return Feedback(False, "you multiplied: the batch passed to fit() is already the global one, and each "
                                "replica gets a share of it, not a copy of it times the replicas.")
-    return Feedback(False, f"{answer} is not it: the strategy cuts the batch passed to fit() into one equal slice "
+    return Feedback(False, f"{value} is not it: the strategy cuts the batch passed to fit() into one equal slice "
                            "per replica.")
 
 
