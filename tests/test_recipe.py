@@ -75,17 +75,21 @@ def test_recipes_hold_the_setting_that_won_on_validation(track: str) -> None:
     assert measured_with == {k: v for k, v in vars(default).items() if k not in ("blocks", "learning_rate", "augment")}
 
 
-def test_every_measured_peak_rate_is_in_the_supported_range() -> None:
-    """Lesson 03's and a1's checks accept PEAK_RATE_RANGE: it must hold every rate the measurements found good."""
-    low, high = recipe.PEAK_RATE_RANGE
-    good = []
-    for name in ("finetune_settings.json", "finetune_settings-imagenet.json"):
-        summary = json.loads((RESULTS / name).read_text())["summary"]
-        probe = summary["probe"]["val_mean"]
-        good += [v["learning_rate"] for k, v in summary.items()
-                 if k not in ("chosen", "probe", "augmented") and v["val_mean"] > probe]
-    good += [run["best_hyperparameters"]["fine_lr"] for run in json.loads((RESULTS / "tuner.json").read_text())["runs"]]
+@pytest.mark.parametrize("track, name", [("offline", "finetune_settings.json"),
+                                         ("imagenet", "finetune_settings-imagenet.json")])
+def test_the_supported_peak_rates_follow_the_measurements(track: str, name: str) -> None:
+    """Lesson 03's and a1's checks accept peak_rate_range(track): every rate measured good, and not much more."""
+    low, high = recipe.peak_rate_range(track)
+    summary = json.loads((RESULTS / name).read_text())["summary"]
+    probe = summary["probe"]["val_mean"]
+    good = [v["learning_rate"] for k, v in summary.items()
+            if k not in ("chosen", "probe", "augmented") and v["val_mean"] > probe]
+    if track == "offline":  # the tuner benchmark searches the offline track
+        good += [run["best_hyperparameters"]["fine_lr"] for run in json.loads((RESULTS / "tuner.json").read_text())["runs"]]
     assert good and all(low <= rate <= high for rate in good), sorted(good)
+    assert high <= 2 * max(good), f"{track}: supported up to {high:g}, measured good only up to {max(good):g}"
+    with pytest.raises(ValueError, match="unknown track 'mars'"):
+        recipe.peak_rate_range("mars")
 
 
 def test_warmup_cosine_rises_then_falls_to_zero() -> None:

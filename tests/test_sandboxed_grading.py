@@ -509,7 +509,8 @@ A1_WRONG_ANSWERS = {  # a base that trains, an unfreeze and a fine-tune that do 
     "a1_unfreeze": "def unfreeze(model, depth):\n    pass",
     "a1_fine_tune": "def fine_tune(model, x, y):\n    pass",
 }
-REWRITE_PEAK_RATE = "from tlhelpers import recipe\nrecipe.PEAK_RATE_RANGE = (1e-6, 1.0)  # any rate is 'supported'\n"
+REWRITE_PEAK_RATE = ("from tlhelpers import recipe\n"
+                     "recipe.PEAK_RATE_RANGES.update(offline=(1e-6, 1.0), imagenet=(1e-6, 1.0))  # any rate 'supported'\n")
 HIGH_RATE = ("def fine_tune(model, x, y):\n    model.compile(optimizer=keras.optimizers.Adam(1e-1), "
              "loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n    model.fit(x, y, epochs=1, batch_size=8, verbose=0)")
 CONSTANT_SOLVE = "def solve(task):\n    return np.zeros(len(task.x_test), int)  # one class for every image: far below the target"

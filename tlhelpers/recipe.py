@@ -107,10 +107,34 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-# The peak rates of phase 2 (Adam, warm-up and decay) that the course's measurements support: every
-# setting of benchmarks/finetune_settings.py that beat the probe on validation and every winner of
-# benchmarks/tuner.py lies in it (tests/test_recipe.py); it is the tuner's search range.
-PEAK_RATE_RANGE = (1e-5, 1e-2)
+# Per track, the peak rates of phase 2 (Adam, warm-up and decay) that the course's measurements
+# support: every setting of the track's benchmarks/finetune_settings.py run that beat the probe on
+# validation, and every winner of benchmarks/tuner.py (offline), lies in it, and its top is at most
+# twice the highest such rate (tests/test_recipe.py). MobileNetV2 at 96 px takes less: at 1e-3 it
+# already falls behind 3e-4, and at a few times 1e-3 a deep unfreeze ends at chance.
+PEAK_RATE_RANGES: dict[str, tuple[float, float]] = {
+    "offline": (1e-5, 1e-2),
+    "imagenet": (1e-5, 1e-3),
+}
+
+
+def peak_rate_range(track: str | None = None) -> tuple[float, float]:
+    """The peak learning rates the course's measurements support in ``track`` (default: the active track).
+
+    Raises:
+        ValueError: an unknown track.
+
+    Example:
+        >>> peak_rate_range("imagenet")
+        (1e-05, 0.001)
+    """
+    if track is None:
+        from tlhelpers.config import current_track
+
+        track = current_track().name
+    if track not in PEAK_RATE_RANGES:
+        raise ValueError(f"unknown track {track!r}; choose one of: {', '.join(PEAK_RATE_RANGES)}")
+    return PEAK_RATE_RANGES[track]
 
 
 def default_recipe(track: str | None = None) -> Recipe:

@@ -72,7 +72,8 @@ def accuracy(model: keras.Model, x: Any, y: Any, batch_size: int = 256) -> float
 def epoch_bar(desc: str = "epochs") -> keras.callbacks.Callback:
     """A progress bar over a ``fit``'s epochs, its latest metrics beside it: tqdm's own Keras callback.
 
-    The bar's length is ``fit``'s ``epochs``; early stopping ends it sooner.
+    The bar's length is ``fit``'s ``epochs``; when early stopping ends the fit sooner, the bar
+    ends there as finished (green in a notebook), not as failed.
 
     Example:
         >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
@@ -81,4 +82,14 @@ def epoch_bar(desc: str = "epochs") -> keras.callbacks.Callback:
     """
     from tqdm.keras import TqdmCallback
 
-    return TqdmCallback(verbose=0, desc=desc)
+    class EpochBar(TqdmCallback):
+        def on_train_end(self, *args: Any, **kwargs: Any) -> None:
+            bar = self.epoch_bar
+            if bar.total and bar.n < bar.total:  # stopped early: the run is done, not broken off
+                bar.total = bar.n
+                container = getattr(bar, "container", None)  # tqdm.notebook's widget, as tqdm.keras reads it
+                if container is not None:
+                    container.children[1].max = bar.n
+            super().on_train_end(*args, **kwargs)
+
+    return EpochBar(verbose=0, desc=desc)

@@ -464,9 +464,9 @@ def judge_fine_tuned(found: dict[str, Any], depth: int, pretrained: bool, max_lr
         >>> judge_fine_tuned({"optimizer": None}, 2, False).correct
         False
     """
-    from tlhelpers.recipe import PEAK_RATE_RANGE
+    from tlhelpers.recipe import peak_rate_range
 
-    max_lr = PEAK_RATE_RANGE[1] if max_lr is None else max_lr
+    max_lr = peak_rate_range()[1] if max_lr is None else max_lr
     if "not a model" in found:
         return _fail(f"the model should be a keras.Model, got {found['not a model']}.")
     if found["optimizer"] is None:
@@ -523,7 +523,7 @@ def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_
         before: :func:`snapshot` of it just before.
         depth: blocks that were unfrozen.
         max_lr: the highest peak learning rate accepted (default: the top of
-            :data:`tlhelpers.recipe.PEAK_RATE_RANGE`, what the course's measurements support).
+            :func:`tlhelpers.recipe.peak_rate_range`, what the course's measurements support in the track).
 
     Example:
         >>> check_fine_tuned(model, before, depth=2)  # doctest: +SKIP

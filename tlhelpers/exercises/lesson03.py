@@ -21,12 +21,12 @@ import keras
 from tlhelpers.checks import Feedback
 from tlhelpers.exercises._common import as_number, not_answered
 from tlhelpers.keras_internals import all_layers, learning_rate_schedule
-from tlhelpers.recipe import PEAK_RATE_RANGE, FineTuneRun, default_recipe
+from tlhelpers.recipe import FineTuneRun, default_recipe, peak_rate_range
 from tlhelpers.transfer import find_backbone, trainability_report
 
 
 def check_unfreeze(model: keras.Model, blocks: int = 2, predicted: Any = None,
-                   max_rate: float = PEAK_RATE_RANGE[1]) -> Feedback:
+                   max_rate: float | None = None) -> Feedback:
     """Exercise 1: a predicted count of trainable parameters, then the top ``blocks`` blocks unfrozen
     (BatchNorm frozen) and the model recompiled with the recipe's schedule and a supported peak rate.
 
@@ -68,6 +68,7 @@ def check_unfreeze(model: keras.Model, blocks: int = 2, predicted: Any = None,
                                "pass recipe.warmup_cosine(peak, steps_per_epoch, epochs, warmup_epochs) as Adam's "
                                "learning_rate.")
     peak = float(getattr(schedule, "warmup_target", None) or schedule.initial_learning_rate)
+    max_rate = peak_rate_range()[1] if max_rate is None else max_rate
     if peak > max_rate * (1 + 1e-6):
         return Feedback(False, f"recompiled, but with a peak learning rate of {peak:g}: the course's measurements "
                                f"support peaks up to {max_rate:g} for fine-tuning pretrained blocks; higher, the "
