@@ -90,6 +90,12 @@ def test_augmentation_is_a_choice_of_the_fine_phase(hypermodel) -> None:
     assert np.allclose(augmented.predict(x, verbose=0), augmented(x, training=False))  # no change outside fit
 
 
+def test_a_changed_choice_of_augmentation_is_named_in_the_fingerprint() -> None:
+    searched, fixed = (_hypermodel(space=tuning.SearchSpace(augment=a)).space_config() for a in ((False, True), False))
+    assert tuning.fingerprint_differences({"space": searched}, {"space": fixed}) == [
+        "space.augment: was searched (False or True), now (absent)", "space.augment.value: was (absent), now False"]
+
+
 @pytest.mark.parametrize(
     ("space", "message"),
     [

@@ -554,11 +554,16 @@ def default_directory() -> Path:
     return build_dir() / "tuner"
 
 
+SEARCHED_BOOLEAN = "searched (False or True)"
+
+
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in d.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             flat.update(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, dict):  # in the space, a Boolean: Keras Tuner's config names no values
+            flat[f"{prefix}{key}"] = SEARCHED_BOOLEAN if prefix == "space." else value
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -572,8 +577,14 @@ def fingerprint_differences(old: dict[str, Any], new: dict[str, Any]) -> list[st
         ['epochs: was 2, now 3']
     """
     a, b = _flatten(old), _flatten(new)
-    return [f"{key}: was {a.get(key, '(absent)')!r}, now {b.get(key, '(absent)')!r}".replace("'(absent)'", "(absent)")
-            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    def shown(value: Any) -> str:
+        return "(absent)" if value is _ABSENT else value if value == SEARCHED_BOOLEAN else repr(value)
+
+    return [f"{key}: was {shown(a.get(key, _ABSENT))}, now {shown(b.get(key, _ABSENT))}"
+            for key in sorted(set(a) | set(b)) if a.get(key, _ABSENT) != b.get(key, _ABSENT)]
+
+
+_ABSENT = object()
 
 
 def _fingerprint(hypermodel: TwoPhaseHyperModel, kind: str, epochs: int, factor: int, options: dict[str, Any]) -> dict[str, Any]:
