@@ -45,3 +45,10 @@ def test_unknown_track_names_value_source_and_choices(monkeypatch) -> None:
     monkeypatch.delenv("TL_TRACK")
     with pytest.raises(ValueError, match="unknown profile 'tpu'"):
         config.current_track(profile="tpu")
+
+
+def test_build_dir_is_the_course_folders_unless_tl_build_dir_names_another(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("TL_BUILD_DIR", raising=False)
+    assert config.build_dir() == config.repo_dir() / "build"
+    monkeypatch.setenv("TL_BUILD_DIR", str(tmp_path))
+    assert config.build_dir() == tmp_path

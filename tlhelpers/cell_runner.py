@@ -7,8 +7,14 @@ own loopback, and writes one line per finished cell on standard output, as it go
     {"event": "files", "files": {"my_images/cat/1.png": "3f2a...", "notebook.ipynb": null}}
     {"event": "start"}
     {"event": "cell", "index": 3, "seconds": 1.52, "cell": {...the executed cell...}}
+    {"event": "processes", "index": 5, "count": 250}   (with --process-limit: see below)
     {"event": "kernel died", "index": 7}      (if it did; nothing runs after it)
     {"event": "done"}
+
+With ``--process-limit N`` (the sandbox's own process namespace, where ``/proc`` lists only
+its processes), a cell after which at least half of ``N`` processes are running gets a
+``processes`` event: a fork bomb is seen by what it left running, even when its clones,
+which share the kernel's sockets, garble the cell's own error message.
 
 ``files`` lists the notebook's folder before any of its code runs (each image with the
 digest of its pixels, :func:`tlhelpers.evidence.files`); ``seconds`` is the wall-clock time
@@ -71,7 +77,17 @@ def grading_client(nb: nbformat.NotebookNode, path: Path, timeout: int, **hooks:
     )
 
 
-def run(path: Path, timeout: int, out: TextIO) -> int:
+def running_processes() -> int:
+    """How many processes ``/proc`` lists (in a sandbox: the sandbox's own).
+
+    Example:
+        >>> running_processes() >= 1
+        True
+    """
+    return sum(1 for entry in os.listdir("/proc") if entry.isdigit())
+
+
+def run(path: Path, timeout: int, out: TextIO, process_limit: int | None = None) -> int:
     """Execute ``path`` (in its folder), writing the events above to the text stream ``out``.
 
     Example:
@@ -94,6 +110,8 @@ def run(path: Path, timeout: int, out: TextIO) -> int:
     def executed(cell, cell_index: int, execute_reply) -> None:
         seconds = round(time.monotonic() - state["started"], 3)
         emit({"event": "cell", "index": cell_index, "seconds": seconds, "cell": cell})
+        if process_limit and (count := running_processes()) >= process_limit // 2:
+            emit({"event": "processes", "index": cell_index, "count": count})
 
     client = grading_client(nb, path, timeout, on_cell_start=starting, on_cell_executed=executed)
     emit({"event": "start"})
@@ -107,15 +125,17 @@ def run(path: Path, timeout: int, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line: ``NOTEBOOK [--timeout SECONDS]``; returns the exit code."""
+    """The command line: ``NOTEBOOK [--timeout SECONDS] [--process-limit N]``; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m tlhelpers.cell_runner", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds each cell may take")
+    parser.add_argument("--process-limit", type=int, default=None,
+                        help="the sandbox's process limit: report a cell that leaves half of it running")
     args = parser.parse_args(argv)
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")  # the stream; stray prints go to stderr instead
     os.dup2(2, 1)
     _undumpable()
-    return run(args.notebook, args.timeout, out)
+    return run(args.notebook, args.timeout, out, args.process_limit)
 
 
 if __name__ == "__main__":

@@ -393,7 +393,8 @@ def fine_tune(
     if recipe.blocks:
         history = trained.fit(
             x, np.asarray(y), validation_data=(x_val, np.asarray(y_val)), epochs=recipe.max_epochs,
-            batch_size=recipe.batch_size, validation_batch_size=VAL_BATCH, callbacks=[stop, *(callbacks or []), *([epoch_bar("fine-tuning")] if progress else [])],
+            batch_size=recipe.batch_size, validation_batch_size=VAL_BATCH,
+            callbacks=[stop, *(callbacks or []), *([epoch_bar("fine-tuning")] if progress else [])],
             verbose=verbose,
         )
     if trained is not model:  # compiled as it trained, so that evaluate() and the trainability report agree

@@ -218,6 +218,7 @@ def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: 
             command = sandbox.limited(argv, limits, processes=False)  # the process limit would count all of yours
         else:
             sandbox.prepare_work(work)
+            argv += ["--process-limit", str(limits.processes)]  # /proc in there lists only the sandbox's
             command = sandbox.command(argv, work, limits, hidden(*hide), exposed())
         with tempfile.TemporaryFile(mode="w+", dir=tmp) as log:
             proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, cwd=work, env=environment(),
@@ -239,6 +240,8 @@ def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: 
         result.verdicts.append(KERNEL_DIED)
     elif "done" not in kinds:
         result.verdicts.append(STOPPED)
+    if "processes" in kinds:
+        result.verdicts.append(TOO_MANY_PROCESSES)
     for cell in result.cells.values():
         for output in cell.get("outputs", []):
             verdict = limit_verdict(output)
