@@ -164,6 +164,28 @@ def check_not_replacing_full_run(path: Path, quick: bool, force: bool = False) -
         )
 
 
+QUIET_LOAD = 0.5  # as report.py's BUSY_LOAD: a 1-minute load average above half the usable CPUs is busy
+
+
+def settle(seconds: float = 120.0, poll: float = 5.0) -> float:
+    """Wait, at most ``seconds``, until the 1-minute load average falls below half the usable CPUs.
+
+    The load average trails by a minute: a benchmark started right after other work would be
+    flagged as run on a busy machine though it runs alone. Returns the seconds waited.
+
+    Example:
+        >>> settle(seconds=0) >= 0
+        True
+    """
+    if not hasattr(os, "getloadavg"):
+        return 0.0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    start = time.perf_counter()
+    while os.getloadavg()[0] >= QUIET_LOAD * usable and time.perf_counter() - start < seconds:
+        time.sleep(poll)
+    return time.perf_counter() - start
+
+
 def machine() -> dict[str, Any]:
     """The machine as the run starts: CPU count, usable CPUs, load averages (1, 5, 15 min), platform.
 
@@ -344,6 +366,10 @@ class Run:
         self.track = current_track().name
         self.path = result_path(args.out, name, self.track)
         check_not_replacing_full_run(self.path, args.quick, getattr(args, "force", False))
+        if not args.quick:
+            waited = settle()
+            if waited >= 1:
+                print(f"waited {waited:.0f} s for the machine's load average to settle", flush=True)
         self.started = datetime.now(timezone.utc)
         self.machine = machine()
         self._t0 = time.perf_counter()
