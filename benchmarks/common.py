@@ -164,7 +164,17 @@ def check_not_replacing_full_run(path: Path, quick: bool, force: bool = False) -
         )
 
 
-QUIET_LOAD = 0.5  # as report.py's BUSY_LOAD: a 1-minute load average above half the usable CPUs is busy
+BUSY_LOAD = 0.5  # a 1-minute load average above half the usable CPUs means others were running
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on.
+
+    Example:
+        >>> usable_cpus() >= 1
+        True
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def settle(seconds: float = 120.0, poll: float = 5.0) -> float:
@@ -179,9 +189,8 @@ def settle(seconds: float = 120.0, poll: float = 5.0) -> float:
     """
     if not hasattr(os, "getloadavg"):
         return 0.0
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     start = time.perf_counter()
-    while os.getloadavg()[0] >= QUIET_LOAD * usable and time.perf_counter() - start < seconds:
+    while os.getloadavg()[0] >= BUSY_LOAD * usable_cpus() and time.perf_counter() - start < seconds:
         time.sleep(poll)
     return time.perf_counter() - start
 
@@ -193,11 +202,10 @@ def machine() -> dict[str, Any]:
         >>> machine()["cpu_count"] >= 1
         True
     """
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     return {
         "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
+        "usable_cpus": usable_cpus(),
         "load_average_at_start": [round(v, 2) for v in load],
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),

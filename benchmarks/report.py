@@ -24,14 +24,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common import BENCHMARKS, BENCH_DIR, REPO_DIR, RESULTS_DIR, TRACKS, markdown_table, result_path
+from common import BENCHMARKS, BENCH_DIR, BUSY_LOAD, REPO_DIR, RESULTS_DIR, TRACKS, markdown_table, result_path
 from quotes import crossover_clause
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PLOT_NAMES = {"offline": "few_shot.png", "imagenet": "few_shot-imagenet.png"}
 # Results per track: the offline track's full catalogue, the other tracks' runs where they exist.
 Results = dict[str, dict[str, dict[str, Any] | None]]
-BUSY_LOAD = 0.5  # a 1-minute load average above half the usable CPUs means others were running
 QUICK_NOTE = "quick run: checks the machinery on less work; its numbers are not the benchmark"
 
 

@@ -128,13 +128,7 @@ def peak_rate_range(track: str | None = None) -> tuple[float, float]:
         >>> peak_rate_range("imagenet")
         (1e-05, 0.001)
     """
-    if track is None:
-        from tlhelpers.config import current_track
-
-        track = current_track().name
-    if track not in PEAK_RATE_RANGES:
-        raise ValueError(f"unknown track {track!r}; choose one of: {', '.join(PEAK_RATE_RANGES)}")
-    return PEAK_RATE_RANGES[track]
+    return _of_track(PEAK_RATE_RANGES, track)
 
 
 def default_recipe(track: str | None = None) -> Recipe:
@@ -147,13 +141,18 @@ def default_recipe(track: str | None = None) -> Recipe:
         >>> default_recipe("offline").blocks
         3
     """
+    return _of_track(RECIPES, track)
+
+
+def _of_track(table: dict[str, Any], track: str | None) -> Any:
+    """``table``'s row for ``track`` (default: the active track); an unknown track is a ValueError."""
     if track is None:
         from tlhelpers.config import current_track
 
         track = current_track().name
-    if track not in RECIPES:
-        raise ValueError(f"unknown track {track!r}; choose one of: {', '.join(RECIPES)}")
-    return RECIPES[track]
+    if track not in table:
+        raise ValueError(f"unknown track {track!r}; choose one of: {', '.join(table)}")
+    return table[track]
 
 
 def warmup_cosine(learning_rate: float, steps_per_epoch: int, epochs: int, warmup_epochs: int) -> keras.optimizers.schedules.CosineDecay:
