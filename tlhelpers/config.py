@@ -14,13 +14,12 @@ Example:
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from tlhelpers.settings import CONFIG_NAME, PACKAGE_DIR, find_config, read_settings
+
 ASSETS_DIR = PACKAGE_DIR / "assets"
-CONFIG_NAME = "course.toml"
 DEFAULT_SEED = 42
 
 
@@ -115,21 +114,6 @@ GPU_OVERRIDES: dict[str, dict[str, int | None]] = {
 }
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """Return the nearest ``course.toml`` in ``start`` or its parents, else the repo's.
-
-    Example:
-        >>> find_config() is None or find_config().name == "course.toml"
-        True
-    """
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder / CONFIG_NAME
-    repo_config = PACKAGE_DIR.parent / CONFIG_NAME
-    return repo_config if repo_config.is_file() else None
-
-
 def _choice(value: str, accepted: tuple[str, ...] | list[str], what: str, origin: str) -> str:
     if value not in accepted:
         raise ValueError(
@@ -157,12 +141,7 @@ def current_track(name: str | None = None, profile: str | None = None) -> Track:
         >>> current_track("imagenet", profile="gpu").input_size
         224
     """
-    settings: dict[str, str] = {}
-    path = find_config()
-    if path is not None:
-        with path.open("rb") as f:
-            settings = {k: str(v) for k, v in tomllib.load(f).items()}
-    origin = str(path) if path else "defaults"
+    settings, origin = read_settings(find_config())
 
     def pick(arg: str | None, env: str, key: str, default: str) -> tuple[str, str]:
         if arg is not None:

@@ -1,0 +1,48 @@
+"""The course's settings file, ``course.toml``: where it is and what it says.
+
+:mod:`tlhelpers.config` (track, profile) and :mod:`tlhelpers.i18n` (language) both read it;
+each applies its own environment variable first (``TL_TRACK``, ``TL_LANG``, ...).
+
+Example:
+    >>> from tlhelpers.settings import find_config, read_settings
+    >>> find_config() is None or "track" in read_settings(find_config())[0]
+    True
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+__all__ = ["CONFIG_NAME", "PACKAGE_DIR", "find_config", "read_settings"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONFIG_NAME = "course.toml"
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Return the nearest ``course.toml`` in ``start`` or its parents, else the repo's.
+
+    Example:
+        >>> find_config() is None or find_config().name == "course.toml"
+        True
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    repo_config = PACKAGE_DIR.parent / CONFIG_NAME
+    return repo_config if repo_config.is_file() else None
+
+
+def read_settings(path: Path | None) -> tuple[dict[str, str], str]:
+    """The settings in ``path`` (None: no file) as strings, and where they came from.
+
+    Example:
+        >>> read_settings(Path("/nonexistent/course.toml"))
+        ({}, 'defaults')
+    """
+    if path is None or not path.is_file():
+        return {}, "defaults"
+    with path.open("rb") as f:
+        return {k: str(v) for k, v in tomllib.load(f).items()}, str(path)
