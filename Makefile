@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 .PHONY: help setup data sandbox course test test-fast test-browser test-imagenet browser lab doctor bench constraints
 
 help:
-	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML)"
+	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML); LANG=zh: the Chinese lessons"
 	@echo "make test     set up, then run the whole test suite (unit tests + notebooks under nbval + browser), two files at a time"
 	@echo "make test-fast  the unit tests that need no notebook, browser, nbgrader or benchmark run (minutes)"
 	@echo "make test-browser  the widgets in JupyterLab in headless Chromium (installs Debian's chromium)"
@@ -97,8 +97,11 @@ data: | $(STAMP)
 	  $(PY) -m tlhelpers prefetch --track offline; \
 	fi
 
+# `make course LANG=zh` runs the Chinese lessons (notebooks/zh/, into build/zh/); here LANG names
+# the course's language, so the command runs with a neutral locale. TL_LANG works too.
+COURSE_LANG := $(if $(filter en zh,$(LANG)),$(LANG),$(TL_LANG))
 course: setup
-	$(PY) -m tlhelpers course
+	$(if $(filter en zh,$(LANG)),LANG=C.UTF-8) $(PY) -m tlhelpers course $(if $(COURSE_LANG),--language $(COURSE_LANG))
 
 # Two pytest workers (pytest-xdist), each taking whole test files: a notebook's cells share one
 # kernel, and a module's fixture (nbgrader's grading, the benchmark runs, JupyterLab) runs once.

@@ -29,7 +29,8 @@ from common import REPO_DIR, RESULTS_DIR, result_path
 
 MARKER = re.compile(r"<!-- q:(?P<name>[\w.-]+) -->(?P<value>.*?)<!-- /q -->", re.S)
 # Where quotes may appear: Markdown files and the lessons' Markdown cells.
-FILES = ("README.md", "docs/*.md", "notebooks/*.ipynb", "notebooks/zh/*.ipynb", "assignments/source/*/*.ipynb")
+FILES = ("README.md", "README.zh.md", "docs/*.md", "notebooks/*.ipynb", "notebooks/zh/*.ipynb",
+         "assignments/source/*/*.ipynb", "assignments/zh/source/*/*.ipynb")
 Results = dict[tuple[str, str], dict[str, Any]]
 
 
@@ -46,7 +47,58 @@ def load(folder: Path = RESULTS_DIR) -> Results:
     return found
 
 
-def crossover_clause(curve: dict[str, Any]) -> str:
+# The words around the numbers, per language (a file's language: see language_of).
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "crossover": "from {k} label{s} per class on",
+        "never": "at no budget up to {k} labels per class",
+        "per_class": "{k} label{s} per class",
+        "few_seconds": "a few seconds",
+        "seconds": "about {n} s",
+        "minutes": "about {n:g} min",
+        "cell_time": "{offline} in the offline track, {imagenet} in the imagenet track",
+        "augmented_vs_plain": "{augmented:.3f} with augmentation, {plain:.3f} without",
+        "augment_both": "keeps augmentation in both tracks",
+        "augment_none": "leaves augmentation out in both tracks",
+        "augment_one": "keeps augmentation in the {track} track only",
+        "random_vs_hyperband": "random search {random:.3f} and Hyperband {hyperband:.3f}",
+        "test_three": ("the searches' best retrained {random:.3f} (random search) and {hyperband:.3f} (Hyperband), "
+                       "the default recipe {recipe:.3f}, the probe {probe:.3f}"),
+    },
+    "zh": {
+        "crossover": "从每类 {k} 个标注起",
+        "never": "在每类最多 {k} 个标注的所有预算下都没有",
+        "per_class": "每类 {k} 个标注",
+        "few_seconds": "几秒",
+        "seconds": "约 {n} 秒",
+        "minutes": "约 {n:g} 分钟",
+        "cell_time": "offline 路线{offline}，imagenet 路线{imagenet}",
+        "augmented_vs_plain": "加数据增强 {augmented:.3f}，不加 {plain:.3f}",
+        "augment_both": "在两条路线上都保留数据增强",
+        "augment_none": "在两条路线上都不用数据增强",
+        "augment_one": "只在 {track} 路线上保留数据增强",
+        "random_vs_hyperband": "随机搜索 {random:.3f}，Hyperband {hyperband:.3f}",
+        "test_three": ("搜索得到的最佳配置重新训练后为 {random:.3f}（随机搜索）和 {hyperband:.3f}（Hyperband），"
+                       "默认微调方案 {recipe:.3f}，线性探测 {probe:.3f}"),
+    },
+}
+
+
+def language_of(path: Path) -> str:
+    """The language of a file that holds quotes: ``zh`` for ``*/zh/*`` and ``*.zh.md``, else ``en``.
+
+    Example:
+        >>> [language_of(Path(p)) for p in ("notebooks/zh/00_a.ipynb", "docs/teachers.zh.md", "README.md")]
+        ['zh', 'zh', 'en']
+    """
+    return "zh" if "zh" in path.parts[:-1] or path.name.endswith(".zh.md") else "en"
+
+
+def _say(lang: str, what: str, **values: Any) -> str:
+    return WORDS[lang][what].format(**values)
+
+
+def crossover_clause(curve: dict[str, Any], lang: str = "en") -> str:
     """"from 20 labels per class on", or where fine-tuning never leads for good, "at no budget up to 300 ...".
 
     Example:
@@ -54,81 +106,87 @@ def crossover_clause(curve: dict[str, Any]) -> str:
         'from 20 labels per class on'
         >>> crossover_clause({"crossover": None, "budgets": {"5": {}, "300": {}}})
         'at no budget up to 300 labels per class'
+        >>> crossover_clause({"crossover": 1, "budgets": {"1": {}}}, "zh")
+        '从每类 1 个标注起'
     """
     if curve["crossover"]:
         k = curve["crossover"]
-        return f"from {k} label{'' if k == 1 else 's'} per class on"
-    return f"at no budget up to {max(int(k) for k in curve['budgets'])} labels per class"
+        return _say(lang, "crossover", k=k, s="" if k == 1 else "s")
+    return _say(lang, "never", k=max(int(k) for k in curve["budgets"]))
 
 
-def _settings(track: str, what: str) -> Callable[[Results], str]:
-    def quote(r: Results) -> str:
+Quote = Callable[[Results, str], str]
+
+
+def _settings(track: str, what: str) -> Quote:
+    def quote(r: Results, lang: str) -> str:
         summary = r[("finetune_settings", track)]["summary"]
         if what == "blocks":
             return str(summary["chosen"]["blocks"])
         if what == "learning_rate":
             return f"{summary['chosen']['learning_rate']:g}"
         plain = summary[f"{summary['chosen']['blocks']}@{summary['chosen']['learning_rate']:g}"]["val_mean"]
-        return f"{summary['augmented']['val_mean']:.3f} with augmentation, {plain:.3f} without"
+        return _say(lang, "augmented_vs_plain", augmented=summary["augmented"]["val_mean"], plain=plain)
     return quote
 
 
-def augment_verdict(r: Results) -> str:
+def augment_verdict(r: Results, lang: str = "en") -> str:
     """What the recipe does with augmentation, over both tracks, in words."""
     kept = {t: r[("finetune_settings", t)]["summary"]["chosen"]["augment"] for t in ("offline", "imagenet")}
     if all(kept.values()):
-        return "keeps augmentation in both tracks"
+        return _say(lang, "augment_both")
     if not any(kept.values()):
-        return "leaves augmentation out in both tracks"
-    on = next(t for t, k in kept.items() if k)
-    return f"keeps augmentation in the {on} track only"
+        return _say(lang, "augment_none")
+    return _say(lang, "augment_one", track=next(t for t, k in kept.items() if k))
 
 
-def _few_shot(track: str, target: str, what: str) -> Callable[[Results], str]:
-    def quote(r: Results) -> str:
+def _few_shot(track: str, target: str, what: str) -> Quote:
+    def quote(r: Results, lang: str) -> str:
         curve = r[("few_shot", track)]["summary"][target]
         if what == "crossover":
-            return crossover_clause(curve)
+            return crossover_clause(curve, lang)
         if what == "best_gain":
             return f"{max(e['fine_tune_gain'] for e in curve['budgets'].values()):+.1f}"
         if what == "scratch_lead_peak":  # the budget where transfer led scratch by the most
             k = max(curve["budgets"], key=lambda b: curve["budgets"][b]["gain_over_scratch"])
-            return f"{k} label{'' if k == '1' else 's'} per class"
+            return _say(lang, "per_class", k=k, s="" if k == "1" else "s")
         return f"{curve['budgets'][what.removeprefix('gain.')]['fine_tune_gain']:+.1f}"
     return quote
 
 
-def _tuner(what: str) -> Callable[[Results], str]:
-    def quote(r: Results) -> str:
+def _tuner(what: str) -> Quote:
+    def quote(r: Results, lang: str) -> str:
         summary = r[("tuner", "offline")]["summary"]
         if what == "random_vs_hyperband":
-            return (f"random search {summary['random']['best_val_accuracy']['median']:.3f} and Hyperband "
-                    f"{summary['hyperband']['best_val_accuracy']['median']:.3f}")
+            return _say(lang, "random_vs_hyperband", random=summary["random"]["best_val_accuracy"]["median"],
+                        hyperband=summary["hyperband"]["best_val_accuracy"]["median"])
         if what == "winner_rates":
             rates = [run["best_hyperparameters"]["fine_lr"] for run in r[("tuner", "offline")]["runs"]]
-            return f"{min(rates):.1e} to {max(rates):.1e}"
+            return f"{min(rates):.1e} to {max(rates):.1e}" if lang == "en" else f"{min(rates):.1e} 到 {max(rates):.1e}"
         test = {k: summary[k]["test"] for k in ("random", "hyperband")}
-        return (f"the searches' best retrained {test['random']['best']['median']:.3f} (random search) and "
-                f"{test['hyperband']['best']['median']:.3f} (Hyperband), the default recipe "
-                f"{test['random']['default_recipe']['median']:.3f}, the probe {test['random']['probe']['median']:.3f}")
+        return _say(lang, "test_three", random=test["random"]["best"]["median"],
+                    hyperband=test["hyperband"]["best"]["median"],
+                    recipe=test["random"]["default_recipe"]["median"], probe=test["random"]["probe"]["median"])
     return quote
 
 
-def duration(seconds: float | None) -> str:
+def duration(seconds: float | None, lang: str = "en") -> str:
     """A cell's run time as a reader wants it: rounded, in seconds or minutes.
 
     Example:
         >>> [duration(s) for s in (None, 7.2, 23.0, 95.0, 260.0)]
         ['a few seconds', 'a few seconds', 'about 25 s', 'about 1.5 min', 'about 4.5 min']
+        >>> duration(95.0, "zh")
+        '约 1.5 分钟'
     """
     if seconds is None or seconds < 10:
-        return "a few seconds"
+        return _say(lang, "few_seconds")
     if seconds < 90:
-        return f"about {5 * max(1, round(seconds / 5))} s"
-    return f"about {round(seconds / 30) / 2:g} min"
+        return _say(lang, "seconds", n=5 * max(1, round(seconds / 5)))
+    return _say(lang, "minutes", n=round(seconds / 30) / 2)
 
 
-def cell_time(r: Results, cell_id: str) -> str:
+def cell_time(r: Results, cell_id: str, lang: str = "en") -> str:
     """How long the code cell ``cell_id`` ran in each track's whole-course run.
 
     Raises:
@@ -139,23 +197,23 @@ def cell_time(r: Results, cell_id: str) -> str:
         runs = r[("course", track)]["runs"]
         found[track] = next((run["cell_seconds"][cell_id] for run in runs if cell_id in run.get("cell_seconds", {})),
                             None)
-    return f"{duration(found['offline'])} in the offline track, {duration(found['imagenet'])} in the imagenet track"
+    return _say(lang, "cell_time", **{track: duration(found[track], lang) for track in found})
 
 
-def quote(name: str, results: Results) -> str:
-    """The value of the quote ``name``.
+def quote(name: str, results: Results, lang: str = "en") -> str:
+    """The value of the quote ``name``, in the words of ``lang``.
 
     Raises:
         ValueError: no such quote.
     """
     if name.startswith("cell_time."):
-        return cell_time(results, name.removeprefix("cell_time."))
+        return cell_time(results, name.removeprefix("cell_time."), lang)
     if name not in QUOTES:
         raise ValueError(f"unknown quote {name!r}; the quotes are: {', '.join(sorted(QUOTES))}, cell_time.<cell id>")
-    return QUOTES[name](results)
+    return QUOTES[name](results, lang)
 
 
-QUOTES: dict[str, Callable[[Results], str]] = {
+QUOTES: dict[str, Quote] = {
     **{f"finetune_settings.{t}.{w}": _settings(t, w) for t in ("offline", "imagenet")
        for w in ("blocks", "learning_rate", "augmented_vs_plain")},
     "finetune_settings.augment_verdict": augment_verdict,
@@ -188,7 +246,7 @@ def stale(results: Results, root: Path = REPO_DIR) -> list[str]:
             for m in MARKER.finditer(text):
                 name, value = m["name"], m["value"]
                 try:
-                    wanted = quote(name, results)
+                    wanted = quote(name, results, language_of(path.relative_to(root)))
                 except ValueError:
                     problems.append(f"{path.relative_to(root)}: unknown quote {name!r}")
                     continue
@@ -197,9 +255,9 @@ def stale(results: Results, root: Path = REPO_DIR) -> list[str]:
     return problems
 
 
-def _rewrite(text: str, results: Results) -> str:
+def _rewrite(text: str, results: Results, lang: str = "en") -> str:
     def value(m: re.Match) -> str:
-        return f"<!-- q:{m['name']} -->{quote(m['name'], results)}<!-- /q -->"
+        return f"<!-- q:{m['name']} -->{quote(m['name'], results, lang)}<!-- /q -->"
     return MARKER.sub(value, text)
 
 
@@ -212,17 +270,18 @@ def update(results: Results, root: Path = REPO_DIR) -> list[Path]:
     changed = []
     for path in files(root):
         text = path.read_text(encoding="utf-8")
+        lang = language_of(path.relative_to(root))
         if path.suffix == ".ipynb":
             nb = json.loads(text)
             for c in nb["cells"]:
                 if c["cell_type"] == "markdown":
                     source = "".join(c["source"])
-                    new = _rewrite(source, results)
+                    new = _rewrite(source, results, lang)
                     if new != source:
                         c["source"] = new.splitlines(keepends=True)
             new_text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         else:
-            new_text = _rewrite(text, results)
+            new_text = _rewrite(text, results, lang)
         if new_text != text:
             path.write_text(new_text, encoding="utf-8")
             changed.append(path)

@@ -213,6 +213,34 @@ def check_unfreeze_slider(notebook, name: str) -> None:
     screenshot(box, f"{name}-after")
 
 
+def in_chinese(message: str) -> str:
+    """``message`` as the Chinese catalog has it; fails if the catalog lacks it."""
+    from tlhelpers.i18n import translations
+
+    translated = translations("zh").gettext(message)
+    assert translated != message, f"the Chinese catalog lacks {message!r}"
+    return translated
+
+
+def check_unfreeze_slider_in_chinese(notebook, name: str) -> None:
+    """Lesson 03 in Chinese: the unfreeze explorer's slider and count read Chinese, and respond."""
+    assert_widgets_render(notebook, {".widget-vbox": 1, ".widget-slider": 1, LABEL_WIDGET: 1})
+    cell = widget_cell(notebook)
+    slider = slider_named(cell, in_chinese("Unfrozen blocks"))
+    expect(slider).to_have_count(1)
+    box = cell.locator(".widget-vbox").filter(has=slider).first
+    label = box.locator(LABEL_WIDGET).first
+    before = label.inner_text()
+    assert re.search(r"[\u4e00-\u9fff]", before), f"the count is not in Chinese: {before!r}"
+    screenshot(box, f"{name}-before")
+    handle = slider.locator("[role=slider]")
+    start, top = int(handle.get_attribute("aria-valuetext")), int(float(handle.get_attribute("aria-valuemax")))
+    press_slider(slider, "ArrowRight" if start < top else "ArrowLeft")
+    expect(label).not_to_have_text(before, timeout=RESPONSE_TIMEOUT_MS)
+    assert re.search(r"[\u4e00-\u9fff]", label.inner_text())
+    screenshot(box, f"{name}-after")
+
+
 def write_png(path: Path) -> Path:
     """Write a small PNG (a light shoe-like shape on black, as in Fashion-MNIST) to ``path``."""
     from PIL import Image, ImageDraw
@@ -291,6 +319,11 @@ CASES: dict[str, NotebookCase] = {
         course_notebook("03_fine_tuning.ipynb", until="UnfreezeExplorer(spare", keep=("f6efa1b3",),
                         setup="settings = recipe.default_recipe()  # as the lesson sets it"),
         check_unfreeze_slider,
+    ),
+    "03_unfreeze_zh": NotebookCase(
+        course_notebook("zh/03_fine_tuning.ipynb", until="UnfreezeExplorer(spare", keep=("zh-language", "f6efa1b3"),
+                        setup="settings = recipe.default_recipe()  # as the lesson sets it"),
+        check_unfreeze_slider_in_chinese,
     ),
     "05_upload": NotebookCase(
         course_notebook("05_validation.ipynb", until="predictor = UploadPredictor(", keep=("d7a534f1",),

@@ -18,7 +18,7 @@ def test_without_course_toml_the_track_is_offline_laptop(monkeypatch) -> None:
 
 def test_the_committed_course_toml_chooses_the_offline_laptop_track() -> None:
     settings = tomllib.loads((Path(__file__).resolve().parents[1] / "course.toml").read_text())
-    assert settings == {"track": "offline", "profile": "laptop"}  # `make course` runs the default track
+    assert settings == {"track": "offline", "profile": "laptop", "language": "en"}  # `make course`: the default track
 
 
 def test_environment_overrides_course_toml(monkeypatch) -> None:

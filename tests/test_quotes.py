@@ -30,7 +30,16 @@ def test_the_lessons_quote_something(results) -> None:
     assert {"few_shot.offline.near.crossover", "few_shot.imagenet.near.crossover",
             "finetune_settings.offline.learning_rate", "tuner.offline.test_three"} <= found
     for name in quotes.QUOTES:
-        assert quotes.QUOTES[name](results)  # every quote computes from the committed results
+        for lang in quotes.WORDS:
+            assert quotes.QUOTES[name](results, lang)  # every quote computes from the committed results
+
+
+def test_chinese_files_get_the_chinese_words(results, tmp_path) -> None:
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "teachers.zh.md"
+    page.write_text("<!-- q:few_shot.imagenet.near.crossover -->x<!-- /q -->，微调领先。\n", encoding="utf-8")
+    assert quotes.update(results, tmp_path) == [page]
+    assert "个标注" in page.read_text(encoding="utf-8") and quotes.stale(results, tmp_path) == []
 
 
 def test_update_rewrites_a_stale_value_and_refuses_an_unknown_name(results, tmp_path) -> None:
@@ -89,5 +98,6 @@ def test_cell_time_quotes_both_tracks(results) -> None:
     some = next(cell for run in results[("course", "offline")]["runs"] for cell in run["cell_seconds"])
     text = quotes.quote(f"cell_time.{some}", results)
     assert "offline track" in text and "imagenet track" in text
+    assert "offline 路线" in quotes.quote(f"cell_time.{some}", results, "zh")
     with pytest.raises(ValueError, match="unknown quote 'nowhere'"):
         quotes.quote("nowhere", results)

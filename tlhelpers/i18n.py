@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tlhelpers.settings import PACKAGE_DIR, find_config, read_settings
 
-__all__ = ["LANGUAGES", "N_", "_", "catalog_path", "current_language", "ngettext", "use_language"]
+__all__ = ["LANGUAGES", "N_", "_", "catalog_path", "current_language", "ngettext", "translations", "use_language"]
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "简体中文"}
 SOURCE_LANGUAGE = "en"
