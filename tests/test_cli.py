@@ -152,3 +152,14 @@ def test_pretrain_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
     assert main(["pretrain", "--out", str(tmp_path)]) == 2
     assert "already exists; pass --force" in capsys.readouterr().err
     assert kept.read_bytes() == b"a trained model" and not (tmp_path / "fashion_cnn.json").exists()
+
+
+def test_course_in_chinese_runs_the_chinese_lessons_and_refuses_an_unknown_language(monkeypatch, tmp_path, capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # no lessons here: the command says which folder it looked in
+    monkeypatch.setenv("TL_LANG", "en")
+    assert main(["course", "--language", "zh"]) == 2
+    assert f"no notebooks found in {Path('notebooks') / 'zh'}" in capsys.readouterr().err
+    assert os.environ["TL_LANG"] == "zh"  # the kernels it starts inherit the language
+    monkeypatch.setenv("TL_LANG", "fr")
+    assert main(["course"]) == 2
+    assert "unknown language 'fr' (from $TL_LANG); choose one of: en (English), zh (简体中文)" in capsys.readouterr().err

@@ -21,6 +21,8 @@ import os
 import sys
 from pathlib import Path
 
+from tlhelpers.i18n import LANGUAGES
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep the CLI readable
 
 
@@ -72,17 +74,26 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 def _course(args: argparse.Namespace) -> int:
     from tlhelpers.config import build_dir, current_track
+    from tlhelpers.i18n import SOURCE_LANGUAGE, current_language, use_language
     from tlhelpers.runner import run_notebooks, summary
 
     if args.track:
         os.environ["TL_TRACK"] = args.track
     track = current_track()
-    notebooks = args.notebooks or sorted(Path(args.dir).glob("[0-9][0-9]_*.ipynb"))
-    if not notebooks:
-        print(f"no notebooks found in {args.dir}", file=sys.stderr)
+    try:
+        language = use_language(args.language or current_language())
+    except ValueError as err:  # TL_LANG or course.toml names an unknown language
+        print(err, file=sys.stderr)
         return 2
-    print(f"Running {len(notebooks)} notebook(s) in the {track.name} track ({track.profile} profile)")
-    results = run_notebooks(notebooks, args.out or build_dir())
+    folder = Path(args.dir or ("notebooks" if language == SOURCE_LANGUAGE else f"notebooks/{language}"))
+    notebooks = args.notebooks or sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        print(f"no notebooks found in {folder}", file=sys.stderr)
+        return 2
+    print(f"Running {len(notebooks)} notebook(s) in the {track.name} track ({track.profile} profile), "
+          f"in {LANGUAGES[language]}")
+    out = args.out or (build_dir() if language == SOURCE_LANGUAGE else build_dir() / language)
+    results = run_notebooks(notebooks, out)
     print()
     print(summary(results))
     return 0 if all(r.status == "ok" for r in results) else 1
@@ -221,9 +232,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = commands.add_parser("course", help="execute the notebooks headless into build/")
     p.add_argument("notebooks", nargs="*", help="default: every NN_*.ipynb in --dir")
-    p.add_argument("--dir", default="notebooks")
-    p.add_argument("--out", help="default: build/")
+    p.add_argument("--dir", help="default: notebooks/ (notebooks/zh/ in Chinese)")
+    p.add_argument("--out", help="default: build/ (build/zh/ in Chinese)")
     p.add_argument("--track", choices=["offline", "imagenet"], help="default: course.toml / TL_TRACK")
+    p.add_argument("--language", choices=list(LANGUAGES), help="default: course.toml / TL_LANG (zh: the Chinese lessons)")
     p.set_defaults(run=_course)
 
     p = commands.add_parser("assignments", help="graded assignments without nbgrader: release, check, grade, sandbox")
