@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data sandbox course test test-fast test-browser test-imagenet browser lab doctor bench constraints
+.PHONY: help setup data sandbox fonts course test test-fast test-browser test-imagenet browser lab doctor bench constraints
 
 help:
 	@echo "make course   set up, then run every notebook headless (build/ gets executed copies + HTML); LANG=zh: the Chinese lessons"
@@ -71,7 +71,7 @@ endif
 
 # The env's Jupyter kernels set TF_CPP_MIN_LOG_LEVEL before TensorFlow loads, also when
 # started from a plain `jupyter lab` (tlhelpers/quiet.py says why).
-setup: $(STAMP) data sandbox
+setup: $(STAMP) data sandbox fonts
 	@$(PY) -m tlhelpers.quiet
 
 # bubblewrap, the sandbox that grading runs each submission in (tlhelpers/sandbox.py), where
@@ -84,6 +84,18 @@ sandbox:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq bubblewrap; \
 	else \
 	  echo "bubblewrap: not installed and no apt-get here; install it to grade in a sandbox (see assignments/README.md)"; \
+	fi
+
+# A font with Chinese characters for the figures of the Chinese edition (tlhelpers/display.py),
+# where apt-get exists; elsewhere the Chinese lessons warn and say what to install.
+fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "Chinese font: found $$(fc-list :lang=zh family | head -1)"; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq fonts-wqy-microhei; \
+	else \
+	  echo "Chinese font: none found and no apt-get here; install one for the Chinese edition's figures (README.zh.md)"; \
 	fi
 
 # Fashion-MNIST for the offline track: Debian's package where apt-get exists, else Keras.

@@ -12,7 +12,7 @@ cell changes, its translation is *stale* until someone updates it and marks it a
     python scripts/translations.py sync              # twins follow the English cells (code, order, new cells)
     python scripts/translations.py mark FILE [--cell ID ...]   # "these translated cells are up to date"
 
-Messages. Strings in ``tlhelpers`` marked with ``_()``, ``ngettext()`` or ``N_()`` go to the
+Messages. Strings in ``tlhelpers`` marked with ``_()``, ``ngettext()``, ``pgettext()`` or ``N_()`` go to the
 gettext catalog ``tlhelpers/locale/zh/LC_MESSAGES/tlhelpers.po`` (Babel):
 
     python scripts/translations.py catalog           # extract, add new messages, drop unused ones
@@ -44,7 +44,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 PACKAGE = REPO / "tlhelpers"
 CATALOG = PACKAGE / "locale" / LANGUAGE / "LC_MESSAGES" / "tlhelpers.po"
 TEMPLATE = PACKAGE / "locale" / "tlhelpers.pot"
-KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
 CATALOG_DATE = datetime(2026, 12, 6, tzinfo=timezone.utc)  # fixed: an update changes only what changed
 
 
@@ -195,6 +195,7 @@ def extract(paths: list[Path] | None = None):
     from babel.messages.extract import extract_from_file
 
     catalog = Catalog(project="tlhelpers", domain="tlhelpers", charset="utf-8")
+    paths = [p.resolve() for p in paths or []]
     files = sorted(PACKAGE.rglob("*.py")) if not paths else sorted(
         f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py")))
     for path in files:
@@ -238,13 +239,13 @@ def update_part(part: Path, paths: list[Path]) -> tuple[int, int]:
     catalog.obsolete.clear()
     write_catalog(catalog, part)
     messages = [m for m in catalog if m.id]
-    return len(messages), sum(1 for m in messages if not m.string)
+    return len(messages), sum(1 for m in messages if not translated(m))
 
 
 def update_catalog(parts: list[Path] = ()) -> tuple[int, int]:
     """Extract the messages, update the template and the Chinese catalog; return (messages, untranslated).
 
-    Translations in ``parts`` (other ``.po`` files) fill entries the catalog has not translated.
+    Translations in ``parts`` (other ``.po`` files, translated separately) replace the catalog's.
     """
     from babel.messages.catalog import Catalog
 
@@ -255,13 +256,17 @@ def update_catalog(parts: list[Path] = ()) -> tuple[int, int]:
     catalog.obsolete.clear()
     for part in parts:
         for message in read_catalog(part):
-            if message.id and message.string and not message.fuzzy:
-                entry = catalog.get(message.id)
-                if entry is not None and not entry.string:
-                    entry.string = message.string
+            entry = catalog.get(message.id, message.context) if message.id else None
+            if entry is not None and translated(message):
+                entry.string, entry.flags = message.string, set()
     write_catalog(catalog, CATALOG)
     messages = [m for m in catalog if m.id]
-    return len(messages), sum(1 for m in messages if not m.string or m.fuzzy)
+    return len(messages), sum(1 for m in messages if not translated(m))
+
+
+def translated(message) -> bool:
+    """Whether a catalog entry has a translation in every form and is not marked fuzzy."""
+    return bool(message.string) and all(_forms(message.string)) and not message.fuzzy
 
 
 def catalog_problems() -> list[str]:
@@ -273,16 +278,16 @@ def catalog_problems() -> list[str]:
     for message in extract():
         if not message.id:
             continue
-        entry = catalog.get(message.id)
+        entry = catalog.get(message.id, message.context)
         where = ", ".join(f"{f}:{n}" for f, n in message.locations[:2])
         if entry is None:
             problems.append(f"not in the catalog ({where}): {message.id!r}: run scripts/translations.py catalog")
-        elif not entry.string or entry.fuzzy or (isinstance(entry.string, tuple) and not all(entry.string)):
+        elif not translated(entry):
             problems.append(f"untranslated ({where}): {message.id!r}")
         else:
-            for original, translated in zip(_forms(message.id), _forms(entry.string)):
-                if placeholders(original) != placeholders(translated):
-                    problems.append(f"placeholders differ ({where}): {original!r} -> {translated!r}")
+            for original, chinese in zip(_forms(message.id), _forms(entry.string)):
+                if placeholders(original) != placeholders(chinese):
+                    problems.append(f"placeholders differ ({where}): {original!r} -> {chinese!r}")
     return problems
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pytest
 from PIL import Image
 
 from tlhelpers.config import PACKAGE_DIR, current_track
 from tlhelpers.exercises import assignment_checks as grade
 
 A4 = PACKAGE_DIR.parent / "assignments" / "source" / "a4_own_images" / "own_images.ipynb"
+A4_ZH = PACKAGE_DIR.parent / "assignments" / "zh" / "source" / "a4_own_images" / "own_images.ipynb"
 OFFLINE = current_track("offline")
 
 
@@ -66,8 +68,10 @@ def test_missing_or_empty_folders_are_explained(tmp_path: Path) -> None:
     assert not grade.check_own_folder(None, OFFLINE)
 
 
-def test_a4_requires_own_images_for_question_1_and_says_the_demo_is_practice() -> None:
-    nb = nbformat.read(A4, as_version=4)
+@pytest.mark.parametrize("path, practice, at_most", [(A4, "for practice", "7 of the 8 points"),
+                                                    (A4_ZH, "只供练习", "8 分中的 7 分")], ids=["en", "zh"])
+def test_a4_requires_own_images_for_question_1_and_says_the_demo_is_practice(path: Path, practice: str, at_most: str) -> None:
+    nb = nbformat.read(path, as_version=4)
     tests = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
              if c.metadata.get("nbgrader", {}).get("grade")}
     q1 = tests["a4_task_tests"]
@@ -75,4 +79,4 @@ def test_a4_requires_own_images_for_question_1_and_says_the_demo_is_practice() -
     assert q1.metadata["nbgrader"]["points"] == 1
     assert sum(c.metadata["nbgrader"]["points"] for c in tests.values()) == 8
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "for practice" in text and "7 of the 8 points" in text
+    assert practice in text and at_most in text

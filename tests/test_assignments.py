@@ -34,14 +34,25 @@ from tlhelpers.training import compile_classifier
 from image_folders import make_stripes
 
 SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
+ZH_SOURCE = PACKAGE_DIR.parent / "assignments" / "zh" / "source"  # the Chinese twins: same cells, tests and points
 ALL = ("a1_freezing", "a2_preprocessing", "a3_label_budget", "a4_own_images")
 GRADED = ("a1_freezing", "a2_preprocessing", "a4_own_images")  # run by nbgrader and by check
 SMALL = "a2_preprocessing"  # trains nothing: its nbgrader parity runs whenever system tests do
+# In the test's nbgrader course, "zh_<name>" is the Chinese twin of <name>. All four are released (cheap); only
+# the small one is graded: tests/test_assignments_zh.py proves the others equal to the English, cell for cell.
+ZH_ALL = tuple(f"zh_{name}" for name in ALL)
+ZH_GRADED = (f"zh_{SMALL}",)
+
+
+def course_source(name: str) -> Path:
+    """The source folder of an assignment of the test's course (``zh_<name>``: the Chinese twin of ``<name>``)."""
+    return ZH_SOURCE / name.removeprefix("zh_") if name.startswith("zh_") else SOURCE / name
 
 
 def each(names: tuple[str, ...]) -> list:
-    """``names`` as parameters: the small assignment in every system run, the others ``slow``."""
-    return [pytest.param(name, id=name, marks=() if name == SMALL else pytest.mark.slow) for name in names]
+    """``names`` as parameters: the small assignment (in both languages) in every system run, the others ``slow``."""
+    return [pytest.param(name, id=name, marks=() if name.removeprefix("zh_") == SMALL else pytest.mark.slow)
+            for name in names]
 BIN = Path(sys.executable).parent
 
 
@@ -216,10 +227,12 @@ def test_check_runs_a_submission_with_the_hidden_tests(tmp_path: Path, capsys) -
 # ---- the assignments themselves -------------------------------------------------------------
 
 
-def test_there_are_at_least_three_assignments_in_valid_nbgrader_markup() -> None:
+@pytest.mark.parametrize("source, title, minutes", [(SOURCE, "# Assignment", "minutes"), (ZH_SOURCE, "# 作业", "分钟")],
+                         ids=["en", "zh"])
+def test_there_are_at_least_three_assignments_in_valid_nbgrader_markup(source: Path, title: str, minutes: str) -> None:
     from nbgrader.nbgraderformat import MetadataValidator
 
-    notebooks = sorted(SOURCE.glob("*/*.ipynb"))
+    notebooks = sorted(source.glob("*/*.ipynb"))
     assert [p.parent.name for p in notebooks] == list(ALL)
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
@@ -230,7 +243,7 @@ def test_there_are_at_least_three_assignments_in_valid_nbgrader_markup() -> None
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert "fashion_cnn" not in code and "mobilenet_v2" not in code, f"{path}: read the backbone from the track"
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path}: commit without outputs"
-        assert nb.cells[0].source.startswith("# Assignment") and "minutes" in nb.cells[0].source
+        assert nb.cells[0].source.startswith(title) and minutes in nb.cells[0].source
 
 
 # ---- the check helpers: fair to any correct answer, helpful on a wrong one ------------------
@@ -524,10 +537,11 @@ def course(request: pytest.FixtureRequest, tmp_path_factory) -> dict:
     wanted = {  # (nbval's notebook cells have no fixtures)
         item.callspec.params["name"] for item in request.session.items if "course" in getattr(item, "fixturenames", ())
     }
+    wanted |= {name.removeprefix("zh_") for name in wanted & set(ZH_GRADED)}  # graded twins are compared with the English
     root = tmp_path_factory.mktemp("course")
     (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(root=str(root)))
     for name in sorted(wanted):
-        shutil.copytree(SOURCE / name, root / "source" / name)
+        shutil.copytree(course_source(name), root / "source" / name)
     _nbgrader(root, "generate_assignment", "*")  # every assignment in source/
     ours = subprocess.run(
         [sys.executable, "-m", "tlhelpers", "assignments", "release", str(root / "source"), str(root / "ours")],
@@ -535,11 +549,11 @@ def course(request: pytest.FixtureRequest, tmp_path_factory) -> dict:
     )
     assert ours.returncode == 0, ours.stderr
 
-    graded_here = [name for name in GRADED if name in wanted]
+    graded_here = [name for name in (*GRADED, *ZH_GRADED) if name in wanted]
     for name in graded_here:  # a reference submission (the source) and a blank one (our student version)
         shutil.copytree(root / "source" / name, root / "submitted" / "reference" / name)
         shutil.copytree(root / "ours" / name, root / "submitted" / "blank" / name)
-        if name == "a4_own_images":
+        if name.removeprefix("zh_") == "a4_own_images":
             for student in ("reference", "blank"):
                 make_stripes(root / "submitted" / student / name / "my_images")
     nbgrader = _nbgrader(root, "autograde", "*", background=True)  # every assignment in submitted/
@@ -574,7 +588,7 @@ def course(request: pytest.FixtureRequest, tmp_path_factory) -> dict:
 
 
 @pytest.mark.system  # nbgrader and the built-in check, on real submissions
-@pytest.mark.parametrize("name", each(ALL))
+@pytest.mark.parametrize("name", each(ALL + ZH_ALL))
 def test_our_release_is_nbgraders_student_version(course: dict, name: str) -> None:
     root = course["root"]
     released = sorted((root / "release" / name).glob("*.ipynb"))
@@ -590,7 +604,7 @@ def test_our_release_is_nbgraders_student_version(course: dict, name: str) -> No
 
 
 @pytest.mark.system  # nbgrader and the built-in check, on real submissions
-@pytest.mark.parametrize("name", each(GRADED))
+@pytest.mark.parametrize("name", each(GRADED + ZH_GRADED))
 def test_nbgrader_gives_full_marks_to_the_reference_and_zero_to_the_student_version(course: dict, name: str) -> None:
     reference, blank = course["graded"]["reference", name], course["graded"]["blank", name]
     assert reference and set(reference) == set(blank)
@@ -607,7 +621,7 @@ def test_nbgrader_gives_full_marks_to_the_reference_and_zero_to_the_student_vers
 
 
 @pytest.mark.system  # nbgrader and the built-in check, on real submissions
-@pytest.mark.parametrize("name", each(GRADED))
+@pytest.mark.parametrize("name", each(GRADED + ZH_GRADED))
 @pytest.mark.parametrize("student", ["reference", "blank"])
 def test_the_built_in_check_gives_nbgraders_scores(course: dict, name: str, student: str) -> None:
     ours = course["checked"][student, name].scores()
@@ -620,3 +634,20 @@ def test_the_built_in_check_gives_nbgraders_scores(course: dict, name: str, stud
 def test_the_label_budget_reference_reaches_the_target_on_two_draws(course: dict, name: str) -> None:
     report = course["checked"]["reference", name]
     assert report.score == report.max_score == 5, str(report)
+
+
+@pytest.mark.system  # nbgrader and the built-in check, on real submissions
+@pytest.mark.parametrize("name", each(ZH_GRADED))
+def test_the_chinese_twin_scores_like_the_english_and_speaks_chinese(course: dict, name: str) -> None:
+    """nbgrader scores the Chinese twin cell for cell like the English; its checks' messages are Chinese."""
+    import re
+
+    english = name.removeprefix("zh_")
+    for student in ("reference", "blank"):
+        assert course["graded"][student, name] == course["graded"][student, english], student
+    autograded = course["root"] / "autograded" / "reference" / name
+    nb = nbformat.read(next(autograded.glob("*.ipynb")), as_version=4)
+    shown = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade") for o in c.get("outputs", []))
+    assert re.search(r"[\u4e00-\u9fff]", shown), f"no Chinese in the test cells' outputs: {shown[:500]}"
+    assert "✅" in shown and not any(o.output_type == "stream" and o.name == "stderr" for c in nb.cells for o in c.get("outputs", []))

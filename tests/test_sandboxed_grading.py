@@ -8,7 +8,9 @@ Each class is graded once (module fixtures), with an honest submission in each:
   score, ship a module that shadows one the tests import, and attack the runner;
 * assignments 2, 1, 3 and 4 themselves, whose checks publish evidence, each with an honest
   student and students who monkeypatch the checks, blank the test cells from inside the
-  kernel, make ``Feedback.require`` never fail, or rewrite the expected values.
+  kernel, make ``Feedback.require`` never fail, or rewrite the expected values;
+* assignment 2 in Chinese too (the twin in ``assignments/zh/source``, found by the
+  submission's language), the same class plus a wrong answer whose test fails in Chinese.
 
 Each submission goes through ``grade_folder`` (the code of ``assignments grade``): copy,
 ``bwrap`` sandbox, ``cell_runner`` with nbclient and an ipykernel inside, streamed cells,
@@ -43,6 +45,7 @@ from tlhelpers.sandboxed_grading import (
 )
 
 SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
+SOURCES = {"en": SOURCE, "zh": PACKAGE_DIR.parent / "assignments" / "zh" / "source"}
 SECRET = "TEACHER-SECRET-0xC0FFEE"
 needs_sandbox = pytest.mark.skipif(sandbox.why_unavailable() is not None, reason=f"no sandbox: {sandbox.why_unavailable()}")
 
@@ -439,37 +442,52 @@ def _answer(nb: nbformat.NotebookNode, grade_id: str, code: str) -> nbformat.Not
     return nb
 
 
-def _versions(assignment: str) -> tuple[Path, nbformat.NotebookNode, nbformat.NotebookNode]:
-    """The source notebook of ``assignment``, and a fresh copy of its reference and its student version."""
-    source = next((SOURCE / assignment).glob("*.ipynb"))
+def _versions(assignment: str, language: str = "en") -> tuple[Path, nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The source notebook of ``assignment`` (in ``language``), and a fresh copy of its reference and its student version."""
+    source = next((SOURCES[language] / assignment).glob("*.ipynb"))
     reference = nbformat.read(source, as_version=4)
     return source, reference, release_notebook(reference)[0]
 
 
+def _after_setup(nb: nbformat.NotebookNode) -> int:
+    """The index just after the setup cell (a Chinese twin has its language cell before it)."""
+    return 1 + next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_setup"))
+
+
 def _grade_class(root: Path, assignment: str, submissions: dict[str, nbformat.NotebookNode],
-                 limits: sandbox.Limits) -> dict[str, Row]:
-    """Each submission as ``root/class/<student>/<assignment>/``, graded by ``grade_folder`` in one batch."""
-    source = next((SOURCE / assignment).glob("*.ipynb"))
+                 limits: sandbox.Limits, language: str = "en", executed: Path | None = None) -> dict[str, Row]:
+    """Each submission as ``root/class/<student>/<assignment>/``, graded by ``grade_folder`` in one batch.
+
+    No source is given: each submission's is found by file name in the sources of its language.
+    """
+    source = next((SOURCES[language] / assignment).glob("*.ipynb"))
     for name, nb in submissions.items():
         _write(nb, root / "class" / name / assignment / source.name)
-    rows = grade_folder(root / "class", assignment, grader=Grader(limits))
+    rows = grade_folder(root / "class", assignment, grader=Grader(limits), executed=executed)
     return {r.student: r for r in rows}
 
 
-@pytest.fixture(scope="module")
-def a2_class(tmp_path_factory):
-    root = tmp_path_factory.mktemp("a2")
-    _, reference, student = _versions("a2_preprocessing")
+@pytest.fixture(scope="module", params=["en", "zh"])
+def a2_class(request, tmp_path_factory):
+    language = request.param
+    root = tmp_path_factory.mktemp(f"a2-{language}")
+    _, reference, student = _versions("a2_preprocessing", language)
+    at = _after_setup(reference)
     submissions = {"honest": nbformat.from_dict(reference)}
     for name, code in (("monkeypatch", MONKEYPATCH), ("blanktests", BLANK_TESTS)):
         nb = _answer(nbformat.from_dict(student), "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
-        nb.cells.insert(2, new_code_cell(code))
+        nb.cells.insert(at, new_code_cell(code))
         submissions[name] = nb
     rewrite = _answer(nbformat.from_dict(reference), "a2_wrong_pipelines", 'wrong_pipelines = {"A"}')
     _answer(rewrite, "a2_wrong_pipelines_tests", "print('fine')")  # edited in the file: restored
-    rewrite.cells.insert(2, new_code_cell(REWRITE_KEY))
+    rewrite.cells.insert(at, new_code_cell(REWRITE_KEY))
     submissions["rewrite"] = rewrite
-    return _grade_class(root, "a2_preprocessing", submissions, sandbox.Limits(cell_seconds=120, notebook_seconds=300))
+    if language == "zh":  # a wrong answer, no tricks: the hidden test fails in the kernel, in Chinese
+        submissions["wrong"] = _answer(nbformat.from_dict(reference), "a2_wrong_pipelines", 'wrong_pipelines = {"A", "B"}')
+    rows = _grade_class(root, "a2_preprocessing", submissions, sandbox.Limits(cell_seconds=120, notebook_seconds=300),
+                        language, executed=root / "executed")
+    rows["executed"] = root / "executed"
+    return rows
 
 
 @needs_sandbox
@@ -477,6 +495,24 @@ def a2_class(tmp_path_factory):
 def test_a2_honest_student_keeps_full_marks(a2_class) -> None:
     report = a2_class["honest"].report
     assert a2_class["honest"].verdict == "ok" and report.score == report.auto_points == 6, str(report)
+
+
+@needs_sandbox
+@pytest.mark.system
+@pytest.mark.parametrize("a2_class", ["zh"], indirect=True)
+def test_a2_in_chinese_is_graded_against_the_chinese_source_and_its_messages_count_for_nothing(a2_class) -> None:
+    """The Chinese twin's source is found by the submission's language; its checks speak Chinese, the scores do not care."""
+    honest = a2_class["honest"].report
+    assert Path(honest.source) == SOURCES["zh"] / "a2_preprocessing" / "preprocessing.ipynb", str(honest)
+    executed = nbformat.read(a2_class["executed"] / "honest" / "a2_preprocessing" / "preprocessing.ipynb", as_version=4)
+    tests = next(c for c in executed.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a2_prepare_tests")
+    printed = "".join(o.get("text", "") for o in tests.outputs if o.output_type == "stream")
+    assert "prepare 把" in printed and "✅" in printed, printed  # the checks' messages, in Chinese, in the sandbox
+    wrong = a2_class["wrong"]
+    statuses = {q.grade_id: (q.score, q.status) for q in wrong.report.questions}
+    assert wrong.verdict == "ok" and wrong.report.score == 4, str(wrong.report)
+    assert statuses["a2_wrong_pipelines_tests"] == (0.0, "failed")
+    assert "你列出的流水线中有 1 个其实没有问题" in wrong.report.questions[-1].message, str(wrong.report)
 
 
 @needs_sandbox

@@ -176,7 +176,7 @@ def test_image_grid_and_transfer_diagram() -> None:
     assert [ax.get_title() for ax in fig.axes] == list("abcde")
     with pytest.raises(ValueError, match="5 images but 2 titles"):
         image_grid(np.zeros((5, 8, 8, 1)), ["a", "b"])
-    fig = transfer_diagram([f"b{i}" for i in range(9)], "ImageNet", "1000 classes", ["cat", "dog"],
+    fig = transfer_diagram([f"b{i}" for i in range(9)], "ImageNet", 1000, ["cat", "dog"],
                            np.zeros((2, 8, 8, 3)), labels_per_class=7)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "7 labels per class" in texts and "b0" in texts and "b8" in texts and "b4" not in texts  # long lists shortened

@@ -5,7 +5,7 @@ its own layer and the layers below it, and no two modules import each other, dir
 round a loop (``tests/test_layers.py`` checks both on every run). Lowest first:
 
 1. **foundation**: ``settings`` (``course.toml``), ``i18n`` (the language, the translation
-   catalog), ``config`` (track, paths, seeds), ``quiet`` (TensorFlow's logging),
+   catalog), ``tables`` (DataFrames that show their headers in that language), ``config`` (track, paths, seeds), ``quiet`` (TensorFlow's logging),
    ``kernel_stream`` (a kernel's stderr without TensorFlow's early INFO lines),
    ``notebook_client`` (nbclient, without the waits of a missed ZMQ wake-up),
    ``sandbox`` (bubblewrap: a command cut off from the network and the teacher's files),
@@ -48,7 +48,7 @@ __version__ = "0.1.0"
 
 # The map above as data, lowest layer first; a module name may end in ".*" for a subpackage.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("settings", "i18n", "config", "quiet", "kernel_stream", "notebook_client", "sandbox", "cell_runner", "evidence",
+    ("foundation", ("settings", "i18n", "tables", "config", "quiet", "kernel_stream", "notebook_client", "sandbox", "cell_runner", "evidence",
                     "display", "keras_internals")),
     ("data and models", ("data", "render", "backbones", "pipeline", "preprocessing", "prefetch")),
     ("training", ("learning_rates", "transfer", "features", "discriminative", "training", "recipe", "serving", "lr_finder",

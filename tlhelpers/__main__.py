@@ -81,7 +81,8 @@ def _course(args: argparse.Namespace) -> int:
         os.environ["TL_TRACK"] = args.track
     track = current_track()
     try:
-        language = use_language(args.language or current_language())
+        language = current_language(args.language)
+        use_language(language)  # the kernels started from here inherit it
     except ValueError as err:  # TL_LANG or course.toml names an unknown language
         print(err, file=sys.stderr)
         return 2
@@ -247,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     q.set_defaults(run=_assignments_release)
     q = steps.add_parser("check", help="run submissions, each in a sandbox, and print a score per question")
     q.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
-    q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source)")
+    q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source, or assignments/zh/source for a notebook in Chinese)")
     _limit_options(q)
     q.set_defaults(run=_assignments_check)
     q = steps.add_parser("grade", help="grade a folder of submissions (one sub-folder per student), each in a sandbox, into a CSV")
     q.add_argument("folder", help="one sub-folder per student, e.g. nbgrader's submitted/")
     q.add_argument("--assignment", help="only notebooks under <student>/ASSIGNMENT/")
-    q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source)")
+    q.add_argument("--source", help="the source notebook, or a folder to find it in (default: assignments/source, or assignments/zh/source for a notebook in Chinese)")
     q.add_argument("--csv", default="grades.csv", help="where to write one row per student (default: grades.csv)")
     q.add_argument("--force", action="store_true", help="replace the CSV if it exists")
     q.add_argument("--executed", help="also write each executed notebook into this folder (never overwrites)")

@@ -22,11 +22,15 @@ from typing import Any, Callable
 import keras
 
 from tlhelpers.config import ASSETS_DIR
+from tlhelpers.i18n import LazyText
+from tlhelpers.i18n import N_, _
 
 BUNDLED_NAME = "fashion_cnn"
 BUNDLED_FILE = ASSETS_DIR / f"{BUNDLED_NAME}.keras"
 BUNDLED_MANIFEST = ASSETS_DIR / f"{BUNDLED_NAME}.json"
 PRETRAIN_COMMAND = "python -m tlhelpers pretrain --force"
+# What the weights learned from (shown in the registry table, in the active language).
+PRETRAINED_ON_IMAGENET = LazyText(N_("ImageNet (1.28M images, 1000 classes)"))
 
 
 def _identity(x: Any) -> Any:
@@ -172,10 +176,9 @@ def bundled_manifest() -> dict[str, Any]:
         ['T-shirt/top', 'Trouser', 'Dress', 'Sandal', 'Bag']
     """
     if not BUNDLED_MANIFEST.is_file():
-        raise FileNotFoundError(
-            f"the bundled backbone's manifest {BUNDLED_MANIFEST} is missing; "
-            f"recreate it with: {PRETRAIN_COMMAND}"
-        )
+        raise FileNotFoundError(_(
+            "the bundled backbone's manifest {path} is missing; recreate it with: {command}"
+        ).format(path=BUNDLED_MANIFEST, command=PRETRAIN_COMMAND))
     return json.loads(BUNDLED_MANIFEST.read_text())
 
 
@@ -192,14 +195,15 @@ def verify_bundled(path: Path = BUNDLED_FILE, manifest: dict[str, Any] | None = 
     """
     manifest = bundled_manifest() if manifest is None else manifest
     if not Path(path).is_file():
-        raise FileNotFoundError(f"bundled backbone {path} is missing; recreate it with: {PRETRAIN_COMMAND}")
+        raise FileNotFoundError(_("bundled backbone {path} is missing; recreate it with: {command}").format(
+            path=path, command=PRETRAIN_COMMAND))
     actual = sha256_of(path)
     if actual != manifest["sha256"]:
-        raise ChecksumError(
-            f"bundled backbone {path} has sha256 {actual}, but its manifest says {manifest['sha256']}; "
-            f"the file is damaged or was changed. Restore it (git checkout -- {Path(path).name}) "
-            f"or retrain it with: {PRETRAIN_COMMAND}"
-        )
+        raise ChecksumError(_(
+            "bundled backbone {path} has sha256 {actual}, but its manifest says {expected}; "
+            "the file is damaged or was changed. Restore it (git checkout -- {file}) "
+            "or retrain it with: {command}"
+        ).format(path=path, actual=actual, expected=manifest["sha256"], file=Path(path).name, command=PRETRAIN_COMMAND))
     return actual
 
 
@@ -208,17 +212,17 @@ def _bundled_builder(
     pooling: str | None = None, include_top: bool = False,
 ) -> keras.Model:
     if input_shape is not None and tuple(input_shape) != (BUNDLED_INPUT_SIZE, BUNDLED_INPUT_SIZE, 1):
-        raise ValueError(
-            f"{BUNDLED_NAME} takes input_shape {(BUNDLED_INPUT_SIZE, BUNDLED_INPUT_SIZE, 1)}, "
-            f"got {tuple(input_shape)}; resize with tlhelpers.pipeline.prepare_images"
-        )
+        raise ValueError(_(
+            "{name} takes input_shape {expected}, got {got}; resize with tlhelpers.pipeline.prepare_images"
+        ).format(name=BUNDLED_NAME, expected=(BUNDLED_INPUT_SIZE, BUNDLED_INPUT_SIZE, 1), got=tuple(input_shape)))
     if weights == "bundled":
         verify_bundled()
         full = keras.saving.load_model(BUNDLED_FILE)
     elif weights is None:
         full = build_fashion_cnn()
     else:
-        raise ValueError(f"{BUNDLED_NAME} weights must be 'bundled' or None, got {weights!r}")
+        raise ValueError(_("{name} weights must be 'bundled' or None, got {weights!r}").format(
+            name=BUNDLED_NAME, weights=weights))
     if include_top:
         return full
     features = full.get_layer(BUNDLED_TOP_LAYER).output
@@ -230,7 +234,7 @@ def _bundled_builder(
 def _pool(pooling: str) -> keras.layers.Layer:
     layers = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D}
     if pooling not in layers:
-        raise ValueError(f"unknown pooling {pooling!r}; choose one of: None, 'avg', 'max'")
+        raise ValueError(_("unknown pooling {pooling!r}; choose one of: None, 'avg', 'max'").format(pooling=pooling))
     return layers[pooling](name=f"{pooling}_pool")
 
 
@@ -252,7 +256,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             max_input_size=BUNDLED_INPUT_SIZE,
             channels=1,
             blocks=tuple((f"block{b}", f"block{b}_pool" if b < 4 else BUNDLED_TOP_LAYER) for b in range(1, 5)),
-            pretrained_on="Fashion-MNIST source classes (the course's own, bundled)",
+            pretrained_on=LazyText(N_("Fashion-MNIST source classes (the course's own, bundled)")),
             weights="bundled",
             scratch="own",
         ),
@@ -275,7 +279,7 @@ BACKBONES: dict[str, BackboneSpec] = {
                 ("stage6_320", "block_16_project_BN"),
                 ("top_conv", "out_relu"),
             ),
-            pretrained_on="ImageNet (1.28M images, 1000 classes)",
+            pretrained_on=PRETRAINED_ON_IMAGENET,
         ),
         BackboneSpec(
             name="resnet50",
@@ -293,7 +297,7 @@ BACKBONES: dict[str, BackboneSpec] = {
                 ("conv4", "conv4_block6_out"),
                 ("conv5", "conv5_block3_out"),
             ),
-            pretrained_on="ImageNet (1.28M images, 1000 classes)",
+            pretrained_on=PRETRAINED_ON_IMAGENET,
         ),
         BackboneSpec(
             name="efficientnet_b0",
@@ -315,7 +319,7 @@ BACKBONES: dict[str, BackboneSpec] = {
                 ("block7", "block7a_project_bn"),
                 ("top", "top_activation"),
             ),
-            pretrained_on="ImageNet (1.28M images, 1000 classes)",
+            pretrained_on=PRETRAINED_ON_IMAGENET,
         ),
         BackboneSpec(
             name="inception_v3",
@@ -329,7 +333,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             blocks=tuple(
                 ("stem_mixed0" if i == 0 else f"mixed{i}", f"mixed{i}") for i in range(11)
             ),
-            pretrained_on="ImageNet (1.28M images, 1000 classes)",
+            pretrained_on=PRETRAINED_ON_IMAGENET,
         ),
     )
 }
@@ -350,7 +354,8 @@ def get_spec(name: str) -> BackboneSpec:
         ValueError: unknown backbone 'resnet5'; choose one of: fashion_cnn, mobilenet_v2, resnet50, efficientnet_b0, inception_v3
     """
     if name not in BACKBONES:
-        raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
+        raise ValueError(_("unknown backbone {name!r}; choose one of: {choices}").format(
+            name=name, choices=", ".join(BACKBONES)))
     return BACKBONES[name]
 
 
@@ -387,9 +392,8 @@ def load_backbone(
         _pool(pooling)  # validates the name
     size = spec.input_size if input_size is None else int(input_size)
     if size < spec.min_input_size:
-        raise ValueError(
-            f"input_size {size} is too small for {name}; use {spec.min_input_size} or more"
-        )
+        raise ValueError(_("input_size {size} is too small for {name}; use {least} or more").format(
+            size=size, name=name, least=spec.min_input_size))
     if weights == "default":
         weights = spec.weights
     kwargs: dict[str, Any] = {"weights": weights, "include_top": include_top}
@@ -417,10 +421,10 @@ def block_of_layers(model: keras.Model, spec: BackboneSpec | str) -> dict[str, l
     position = {layer.name: i for i, layer in enumerate(layers)}
     missing = [last for _, last in spec.blocks if last not in position]
     if missing:
-        raise ValueError(
-            f"model {model.name!r} is not a {spec.name} backbone from the registry: it has no "
-            f"layer(s) {missing}; build it with tlhelpers.backbones.load_backbone({spec.name!r})"
-        )
+        raise ValueError(_(
+            "model {model!r} is not a {name} backbone from the registry: it has no "
+            "layer(s) {missing}; build it with tlhelpers.backbones.load_backbone({name!r})"
+        ).format(model=model.name, name=spec.name, missing=missing))
     groups: dict[str, list[keras.layers.Layer]] = {}
     start = 0
     for b, (block, last) in enumerate(spec.blocks):

@@ -28,6 +28,8 @@ import keras
 import numpy as np
 
 from tlhelpers.config import set_seed
+from tlhelpers.i18n import LazyText
+from tlhelpers.i18n import N_, _
 from tlhelpers.recipe import Recipe, compile_for
 from tlhelpers.training import epoch_bar
 from tlhelpers.transfer import unfreeze_top
@@ -51,7 +53,7 @@ def moving_statistics(model: keras.Model) -> Statistics:
     """
     stats = {}
     for variable in model.non_trainable_variables + model.trainable_variables:
-        layer_path, _, name = variable.path.rpartition("/")
+        layer_path, _sep, name = variable.path.rpartition("/")
         if name in ("moving_mean", "moving_variance"):
             mean, variance = stats.get(layer_path, (None, None))
             value = keras.ops.convert_to_numpy(variable).copy()
@@ -68,14 +70,24 @@ def statistics_shift(before: Statistics, after: Statistics) -> dict[str, float]:
         {'moving mean': 0.5, 'moving variance': 0.0}
     """
     if set(before) != set(after):
-        raise ValueError(f"the two snapshots hold different BatchNorm layers: {sorted(set(before) ^ set(after))}")
+        raise ValueError(_("the two snapshots hold different BatchNorm layers: {layers}").format(
+            layers=sorted(set(before) ^ set(after))))
     if not before:
-        raise ValueError("the model has no BatchNormalization layer: there are no statistics to compare")
+        raise ValueError(_("the model has no BatchNormalization layer: there are no statistics to compare"))
     shifts = {}
     for index, what in enumerate(("moving mean", "moving variance")):
         changes = np.concatenate([np.abs(after[k][index] - before[k][index]).ravel() for k in before])
         shifts[what] = float(changes.mean())
     return shifts
+
+
+# The experiment's table: its runs (index) and columns, English to code and shown in the
+# active language (i18n.LazyText): runs.loc["BatchNorm frozen", "moving mean change"] works in both.
+RUNS = (LazyText(N_("BatchNorm frozen")), LazyText(N_("BatchNorm trainable")))
+COLUMNS = tuple(LazyText(c) for c in (
+    N_("run"), N_("BatchNorm layers training"), N_("moving mean change"), N_("moving variance change"),
+    N_("val accuracy before"), N_("val accuracy after"),
+))
 
 
 def experiment(
@@ -109,7 +121,7 @@ def experiment(
     import pandas as pd
 
     rows = []
-    for label, batchnorm in (("BatchNorm frozen", False), ("BatchNorm trainable", True)):
+    for label, batchnorm in ((RUNS[0], False), (RUNS[1], True)):
         model = start_model()
         report = unfreeze_top(model, recipe.blocks, batchnorm=batchnorm)
         compile_for(model, recipe, len(y))
@@ -117,10 +129,10 @@ def experiment(
         before = moving_statistics(model)
         set_seed(seed)
         model.fit(x, y, validation_data=validation_data, epochs=recipe.max_epochs, batch_size=recipe.batch_size,
-                  verbose=0, callbacks=[epoch_bar(label)] if progress else [])
+                  verbose=0, callbacks=[epoch_bar(str(label))] if progress else [])
         shift = statistics_shift(before, moving_statistics(model))
         trained = sum(1 for row in report.layer_rows if row.batchnorm and row.trainable)
-        rows.append({"run": label, "BatchNorm layers training": trained,
-                     "moving mean change": shift["moving mean"], "moving variance change": shift["moving variance"],
-                     "val accuracy before": val_before, "val accuracy after": model.evaluate(*validation_data, verbose=0)[1]})
-    return pd.DataFrame(rows).set_index("run")
+        values = (label, trained, shift["moving mean"], shift["moving variance"], val_before,
+                  model.evaluate(*validation_data, verbose=0)[1])
+        rows.append(dict(zip(COLUMNS, values)))
+    return pd.DataFrame(rows).set_index(COLUMNS[0])

@@ -23,6 +23,8 @@ import html
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from tlhelpers.i18n import _
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -40,7 +42,8 @@ class Feedback:
         return self.correct
 
     def __repr__(self) -> str:
-        return f"{'✅ Correct' if self.correct else '❌ Not yet'}: {self.message}"
+        verdict = _("✅ Correct: {message}") if self.correct else _("❌ Not yet: {message}")
+        return verdict.format(message=self.message)
 
     def _repr_html_(self) -> str:
         color = "#1a7f37" if self.correct else "#b42318"
@@ -64,7 +67,7 @@ def expect(condition: bool, right: str, wrong: str) -> Feedback:
 
 
 def _with_hint(message: str, hint: str | None) -> str:
-    return f"{message} Hint: {hint}" if hint else message
+    return _("{message} Hint: {hint}").format(message=message, hint=hint) if hint else message
 
 
 def check_equal(actual: Any, expected: Any, what: str, hint: str | None = None) -> Feedback:
@@ -76,8 +79,8 @@ def check_equal(actual: Any, expected: Any, what: str, hint: str | None = None) 
     """
     shown = repr(expected) if isinstance(expected, str) else expected
     return expect(
-        actual == expected, f"{what} is {shown}.",
-        _with_hint(f"{what} is not {actual!r}.", hint),
+        actual == expected, _("{what} is {shown}.").format(what=what, shown=shown),
+        _with_hint(_("{what} is not {actual!r}.").format(what=what, actual=actual), hint),
     )
 
 
@@ -91,10 +94,13 @@ def check_close(actual: float, expected: float, tol: float, what: str, hint: str
     try:
         ok = abs(float(actual) - float(expected)) <= tol
     except (TypeError, ValueError):
-        return Feedback(False, _with_hint(f"{what} should be a number, got {actual!r}.", hint))
+        return Feedback(False, _with_hint(
+            _("{what} should be a number, got {actual!r}.").format(what=what, actual=actual), hint))
     return expect(
-        ok, f"{what} is {actual:g}, within {tol:g} of {expected:g}.",
-        _with_hint(f"{what} {actual:g} is not within {tol:g} of the right value.", hint),
+        ok, _("{what} is {actual:g}, within {tol:g} of {expected:g}.").format(
+            what=what, actual=actual, tol=tol, expected=expected),
+        _with_hint(_("{what} {actual:g} is not within {tol:g} of the right value.").format(
+            what=what, actual=actual, tol=tol), hint),
     )
 
 
@@ -107,8 +113,8 @@ def check_choice(actual: Any, accepted: Iterable[Any], what: str, why: str, hint
     """
     accepted = list(accepted)
     return expect(
-        actual in accepted, f"{what} {actual!r}: {why}",
-        _with_hint(f"{what} {actual!r} is not right.", hint),
+        actual in accepted, _("{what} {actual!r}: {why}").format(what=what, actual=actual, why=why),
+        _with_hint(_("{what} {actual!r} is not right.").format(what=what, actual=actual), hint),
     )
 
 
@@ -127,7 +133,8 @@ def run_checks(*checks: Callable[[], Feedback] | Feedback) -> Feedback:
         try:
             feedback = item() if callable(item) else item
         except Exception as err:  # a student's object may break a check: say so, don't crash
-            return Feedback(False, f"checking raised {type(err).__name__}: {err}")
+            return Feedback(False, _("checking raised {error_type}: {error}").format(
+                error_type=type(err).__name__, error=err))
         if not feedback:
             return feedback
         passed.append(feedback.message)

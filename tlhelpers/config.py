@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tlhelpers.i18n import N_, LazyText, _
 from tlhelpers.settings import CONFIG_NAME, PACKAGE_DIR, find_config, read_settings
 
 ASSETS_DIR = PACKAGE_DIR / "assets"
@@ -65,7 +66,8 @@ class Track:
         test_per_class: test images per class the lessons score on (``None``: the whole
             test split); a fixed, class-balanced subset, the same in every lesson.
         scale: the size of lessons 03 and 06's longest experiments.
-        description: one line for people.
+        description: one line for people (:class:`~tlhelpers.i18n.LazyText`: English to code, the active
+            language when printed).
     """
 
     name: str
@@ -92,7 +94,7 @@ TRACKS: dict[str, Track] = {
         val_per_class=20,
         test_per_class=None,
         scale=Scale(eval_images=5000, fine_epochs=6, compare_epochs=10, cost_images=(80, 240, 480), cost_epochs=2),
-        description="Fashion-MNIST target classes on the course's bundled backbone; no internet needed",
+        description=LazyText(N_("Fashion-MNIST target classes on the course's bundled backbone; no internet needed")),
     ),
     "imagenet": Track(
         name="imagenet",
@@ -104,7 +106,7 @@ TRACKS: dict[str, Track] = {
         val_per_class=20,
         test_per_class=200,
         scale=Scale(eval_images=1000, fine_epochs=3, compare_epochs=4, cost_images=(40, 120, 240), cost_epochs=1),
-        description="CIFAR-10 on MobileNetV2 with ImageNet weights (prefetch once)",
+        description=LazyText(N_("CIFAR-10 on MobileNetV2 with ImageNet weights (prefetch once)")),
     ),
 }
 PROFILES = ("laptop", "gpu")
@@ -114,11 +116,20 @@ GPU_OVERRIDES: dict[str, dict[str, int | None]] = {
 }
 
 
+# The error for a value that is not a track or a profile, by setting.
+UNKNOWN_CHOICE = {
+    "track": N_("unknown track {value!r} (from {origin}); choose one of: {choices}"),
+    "profile": N_("unknown profile {value!r} (from {origin}); choose one of: {choices}"),
+}
+# Where a setting came from, when it is not a file or an environment variable.
+ORIGINS = {"argument": N_("argument"), "defaults": N_("defaults")}
+
+
 def _choice(value: str, accepted: tuple[str, ...] | list[str], what: str, origin: str) -> str:
     if value not in accepted:
-        raise ValueError(
-            f"unknown {what} {value!r} (from {origin}); choose one of: {', '.join(accepted)}"
-        )
+        raise ValueError(_(UNKNOWN_CHOICE[what]).format(
+            value=value, origin=_(ORIGINS[origin]) if origin in ORIGINS else origin, choices=", ".join(accepted),
+        ))
     return value
 
 
@@ -179,10 +190,10 @@ def repo_dir() -> Path:
     """
     path = find_config()
     if path is None:
-        raise FileNotFoundError(
-            f"no {CONFIG_NAME} in {Path.cwd()} or its parents, and tlhelpers ({PACKAGE_DIR}) is not installed "
+        raise FileNotFoundError(_(
+            "no {config} in {cwd} or its parents, and tlhelpers ({package}) is not installed "
             "from the course's folder: run from inside the course's folder, or install it there with pip install -e ."
-        )
+        ).format(config=CONFIG_NAME, cwd=Path.cwd(), package=PACKAGE_DIR))
     return path.parent
 
 

@@ -32,6 +32,8 @@ from typing import Callable
 
 import numpy as np
 
+from tlhelpers.i18n import N_, _
+
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -58,7 +60,7 @@ FASHION_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-FETCH_FASHION = (
+FETCH_FASHION = N_(  # shown translated (_missing_message, _download)
     "sudo apt-get install dataset-fashion-mnist   "
     "(or, with internet: python -m tlhelpers prefetch --track offline)"
 )
@@ -91,12 +93,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     with opener(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise ValueError(f"{path} is not a uint8 idx file (header {raw[:4]!r})")
+        raise ValueError(_("{path} is not a uint8 idx file (header {header!r})").format(path=path, header=raw[:4]))
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape}, file holds {data.size} values")
+        raise ValueError(_("{path}: header says shape {shape}, file holds {size} values").format(
+            path=path, shape=shape, size=data.size))
     return data.reshape(shape)
 
 
@@ -222,8 +225,9 @@ def load_cifar10(download: bool = True) -> Arrays:
 
 
 def _missing_message(dataset: str, command: str, searched: list[Path] | None) -> str:
-    where = ", ".join(str(p) for p in searched) if searched else "the usual places"
-    return f"{dataset} is not on this machine (looked in: {where}). Fetch it with: {command}"
+    where = ", ".join(str(p) for p in searched) if searched else _("the usual places")
+    return _("{dataset} is not on this machine (looked in: {where}). Fetch it with: {command}").format(
+        dataset=dataset, where=where, command=_(command))
 
 
 def _download(dataset: str, command: str, module: str) -> Arrays:
@@ -232,10 +236,10 @@ def _download(dataset: str, command: str, module: str) -> Arrays:
     try:
         return getattr(keras.datasets, module).load_data()
     except Exception as err:  # keras raises a bare Exception wrapping URLError/HTTPError
-        raise DataNotFoundError(
-            f"{dataset} is not cached and the download failed ({type(err).__name__}: {err}). "
-            f"Connect to the internet and run: {command}"
-        ) from err
+        raise DataNotFoundError(_(
+            "{dataset} is not cached and the download failed ({error_type}: {error}). "
+            "Connect to the internet and run: {command}"
+        ).format(dataset=dataset, error_type=type(err).__name__, error=err, command=_(command))) from err
 
 
 def _check_folder(folder: Path) -> list[str]:
@@ -243,17 +247,18 @@ def _check_folder(folder: Path) -> list[str]:
     from PIL import Image, UnidentifiedImageError
 
     if not folder.is_dir():
-        raise FileNotFoundError(f"image folder {str(folder)!r} does not exist")
+        raise FileNotFoundError(_("image folder {folder!r} does not exist").format(folder=str(folder)))
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 2:
-        raise ValueError(
-            f"image folder {str(folder)!r} has {len(classes)} class sub-folders; it needs at "
+        raise ValueError(_(
+            "image folder {folder!r} has {n} class sub-folders; it needs at "
             "least two, one per class (e.g. photos/cats/*.jpg, photos/dogs/*.jpg)"
-        )
+        ).format(folder=str(folder), n=len(classes)))
     corrupt = []
     for path in sorted(p for c in classes for p in (folder / c).rglob("*") if p.is_file()):
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            warnings.warn(f"skipping {path}: not an image file (accepted: {', '.join(IMAGE_EXTENSIONS)})")
+            warnings.warn(_("skipping {path}: not an image file (accepted: {accepted})").format(
+                path=path, accepted=", ".join(IMAGE_EXTENSIONS)))
             continue
         try:
             with Image.open(path) as im:
@@ -261,10 +266,10 @@ def _check_folder(folder: Path) -> list[str]:
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
             corrupt.append(f"{path} ({err})")
     if corrupt:
-        raise ValueError(
+        raise ValueError(_(
             "these files have an image extension but cannot be read as images; "
-            "delete or replace them, then load again:\n  " + "\n  ".join(corrupt)
-        )
+            "delete or replace them, then load again:"
+        ) + "\n  " + "\n  ".join(corrupt))
     return classes
 
 
@@ -300,9 +305,14 @@ def load_image_folder(
         images.append(image)
         labels.append(label)
     if not images:
-        raise ValueError(f"image folder {str(folder)!r} holds no images")
+        raise ValueError(_("image folder {folder!r} holds no images").format(folder=str(folder)))
     x = np.clip(np.stack(images), 0, 255).round().astype(np.uint8)
     return x, np.asarray(labels, dtype=np.int64), tuple(classes)
+
+
+# A task in one line: its repr, and (translated) what print(task) shows.
+TASK_SUMMARY = N_("Task({name!r}, {classes} classes, train={train} + val={val} = {labels} labels, "
+                  "test={test}, images={shape})")
 
 
 @dataclass
@@ -331,12 +341,18 @@ class Task:
         """Number of classes."""
         return len(self.class_names)
 
-    def __repr__(self) -> str:
-        return (
-            f"Task({self.name!r}, {self.num_classes} classes, train={len(self.y_train)} + "
-            f"val={len(self.y_val)} = {self.labels} labels, test={len(self.y_test)}, "
-            f"images={self.x_train.shape[1:]})"
+    def _describe(self, template: str) -> str:
+        return template.format(
+            name=self.name, classes=self.num_classes, train=len(self.y_train), val=len(self.y_val),
+            labels=self.labels, test=len(self.y_test), shape=self.x_train.shape[1:],
         )
+
+    def __repr__(self) -> str:
+        return self._describe(TASK_SUMMARY)
+
+    def __str__(self) -> str:
+        """What ``print(task)`` shows: :meth:`__repr__` in the active language."""
+        return self._describe(_(TASK_SUMMARY))
 
     @property
     def labels(self) -> int:
@@ -357,7 +373,7 @@ class Task:
         if n is None or n >= len(self.y_test):
             return self
         if n < 1:
-            raise ValueError(f"n must be at least 1 (or None for the whole test split), got {n!r}")
+            raise ValueError(_("n must be at least 1 (or None for the whole test split), got {n!r}").format(n=n))
         keep = np.sort(np.random.default_rng(seed).choice(len(self.y_test), n, replace=False))
         return replace(self, x_test=self.x_test[keep], y_test=self.y_test[keep])
 
@@ -394,10 +410,10 @@ def label_budget(
         ([0, 1], [0, 1])
     """
     if labels_per_class < 1:
-        raise ValueError(f"labels_per_class must be at least 1, got {labels_per_class}")
+        raise ValueError(_("labels_per_class must be at least 1, got {value}").format(value=labels_per_class))
     val_per_class = labels_per_class if val_per_class is None else val_per_class
     if val_per_class < 0:
-        raise ValueError(f"val_per_class must be 0 or more, got {val_per_class}")
+        raise ValueError(_("val_per_class must be 0 or more, got {value}").format(value=val_per_class))
     rng = np.random.default_rng(seed)
     train, val = [], []
     need = labels_per_class + val_per_class
@@ -405,10 +421,11 @@ def label_budget(
         idx = rng.permutation(np.flatnonzero(y == label))
         if len(idx) < need:
             name = class_names[label] if class_names else label
-            raise ValueError(
-                f"class {name!r} has only {len(idx)} examples, but labels_per_class={labels_per_class} + "
-                f"val_per_class={val_per_class} needs {need}; choose labels_per_class <= {len(idx) - val_per_class}"
-            )
+            raise ValueError(_(
+                "class {name!r} has only {have} examples, but labels_per_class={labels_per_class} + "
+                "val_per_class={val_per_class} needs {need}; choose labels_per_class <= {most}"
+            ).format(name=name, have=len(idx), labels_per_class=labels_per_class, val_per_class=val_per_class,
+                     need=need, most=len(idx) - val_per_class))
         train.append(idx[:labels_per_class])
         val.append(idx[::-1][:val_per_class])  # from the back: the same first ones whatever the budget
     return np.concatenate(train), np.concatenate(val)
@@ -497,7 +514,8 @@ def load_dataset(name: str) -> tuple[Arrays, tuple[str, ...]]:
         ('T-shirt/top', 'Trouser', 'Dress', 'Sandal', 'Bag')
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+        raise ValueError(_("unknown dataset {name!r}; choose one of: {choices}").format(
+            name=name, choices=", ".join(DATASETS)))
     return DATASETS[name]()
 
 
@@ -578,7 +596,7 @@ def load_folder_task(
         >>> task = load_folder_task("my_photos", labels_per_class=10)  # doctest: +SKIP
     """
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+        raise ValueError(_("test_fraction must be between 0 and 1, got {value}").format(value=test_fraction))
     x, y, names = load_image_folder(folder, image_size)
     rng = np.random.default_rng(seed)
     test_idx = np.concatenate([

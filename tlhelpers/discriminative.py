@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import block_of_layers
+from tlhelpers.i18n import _
 from tlhelpers.keras_internals import variable_index
 from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.transfer import find_backbone
@@ -45,7 +46,8 @@ class _ScaledLearningRates:
         self.lr_factors = {str(k): float(v) for k, v in (lr_factors or {}).items()}
         for path, factor in self.lr_factors.items():
             if not factor > 0:
-                raise ValueError(f"learning-rate factor for {path!r} must be greater than 0, got {factor!r}")
+                raise ValueError(_("learning-rate factor for {path!r} must be greater than 0, got {factor!r}").format(
+                    path=path, factor=factor))
         self._factor_by_index: list[float] = []
 
     def build(self, var_list: list) -> None:
@@ -121,8 +123,8 @@ def block_learning_rates(model: keras.Model, head_lr: float, decay: float = 0.5)
     """
     head_lr = check_learning_rate(head_lr, "head_lr")
     if not 0 < decay <= 1:
-        raise ValueError(f"decay must be in (0, 1] (1 = the same rate everywhere), got {decay!r}")
-    _, spec = find_backbone(model)
+        raise ValueError(_("decay must be in (0, 1] (1 = the same rate everywhere), got {decay!r}").format(decay=decay))
+    _base, spec = find_backbone(model)
     rates = {block: head_lr * decay ** (spec.num_blocks - i) for i, block in enumerate(spec.block_names)}
     rates[HEAD] = head_lr
     return rates
@@ -151,23 +153,25 @@ def discriminative_optimizer(
         >>> model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # doctest: +SKIP
     """
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        raise ValueError(_("unknown optimizer {optimizer!r}; choose one of: {choices}").format(
+            optimizer=optimizer, choices=", ".join(OPTIMIZERS)))
     groups = variable_groups(model)
     unknown = [name for name in rates if name not in groups]
     if unknown:
-        raise ValueError(f"unknown block {unknown[0]!r} in rates; choose from: {', '.join(groups)}")
+        raise ValueError(_("unknown block {block!r} in rates; choose from: {choices}").format(
+            block=unknown[0], choices=", ".join(groups)))
     if not rates:
-        raise ValueError("rates is empty; give at least the head's learning rate, e.g. {'head': 1e-3}")
-    checked = {name: check_learning_rate(lr, f"rate of {name!r}") for name, lr in rates.items()}
+        raise ValueError(_("rates is empty; give at least the head's learning rate, e.g. {'head': 1e-3}"))
+    checked = {name: check_learning_rate(lr, _("rate of {block!r}").format(block=name)) for name, lr in rates.items()}
     top = max(checked.values())
     factors: dict[str, float] = {}
     for name, ws in groups.items():
         for w in ws:
             factor = checked.get(name, top) / top
             if factors.setdefault(w.path, factor) != factor:
-                raise ValueError(
-                    f"two weights share the path {w.path!r} but need different rates; give the layers unique names"
-                )
+                raise ValueError(_(
+                    "two weights share the path {path!r} but need different rates; give the layers unique names"
+                ).format(path=w.path))
     return OPTIMIZERS[optimizer](learning_rate=top, lr_factors=factors, **kwargs)
 
 
@@ -197,8 +201,9 @@ def update_sizes(model: keras.Model, before: dict[str, list[np.ndarray]]) -> dic
     for name, old in before.items():
         new = now.get(name, [])
         if len(new) != len(old):
-            raise ValueError(f"block {name!r} has {len(new)} trainable weights now, {len(old)} in the snapshot; "
-                             "take the snapshot after changing what is trainable")
+            raise ValueError(_("block {block!r} has {now} trainable weights now, {before} in the snapshot; "
+                               "take the snapshot after changing what is trainable").format(
+                block=name, now=len(new), before=len(old)))
         diffs = [np.abs(n - o).ravel() for n, o in zip(new, old)]
         sizes[name] = float(np.concatenate(diffs).mean()) if diffs else 0.0
     return sizes
@@ -218,12 +223,12 @@ def plot_update_sizes(sizes: dict[str, float], rates: dict[str, float] | None = 
     else:
         fig = ax.figure
     names = [n for n, v in sizes.items() if v > 0]
-    ax.bar(names, [sizes[n] for n in names], color="C0", label="mean |weight change|")
+    ax.bar(names, [sizes[n] for n in names], color="C0", label=_("mean |weight change|"))
     if rates:
-        ax.plot(names, [rates[n] for n in names], "o--", color="C3", label="learning rate")
+        ax.plot(names, [rates[n] for n in names], "o--", color="C3", label=_("learning rate"))
     ax.set_yscale("log")
-    ax.set_ylabel("size (log scale)")
-    ax.set_title("How far each trained block moved")
+    ax.set_ylabel(_("size (log scale)"))
+    ax.set_title(_("How far each trained block moved"))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from tlhelpers.display import finished
+from tlhelpers.i18n import N_, _
 from tlhelpers.plots_lessons import image_grid
+from tlhelpers.tables import shown_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +51,8 @@ def predict_proba(model: Any, x: Any, batch_size: int = 256) -> np.ndarray:
     """
     probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
     if probs.ndim != 2:
-        raise ValueError(f"the model should output (N, classes) probabilities, got shape {probs.shape}")
+        raise ValueError(_("the model should output (N, classes) probabilities, got shape {shape}").format(
+            shape=probs.shape))
     return probs
 
 
@@ -58,7 +61,8 @@ def _labels(y: Any, what: str = "y_true") -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(f"{what} must be integer class labels of shape (N,), got shape {y.shape}")
+        raise ValueError(_("{what} must be integer class labels of shape (N,), got shape {shape}").format(
+            what=what, shape=y.shape))
     return y.astype(np.int64)
 
 
@@ -95,7 +99,7 @@ def per_class_metrics(y_true: Any, y_pred: Any, class_names: Sequence[str]) -> p
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
-    table = pd.DataFrame(
+    table = shown_frame(
         {"precision": precision, "recall": recall, "f1": f1, "support": support},
         index=pd.Index(list(class_names), name="class"),
     )
@@ -132,14 +136,14 @@ def top_losses(y_true: Any, probs: np.ndarray, k: int = 12, class_names: Sequenc
     import pandas as pd
 
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise ValueError(_("k must be at least 1, got {k}").format(k=k))
     y_true = _labels(y_true)
     probs = np.asarray(probs)
     losses = example_losses(y_true, probs)
     order = np.argsort(-losses, kind="stable")[:k]
     y_pred = probs.argmax(axis=1)
     name = (lambda c: class_names[c]) if class_names is not None else int
-    return pd.DataFrame(
+    return shown_frame(
         {
             "true": [name(y_true[i]) for i in order],
             "predicted": [name(y_pred[i]) for i in order],
@@ -176,8 +180,9 @@ class Evaluation:
         self.class_names = tuple(self.class_names)
         if self.probs.shape != (len(self.y_true), len(self.class_names)):
             raise ValueError(
-                f"probs has shape {self.probs.shape}, expected ({len(self.y_true)}, {len(self.class_names)}): "
-                "one row per label, one column per class name"
+                _("probs has shape {shape}, expected ({labels}, {classes}): "
+                  "one row per label, one column per class name").format(
+                    shape=self.probs.shape, labels=len(self.y_true), classes=len(self.class_names))
             )
 
     @property
@@ -234,11 +239,13 @@ class Evaluation:
         """
         for value, what in ((true_class, "true_class"), (predicted_class, "predicted_class")):
             if not 0 <= int(value) < self.num_classes:
-                raise ValueError(f"{what}={value!r} is out of range; choose 0..{self.num_classes - 1}")
+                raise ValueError(_("{what}={value!r} is out of range; choose 0..{last}").format(
+                    what=what, value=value, last=self.num_classes - 1))
         return np.flatnonzero((self.y_true == true_class) & (self.y_pred == predicted_class))
 
     def __repr__(self) -> str:
-        return f"Evaluation({len(self.y_true)} examples, {self.num_classes} classes, accuracy={self.accuracy:.3f})"
+        return _("Evaluation({examples} examples, {classes} classes, accuracy={accuracy:.3f})").format(
+            examples=len(self.y_true), classes=self.num_classes, accuracy=self.accuracy)
 
 
 def evaluate(model: Any, x: Any, y: Any, class_names: Sequence[str], batch_size: int = 256) -> Evaluation:
@@ -278,7 +285,8 @@ def plot_confusion(
 
     cm = np.asarray(cm)
     if cm.shape != (len(class_names), len(class_names)):
-        raise ValueError(f"cm has shape {cm.shape} but there are {len(class_names)} class names")
+        raise ValueError(_("cm has shape {shape} but there are {count} class names").format(
+            shape=cm.shape, count=len(class_names)))
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     size = 1.2 + 0.75 * len(class_names)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
@@ -286,7 +294,9 @@ def plot_confusion(
         ax=ax, cmap="Blues", values_format=".2f" if normalize else "d", colorbar=True,
         xticks_rotation=45 if max(len(n) for n in class_names) > 5 else "horizontal",
     )
-    ax.set_title(title or ("confusion matrix (rows sum to 1)" if normalize else "confusion matrix (counts)"))
+    ax.set_title(title or (_("confusion matrix (rows sum to 1)") if normalize else _("confusion matrix (counts)")))
+    ax.set_xlabel(_("Predicted label"))
+    ax.set_ylabel(_("True label"))
     return finished(fig)
 
 
@@ -300,7 +310,8 @@ def plot_top_losses(images: np.ndarray, evaluation: Evaluation, k: int = 12, nco
     """
     table = evaluation.top_losses(k)
     titles = [
-        f"true {row.true}\npred {row.predicted} ({row.p_predicted:.2f})\nloss {row.loss:.2f}"
+        _("true {true}\npred {predicted} ({probability:.2f})\nloss {loss:.2f}").format(
+            true=row.true, predicted=row.predicted, probability=row.p_predicted, loss=row.loss)
         for row in table.itertuples()
     ]
     colors = ["#b42318" if row.true != row.predicted else "#1a7f37" for row in table.itertuples()]
@@ -330,7 +341,8 @@ class SanityCheck:
         return self.ok
 
     def __repr__(self) -> str:
-        return f"{'✅' if self.ok else '⚠️'} {self.name}: {self.message}"
+        return _("{mark} {name}: {message}").format(mark="✅" if self.ok else "⚠️", name=_(self.name),
+                                                   message=self.message)
 
 
 def check_prediction_spread(
@@ -354,24 +366,23 @@ def check_prediction_spread(
         ✅ predictions spread: the most predicted class, 'a', takes 50% of 4 predictions; 2 of 2 classes are predicted
     """
     if not 0 < max_share <= 1:
-        raise ValueError(f"max_share must be in (0, 1], got {max_share}")
+        raise ValueError(_("max_share must be in (0, 1], got {max_share}").format(max_share=max_share))
     y_pred = _labels(y_pred, "y_pred")
     if len(y_pred) == 0:
-        raise ValueError("y_pred is empty: nothing to check")
+        raise ValueError(_("y_pred is empty: nothing to check"))
     counts = np.bincount(y_pred, minlength=len(class_names))
     top = int(counts.argmax())
     share = counts[top] / len(y_pred)
     predicted = int(np.count_nonzero(counts))
-    measured = (
-        f"the most predicted class, {class_names[top]!r}, takes {share:.0%} of {len(y_pred)} predictions; "
-        f"{predicted} of {len(class_names)} classes are predicted"
-    )
+    measured = _("the most predicted class, {top!r}, takes {share:.0%} of {count} predictions; "
+                 "{predicted} of {classes} classes are predicted").format(
+        top=class_names[top], share=share, count=len(y_pred), predicted=predicted, classes=len(class_names))
     ok = share <= max_share
-    advice = "" if ok else (
+    advice = "" if ok else _(
         ". The model has collapsed to one class: check the input pipeline (same preprocessing as in "
         "training?), the labels, and the learning rate"
     )
-    return SanityCheck("predictions spread", bool(ok), measured + advice,
+    return SanityCheck(N_("predictions spread"), bool(ok), measured + advice,
                        {"counts": counts.tolist(), "top_share": float(share)})
 
 
@@ -382,7 +393,7 @@ def _value_stats(x: Any, max_images: int = 500) -> dict[str, Any]:
     picked = np.linspace(0, len(x) - 1, min(len(x), max_images)).round().astype(int) if len(x) else []
     values = x[picked].astype(np.float64)
     if values.size == 0:
-        raise ValueError(f"no images to check (shape {x.shape})")
+        raise ValueError(_("no images to check (shape {shape})").format(shape=x.shape))
     low, high = np.percentile(values, [1, 99])
     return {
         "shape": tuple(x.shape[1:]), "min": float(values.min()), "max": float(values.max()),
@@ -415,36 +426,38 @@ def check_preprocessing(
     train, test = _value_stats(x_train), _value_stats(x_test)
     problems = []
     if train["shape"] != test["shape"]:
-        problems.append(f"image shapes differ: train {train['shape']}, test {test['shape']}")
+        problems.append(_("image shapes differ: train {train}, test {test}").format(
+            train=train["shape"], test=test["shape"]))
     width_train = max(train["p99"] - train["p1"], 1e-12)
     width_test = test["p99"] - test["p1"]
     ratio = width_test / width_train
     if not (1 - tolerance) <= ratio <= 1 / (1 - tolerance):
-        problems.append(f"the test values span {ratio:.3g}x the training range")
+        problems.append(_("the test values span {ratio:.3g}x the training range").format(ratio=ratio))
     shift = abs(test["mean"] - train["mean"]) / width_train
     if shift > tolerance:
-        problems.append(f"the means differ by {shift:.0%} of the training range")
+        problems.append(_("the means differ by {shift:.0%} of the training range").format(shift=shift))
     if expected_range is not None:
         low, high = expected_range
         slack = tolerance * (high - low)
+        outside = {
+            "train": N_("train values reach {min:.3g}..{max:.3g}, outside the backbone's input range {low:g}..{high:g}"),
+            "test": N_("test values reach {min:.3g}..{max:.3g}, outside the backbone's input range {low:g}..{high:g}"),
+        }
         for split, stats in (("train", train), ("test", test)):
             if stats["min"] < low - slack or stats["max"] > high + slack:
-                problems.append(
-                    f"{split} values reach {stats['min']:.3g}..{stats['max']:.3g}, outside the "
-                    f"backbone's input range {low:g}..{high:g}"
-                )
-    measured = (
-        f"train {train['min']:.3g}..{train['max']:.3g} (mean {train['mean']:.3g}), "
-        f"test {test['min']:.3g}..{test['max']:.3g} (mean {test['mean']:.3g})"
-    )
+                problems.append(_(outside[split]).format(min=stats["min"], max=stats["max"], low=low, high=high))
+    measured = _("train {train_min:.3g}..{train_max:.3g} (mean {train_mean:.3g}), "
+                 "test {test_min:.3g}..{test_max:.3g} (mean {test_mean:.3g})").format(
+        train_min=train["min"], train_max=train["max"], train_mean=train["mean"],
+        test_min=test["min"], test_max=test["max"], test_mean=test["mean"])
     if problems:
-        message = (
-            f"{'; '.join(problems)} ({measured}). Train and test must go through the same "
-            "pipeline (e.g. tlhelpers.pipeline.to_model_input), exactly once"
-        )
+        message = _("{problems} ({measured}). Train and test must go through the same "
+                    "pipeline (e.g. tlhelpers.pipeline.to_model_input), exactly once").format(
+            problems=_("; ").join(problems), measured=measured)
     else:
-        message = f"same shape {train['shape']} and matching value ranges: {measured}"
-    return SanityCheck("same preprocessing", not problems, message, {"train": train, "test": test})
+        message = _("same shape {shape} and matching value ranges: {measured}").format(
+            shape=train["shape"], measured=measured)
+    return SanityCheck(N_("same preprocessing"), not problems, message, {"train": train, "test": test})
 
 
 def _exact_hash(image: np.ndarray) -> str:
@@ -487,7 +500,8 @@ def image_hashes(images: Sequence[np.ndarray] | np.ndarray, method: str = "exact
         (True, 40)
     """
     if method not in HASHERS:
-        raise ValueError(f"unknown hash method {method!r}; choose one of: {', '.join(HASHERS)}")
+        raise ValueError(_("unknown hash method {method!r}; choose one of: {choices}").format(
+            method=method, choices=", ".join(HASHERS)))
     return [HASHERS[method](image) for image in images]
 
 
@@ -523,7 +537,7 @@ def check_leakage(splits: dict[str, np.ndarray], method: str = "exact") -> Sanit
         ⚠️ leakage between splits: train/test share 1 image(s) (train[2] = test[0]). Remove them from one split, or split by source (e.g. by object or by person) before training
     """
     if len(splits) < 2:
-        raise ValueError(f"give at least two splits to compare, got {list(splits)}")
+        raise ValueError(_("give at least two splits to compare, got {splits}").format(splits=list(splits)))
     names = list(splits)
     found: dict[str, list[tuple[int, int]]] = {}
     for a in range(len(names)):
@@ -533,18 +547,20 @@ def check_leakage(splits: dict[str, np.ndarray], method: str = "exact") -> Sanit
                 found[f"{names[a]}/{names[b]}"] = pairs
     sizes = ", ".join(f"{name} {len(images)}" for name, images in splits.items())
     if not found:
-        return SanityCheck("leakage between splits", True,
-                           f"no image is in two splits ({method} hashes; {sizes} images)", {"pairs": {}})
+        return SanityCheck(N_("leakage between splits"), True,
+                           _("no image is in two splits ({method} hashes; {sizes} images)").format(
+                               method=method, sizes=sizes), {"pairs": {}})
     parts = []
     for key, pairs in found.items():
         first, second = key.split("/")
         example = ", ".join(f"{first}[{i}] = {second}[{j}]" for i, j in pairs[:3])
         more = ", ..." if len(pairs) > 3 else ""
-        parts.append(f"{key} share {len(pairs)} image(s) ({example}{more})")
+        parts.append(_("{splits} share {count} image(s) ({example}{more})").format(
+            splits=key, count=len(pairs), example=example, more=more))
     return SanityCheck(
-        "leakage between splits", False,
-        "; ".join(parts) + ". Remove them from one split, or split by source (e.g. by object or by "
-        "person) before training",
+        N_("leakage between splits"), False,
+        _("{found}. Remove them from one split, or split by source (e.g. by object or by "
+          "person) before training").format(found=_("; ").join(parts)),
         {"pairs": found},
     )
 
@@ -558,5 +574,8 @@ def sanity_report(checks: Sequence[SanityCheck]) -> str:
         all 1 checks passed
     """
     failed = sum(not c.ok for c in checks)
-    last = f"all {len(checks)} checks passed" if not failed else f"{failed} of {len(checks)} checks failed"
+    if failed:
+        last = _("{failed} of {count} checks failed").format(failed=failed, count=len(checks))
+    else:
+        last = _("all {count} checks passed").format(count=len(checks))
     return "\n".join([*map(repr, checks), last])

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tlhelpers.i18n import _
 from tlhelpers.transfer import build_classifier
 
 
@@ -42,7 +43,7 @@ def extract_features(
         (5, 3)
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise ValueError(_("batch_size must be at least 1, got {batch_size}").format(batch_size=batch_size))
     features = base.predict(images, batch_size=batch_size, verbose=verbose)
     if features.ndim == 4:
         features = features.mean(axis=(1, 2))
@@ -60,7 +61,8 @@ def feature_head(dim: int, num_classes: int, dropout: float = 0.2) -> keras.Mode
         645
     """
     if dim < 1 or num_classes < 2:
-        raise ValueError(f"need dim >= 1 and num_classes >= 2, got dim={dim}, num_classes={num_classes}")
+        raise ValueError(_("need dim >= 1 and num_classes >= 2, got dim={dim}, num_classes={num_classes}").format(
+            dim=dim, num_classes=num_classes))
     inputs = keras.Input((dim,), name="features")
     x = keras.layers.Dropout(dropout, name="head_dropout")(inputs)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
@@ -156,7 +158,9 @@ def attach_head(base: keras.Model, head: keras.Model, name: str | None = None) -
     """
     names = [layer.name for layer in head.layers]
     if "head" not in names:
-        raise ValueError(f"head model {head.name!r} has no Dense layer named 'head' (layers: {names}); build it with feature_head()")
+        raise ValueError(_(
+            "head model {model!r} has no Dense layer named 'head' (layers: {names}); build it with feature_head()"
+        ).format(model=head.name, names=names))
     dense = head.get_layer("head")
     dropout = next((l.rate for l in head.layers if isinstance(l, keras.layers.Dropout)), 0.0)
     model = build_classifier(base, int(dense.units), dropout=dropout, name=name)
@@ -164,9 +168,9 @@ def attach_head(base: keras.Model, head: keras.Model, name: str | None = None) -
     expected = tuple(w.shape for w in target.weights)
     got = tuple(w.shape for w in dense.weights)
     if expected != got:
-        raise ValueError(
-            f"head weights have shapes {got}, but {base.name!r} needs {expected}: the head was trained "
+        raise ValueError(_(
+            "head weights have shapes {got}, but {base!r} needs {expected}: the head was trained "
             "on features of another backbone or pooling"
-        )
+        ).format(got=got, base=base.name, expected=expected))
     target.set_weights(dense.get_weights())
     return model

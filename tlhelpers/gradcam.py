@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from tlhelpers.display import finished
+from tlhelpers.i18n import _
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -71,8 +72,9 @@ def gradcam_layer(base: keras.Model, spec: Any = None) -> str:
     maps = [layer.name for layer in top_block if _is_feature_map(layer)]
     if not maps:
         raise ValueError(
-            f"the top block {spec.block_names[-1]!r} of {base.name!r} has no layer with a 4-D output "
-            "(batch, height, width, channels); Grad-CAM needs a convolutional feature map"
+            _("the top block {block!r} of {model!r} has no layer with a 4-D output "
+              "(batch, height, width, channels); Grad-CAM needs a convolutional feature map").format(
+                block=spec.block_names[-1], model=base.name)
         )
     return maps[-1]
 
@@ -86,8 +88,8 @@ def _find_layer(model: keras.Model, name: str) -> tuple[keras.Model | None, kera
         if isinstance(layer, keras.Model) and name in [inner.name for inner in layer.layers]:
             return layer, layer.get_layer(name)
     raise ValueError(
-        f"layer {name!r} is neither in model {model.name!r} nor in a model nested in it; "
-        f"its layers are: {', '.join(names)}"
+        _("layer {name!r} is neither in model {model!r} nor in a model nested in it; "
+          "its layers are: {layers}").format(name=name, model=model.name, layers=", ".join(names))
     )
 
 
@@ -124,9 +126,10 @@ class _ScoreModel:
                 parents = [[p.operation for p in node.parent_nodes] for node in nxt._inbound_nodes]
                 if not any(len(ops) == 1 and ops[0] is prev for ops in parents):
                     raise ValueError(
-                        f"Grad-CAM needs the layers after {nested.name!r} to form a chain; "
-                        f"{nxt.name!r} does not take the output of {prev.name!r}. Pass a model built "
-                        "by tlhelpers.transfer.build_classifier, or the backbone with its own top"
+                        _("Grad-CAM needs the layers after {nested!r} to form a chain; "
+                          "{layer!r} does not take the output of {previous!r}. Pass a model built "
+                          "by tlhelpers.transfer.build_classifier, or the backbone with its own top").format(
+                            nested=nested.name, layer=nxt.name, previous=prev.name)
                     )
 
     def __call__(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -142,7 +145,8 @@ def _as_classes(class_index: int | Sequence[int] | np.ndarray | None, n: int, nu
     classes = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (n,)).copy()
     bad = classes[(classes < 0) | (classes >= num_classes)]
     if bad.size:
-        raise ValueError(f"class_index {int(bad[0])} is out of range; the model has classes 0..{num_classes - 1}")
+        raise ValueError(_("class_index {index} is out of range; the model has classes 0..{last}").format(
+            index=int(bad[0]), last=num_classes - 1))
     return classes
 
 
@@ -176,7 +180,8 @@ def gradcam(
     if len(x.shape) == 3:
         x = x[None]
     if len(x.shape) != 4:
-        raise ValueError(f"images must be (N, H, W, C) or one (H, W, C) image, got shape {tuple(x.shape)}")
+        raise ValueError(_("images must be (N, H, W, C) or one (H, W, C) image, got shape {shape}").format(
+            shape=tuple(x.shape)))
     score_model = _ScoreModel(model, layer_name or gradcam_layer(model))
     with tf.GradientTape() as tape:
         maps, scores = score_model(x)
@@ -242,7 +247,7 @@ def plot_gradcam(
 
     n = len(images)
     if n != len(heatmaps):
-        raise ValueError(f"got {n} images but {len(heatmaps)} heatmaps")
+        raise ValueError(_("got {images} images but {heatmaps} heatmaps").format(images=n, heatmaps=len(heatmaps)))
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, 2 * ncols, figsize=(3.2 * ncols, 1.8 * nrows + 0.4), squeeze=False)

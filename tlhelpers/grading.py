@@ -20,6 +20,11 @@ For everyone else this module does the same two jobs with nothing but ``nbformat
 The nbgrader cell metadata is kept in the student version, so a teacher can still
 collect and autograde those copies with nbgrader later.
 
+The Chinese edition's assignments (``assignments/zh/source/``) are twins of the English ones:
+the same cells, tests and points, with translated text and one cell (tagged ``language``)
+that selects Chinese. A submission that selects a language is checked against that
+edition's sources by default (:func:`source_folder`).
+
 Example:
     >>> from tlhelpers import grading
     >>> paths = grading.release("assignments/source", "handout")            # doctest: +SKIP
@@ -457,19 +462,57 @@ def grade_cell(cell: NotebookNode, unanswered_source: str | None = None) -> Ques
     return QuestionScore(grade_id, points, points, "passed")
 
 
+def notebook_language(nb: NotebookNode) -> str | None:
+    """The language a notebook selects in its cell tagged ``language`` (``use_language("zh")``), or ``None``.
+
+    Example:
+        >>> cell = nbformat.v4.new_code_cell('use_language("zh")')
+        >>> cell.metadata["tags"] = ["language"]
+        >>> notebook_language(nbformat.v4.new_notebook(cells=[cell])), notebook_language(nbformat.v4.new_notebook())
+        ('zh', None)
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "language" in cell.get("metadata", {}).get("tags", []):
+            found = re.search(r"""use_language\(\s*["'](\w+)["']""", cell.source)
+            if found:
+                return found.group(1)
+    return None
+
+
+def source_folder(language: str | None = None) -> Path:
+    """The course's source notebooks: ``assignments/source``, or ``assignments/<language>/source`` for a translation.
+
+    Example:
+        >>> source_folder().relative_to(repo_dir()).as_posix(), source_folder("zh").relative_to(repo_dir()).as_posix()
+        ('assignments/source', 'assignments/zh/source')
+    """
+    folder = repo_dir() / "assignments"
+    return folder / "source" if language in (None, "en") else folder / language / "source"
+
+
 def find_source(notebook: str | os.PathLike, search: str | os.PathLike | None = None) -> Path | None:
     """The teacher's source notebook for a submission, found by file name.
 
     Args:
         notebook: the submitted notebook.
         search: a source notebook (returned as it is), or a folder searched recursively
-            for a notebook of the same name (default: the course's ``assignments/source``).
+            for a notebook of the same name (default: the course's ``assignments/source``, or
+            ``assignments/zh/source`` for a notebook that selects Chinese: :func:`source_folder`).
 
     Example:
         >>> find_source("freezing.ipynb").parent.name  # doctest: +SKIP
         'a1_freezing'
     """
-    search = repo_dir() / "assignments" / "source" if search is None else Path(search)
+    if search is None:
+        try:
+            language = notebook_language(nbformat.read(notebook, as_version=4))
+        except (OSError, ValueError, AttributeError, KeyError):  # unreadable: prepare() says so
+            language = None
+        search = source_folder(language)
+        if not search.is_dir():  # an edition this course does not have: the English sources
+            search = source_folder()
+    else:
+        search = Path(search)
     if search.is_file():
         return search
     if not search.is_dir():
@@ -607,7 +650,7 @@ def check_notebook(
     Args:
         notebook: the student's notebook.
         source: the teacher's source notebook, or a folder to find it in by file name
-            (default: ``assignments/source``). Its locked cells, hidden tests included, are
+            (default: :func:`find_source`'s). Its locked cells, hidden tests included, are
             put back before running. If none is found, the notebook's own tests run and
             the report says that hidden tests were not run.
         timeout: seconds each cell may take.

@@ -20,8 +20,16 @@ from typing import TYPE_CHECKING, Any, Callable
 import keras
 import numpy as np
 
-from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers, get_spec, load_backbone
+from tlhelpers.backbones import (
+    BACKBONES,
+    BackboneSpec,
+    block_of_layers,
+    get_spec,
+    load_backbone,
+)
 from tlhelpers.display import finished
+from tlhelpers.i18n import N_, LazyText, _
+from tlhelpers.tables import shown_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,7 +85,7 @@ def registry_table(names: list[str] | tuple[str, ...] | None = None) -> pd.DataF
             "preprocessing built in": "yes" if spec.built_in_preprocessing else "no",
             "pretrained on": spec.pretrained_on,
         })
-    return pd.DataFrame(rows).set_index("backbone")
+    return shown_frame(rows).set_index("backbone")
 
 
 def output_shapes(base_builder: Callable[..., keras.Model]) -> dict[str, tuple]:
@@ -98,10 +106,11 @@ def output_shapes(base_builder: Callable[..., keras.Model]) -> dict[str, tuple]:
 # bottom third detects edges and textures any image has, the top third parts of the
 # source classes, the middle combinations of both.
 ROLES = ((1 / 3, "generic"), (2 / 3, "in between"), (1.0, "specific"))
+# the meanings are shown in the course's language when printed (LazyText), the keys stay English
 ROLE_MEANING = {
-    "generic": "edges, colours, textures: useful for almost any images",
-    "in between": "motifs and parts built from those: fairly reusable",
-    "specific": "combinations tuned to the source classes: the first to retrain",
+    "generic": LazyText(N_("edges, colours, textures: useful for almost any images")),
+    "in between": LazyText(N_("motifs and parts built from those: fairly reusable")),
+    "specific": LazyText(N_("combinations tuned to the source classes: the first to retrain")),
 }
 
 
@@ -116,7 +125,7 @@ def block_role(index: int, num_blocks: int) -> str:
         ['generic', 'in between', 'in between', 'specific']
     """
     if not 0 <= index < num_blocks:
-        raise ValueError(f"block index {index} out of range for {num_blocks} blocks")
+        raise ValueError(_("block index {index} out of range for {count} blocks").format(index=index, count=num_blocks))
     depth = (index + 0.5) / num_blocks
     return next(role for top, role in ROLES if depth <= top)
 
@@ -144,7 +153,7 @@ def blocks_table(base: keras.Model, spec: BackboneSpec | str) -> pd.DataFrame:
             "parameters": int(sum(layer.count_params() for layer in layers)),
             "role": block_role(i, spec.num_blocks),
         })
-    return pd.DataFrame(rows).set_index("block")
+    return shown_frame(rows).set_index("block")
 
 
 def spatial_layers(base: keras.Model) -> list[str]:
@@ -178,7 +187,8 @@ def feature_maps(base: keras.Model, images: Any, layer: str) -> np.ndarray:
     """
     names = [l.name for l in base.layers]
     if layer not in names:
-        raise ValueError(f"layer {layer!r} is not in {base.name}; choose one of: {', '.join(spatial_layers(base))}")
+        raise ValueError(_("layer {layer!r} is not in {model}; choose one of: {choices}").format(
+            layer=layer, model=base.name, choices=", ".join(spatial_layers(base))))
     probe = keras.Model(base.inputs[0], base.get_layer(layer).output)
     return keras.ops.convert_to_numpy(probe(np.asarray(images, dtype=np.float32), training=False))
 
@@ -197,7 +207,7 @@ def plot_feature_maps(maps: np.ndarray, title: str = "", max_channels: int = 16,
     import matplotlib.pyplot as plt
 
     if maps.ndim != 3:
-        raise ValueError(f"maps must be (H, W, C) for one image, got shape {maps.shape}")
+        raise ValueError(_("maps must be (H, W, C) for one image, got shape {shape}").format(shape=maps.shape))
     n = min(max_channels, maps.shape[-1])
     columns = min(columns, n)
     rows = int(np.ceil(n / columns))
@@ -205,7 +215,7 @@ def plot_feature_maps(maps: np.ndarray, title: str = "", max_channels: int = 16,
     for i, ax in enumerate(axes.flat):
         if i < n:
             ax.imshow(maps[..., i], cmap="viridis")
-            ax.set_title(f"ch {i}", fontsize=7)
+            ax.set_title(_("ch {channel}").format(channel=i), fontsize=7)
         ax.axis("off")
     for ax in axes.flat[n:]:
         fig.delaxes(ax)
@@ -224,8 +234,10 @@ class Throughput:
     seconds: float
 
     def __str__(self) -> str:
-        return (f"{self.backbone} at {self.input_size} px: {self.images_per_second:,.0f} images/second "
-                f"(batches of {self.batch_size}, measured over {self.seconds:.1f} s on this machine)")
+        return _("{backbone} at {input_size} px: {speed:,.0f} images/second "
+                 "(batches of {batch_size}, measured over {seconds:.1f} s on this machine)").format(
+            backbone=self.backbone, input_size=self.input_size, speed=self.images_per_second,
+            batch_size=self.batch_size, seconds=self.seconds)
 
 
 def measure_throughput(
@@ -260,7 +272,8 @@ def measure_throughput(
     """
     if batch_size < 1 or max_batches < 2 or min_seconds < 0:
         raise ValueError(
-            f"need batch_size >= 1, max_batches >= 2, min_seconds >= 0; got {batch_size}, {max_batches}, {min_seconds}"
+            _("need batch_size >= 1, max_batches >= 2, min_seconds >= 0; got {batch_size}, {max_batches}, "
+              "{min_seconds}").format(batch_size=batch_size, max_batches=max_batches, min_seconds=min_seconds)
         )
     shape = tuple(model.input_shape[1:])
     x = np.random.default_rng(0).uniform(0, 255, (batch_size, *shape)).astype(np.float32)

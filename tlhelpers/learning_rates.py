@@ -11,6 +11,8 @@ from typing import Any
 
 import keras
 
+from tlhelpers.i18n import _
+
 
 def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
     """Return ``learning_rate`` as a float if it is positive, else raise a clear error.
@@ -22,9 +24,13 @@ def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> fl
     try:
         value = float(learning_rate)
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a positive number, got {learning_rate!r}") from None
+        raise ValueError(_("{what} must be a positive number, got {value!r}").format(
+            what=what, value=learning_rate)) from None
     if not value > 0:
-        raise ValueError(f"{what} must be greater than 0, got {learning_rate!r}; typical values: 1e-3 for a head with Adam, a peak of 1e-4 to 3e-3 to fine-tune (lesson 03)")
+        raise ValueError(_(
+            "{what} must be greater than 0, got {value!r}; typical values: 1e-3 for a head with Adam, "
+            "a peak of 1e-4 to 3e-3 to fine-tune (lesson 03)"
+        ).format(what=what, value=learning_rate))
     return value
 
 

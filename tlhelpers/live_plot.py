@@ -19,10 +19,20 @@ from typing import TYPE_CHECKING, Any, Iterable
 import keras
 
 from tlhelpers.display import show
+from tlhelpers.i18n import N_, _
 
 if TYPE_CHECKING:
     import ipywidgets
     from matplotlib.figure import Figure
+
+# Keras' metric names as the plot shows them (other metrics keep their names).
+METRIC_NAMES = {
+    "loss": N_("loss"), "val_loss": N_("val_loss"), "accuracy": N_("accuracy"), "val_accuracy": N_("val_accuracy"),
+}
+
+
+def _metric(name: str) -> str:
+    return _(METRIC_NAMES[name]) if name in METRIC_NAMES else name
 
 
 class LivePlot(keras.callbacks.Callback):
@@ -60,9 +70,9 @@ class LivePlot(keras.callbacks.Callback):
         super().__init__()
         self.metrics = tuple(metrics)
         if not self.metrics:
-            raise ValueError("metrics is empty; name at least one, e.g. ('loss', 'accuracy')")
+            raise ValueError(_("metrics is empty; name at least one, e.g. ('loss', 'accuracy')"))
         if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
+            raise ValueError(_("every must be a positive integer, got {every!r}").format(every=every))
         self.every, self.draw_enabled, self.title = every, draw, title
         self._output = output
         self.epochs: list[int] = []
@@ -118,11 +128,11 @@ class LivePlot(keras.callbacks.Callback):
         for ax, metric in zip(axes[0], self.metrics):
             for key, style in ((metric, "-"), (f"val_{metric}", "--")):
                 if key in self.history:
-                    ax.plot(self.epochs, self.history[key], style, marker=".", label=key)
+                    ax.plot(self.epochs, self.history[key], style, marker=".", label=_metric(key))
             for start in self.phase_starts:
                 ax.axvline(start - 0.5, color="0.6", ls=":", lw=1)
-            ax.set_xlabel("epoch")
-            ax.set_title(metric)
+            ax.set_xlabel(_("epoch"))
+            ax.set_title(_metric(metric))
             if ax.lines:
                 ax.legend(fontsize=8)
         if self.title:

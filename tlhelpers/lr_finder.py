@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import keras
 import numpy as np
 
+from tlhelpers.i18n import N_, _
 from tlhelpers.keras_internals import learning_rate_schedule
 from tlhelpers.learning_rates import check_learning_rate
 
@@ -53,16 +54,21 @@ def _valley(lrs: np.ndarray, smooth: np.ndarray) -> float:
 # name -> (rule in words, function of (learning rates, smoothed losses))
 RULES: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], float]]] = {
     "valley": (
-        "halfway along the longest descent of the smoothed loss (its longest run of ever-lower "
-        "values; fastai's 'valley', robust when the curve is flat and noisy, as in fine-tuning)",
+        N_("halfway along the longest descent of the smoothed loss (its longest run of ever-lower "
+           "values; fastai's 'valley', robust when the curve is flat and noisy, as in fine-tuning)"),
         _valley,
     ),
     "min/10": (
-        "one tenth of the learning rate where the smoothed loss is lowest "
-        "(at the minimum the rate is already nearly too high)",
+        N_("one tenth of the learning rate where the smoothed loss is lowest "
+           "(at the minimum the rate is already nearly too high)"),
         _min_over_ten,
     ),
 }
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in RULES:
+        raise ValueError(_("unknown rule {rule!r}; choose one of: {choices}").format(rule=rule, choices=", ".join(RULES)))
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -104,13 +110,15 @@ class LRFinder(keras.callbacks.Callback):
         self.min_lr = check_learning_rate(min_lr, "min_lr")
         self.max_lr = check_learning_rate(max_lr, "max_lr")
         if not self.max_lr > self.min_lr:
-            raise ValueError(f"max_lr must be greater than min_lr, got min_lr={min_lr!r}, max_lr={max_lr!r}")
+            raise ValueError(_("max_lr must be greater than min_lr, got min_lr={min_lr!r}, max_lr={max_lr!r}").format(
+                min_lr=min_lr, max_lr=max_lr))
         if not isinstance(steps, int) or steps < 10:
-            raise ValueError(f"steps must be an integer of at least 10, got {steps!r}; a few hundred works well")
+            raise ValueError(_("steps must be an integer of at least 10, got {steps!r}; a few hundred works well").format(
+                steps=steps))
         if not 0 <= smoothing < 1:
-            raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
+            raise ValueError(_("smoothing must be in [0, 1), got {smoothing!r}").format(smoothing=smoothing))
         if not divergence > 1:
-            raise ValueError(f"divergence must be greater than 1, got {divergence!r}")
+            raise ValueError(_("divergence must be greater than 1, got {divergence!r}").format(divergence=divergence))
         self.steps, self.smoothing, self.divergence = steps, float(smoothing), float(divergence)
         self.restore_weights = restore_weights
         self.lrs: list[float] = []
@@ -129,13 +137,13 @@ class LRFinder(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         optimizer = self.model.optimizer
         if optimizer is None:
-            raise ValueError("compile the model before running the LR finder (find_lr does it for you)")
+            raise ValueError(_("compile the model before running the LR finder (find_lr does it for you)"))
         schedule = learning_rate_schedule(optimizer)
         if schedule is not None:
-            raise ValueError(
+            raise ValueError(_(
                 "the LR finder sets the learning rate itself; compile with a plain number, "
-                f"not a schedule ({type(schedule).__name__})"
-            )
+                "not a schedule ({schedule})"
+            ).format(schedule=type(schedule).__name__))
         self.lrs, self.losses, self.smoothed, self.diverged_lr = [], [], [], None
         self._average = 0.0
         self._saved = self.model.get_weights() if self.restore_weights else None
@@ -168,7 +176,7 @@ class LRFinder(keras.callbacks.Callback):
     def _usable(self) -> tuple[np.ndarray, np.ndarray]:
         """Learning rates and smoothed losses up to (not including) the divergence point."""
         if len(self.lrs) < 3:
-            raise ValueError("the sweep recorded fewer than 3 steps: run the finder (find_lr) first")
+            raise ValueError(_("the sweep recorded fewer than 3 steps: run the finder (find_lr) first"))
         lrs, smooth = np.asarray(self.lrs), np.asarray(self.smoothed)
         stop = len(lrs) - 1 if self.diverged_lr is not None else len(lrs)
         keep = np.isfinite(smooth[:stop])
@@ -186,30 +194,29 @@ class LRFinder(keras.callbacks.Callback):
             >>> finder.suggestion("min/10")  # doctest: +SKIP
             0.0012
         """
-        if rule not in RULES:
-            raise ValueError(f"unknown rule {rule!r}; choose one of: {', '.join(RULES)}")
+        _check_rule(rule)
         lrs, smooth = self._usable()
         return float(np.clip(RULES[rule][1](lrs, smooth), lrs[0], lrs[-1]))
 
     def rule(self, rule: str = "valley") -> str:
         """The rule ``rule`` in words."""
-        if rule not in RULES:
-            raise ValueError(f"unknown rule {rule!r}; choose one of: {', '.join(RULES)}")
-        return RULES[rule][0]
+        _check_rule(rule)
+        return _(RULES[rule][0])
 
     def summary(self, rule: str = "valley") -> str:
         """One paragraph: the range swept, where the loss was lowest, divergence, the suggestion."""
         lrs, smooth = self._usable()
         best = lrs[int(np.argmin(smooth))]
         diverged = (
-            f"the loss diverged at {self.diverged_lr:.2g}" if self.diverged_lr is not None
-            else "the loss did not diverge within the sweep"
+            _("the loss diverged at {lr:.2g}").format(lr=self.diverged_lr) if self.diverged_lr is not None
+            else _("the loss did not diverge within the sweep")
         )
-        return (
-            f"swept {len(self.lrs)} steps from {self.lrs[0]:.2g} to {self.lrs[-1]:.2g}; lowest smoothed "
-            f"loss at {best:.2g}; {diverged}.\nsuggested learning rate: {self.suggestion(rule):.2g} "
-            f"(rule {rule!r}: {self.rule(rule)})"
-        )
+        return _(
+            "swept {steps} steps from {first:.2g} to {last:.2g}; lowest smoothed "
+            "loss at {best:.2g}; {diverged}.\nsuggested learning rate: {suggested:.2g} "
+            "(rule {rule!r}: {rule_words})"
+        ).format(steps=len(self.lrs), first=self.lrs[0], last=self.lrs[-1], best=best, diverged=diverged,
+                 suggested=self.suggestion(rule), rule=rule, rule_words=self.rule(rule))
 
     def plot(self, rule: str = "valley", ax: Any = None, title: str | None = None) -> Figure:
         """Loss against learning rate (log scale), with the suggestion and divergence marked.
@@ -225,19 +232,19 @@ class LRFinder(keras.callbacks.Callback):
         else:
             fig = ax.figure
         lrs, losses, smooth = np.asarray(self.lrs), np.asarray(self.losses), np.asarray(self.smoothed)
-        ax.plot(lrs, losses, color="0.75", lw=1, label="loss per batch")
-        ax.plot(lrs, smooth, color="C0", lw=2, label="smoothed")
+        ax.plot(lrs, losses, color="0.75", lw=1, label=_("loss per batch"))
+        ax.plot(lrs, smooth, color="C0", lw=2, label=_("smoothed"))
         suggested = self.suggestion(rule)
-        ax.axvline(suggested, color="C2", ls="--", label=f"suggestion {suggested:.2g} ({rule})")
+        ax.axvline(suggested, color="C2", ls="--", label=_("suggestion {lr:.2g} ({rule})").format(lr=suggested, rule=rule))
         if self.diverged_lr is not None:
-            ax.axvline(self.diverged_lr, color="C3", ls=":", label=f"diverged at {self.diverged_lr:.2g}")
+            ax.axvline(self.diverged_lr, color="C3", ls=":", label=_("diverged at {lr:.2g}").format(lr=self.diverged_lr))
         finite = smooth[np.isfinite(smooth)]
         if finite.size:  # keep the explosion from flattening the interesting part
             ax.set_ylim(finite.min() * 0.9, min(finite.max(), finite[0] * 2) * 1.05)
         ax.set_xscale("log")
-        ax.set_xlabel("learning rate (log scale)")
-        ax.set_ylabel("training loss")
-        ax.set_title(title or "LR finder")
+        ax.set_xlabel(_("learning rate (log scale)"))
+        ax.set_ylabel(_("training loss"))
+        ax.set_title(title or _("LR finder"))
         ax.legend(fontsize=8)
         fig.tight_layout()
         return fig
@@ -285,12 +292,13 @@ def find_lr(
 
     optimizers = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
     if optimizer not in optimizers:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(optimizers)}")
+        raise ValueError(_("unknown optimizer {optimizer!r}; choose one of: {choices}").format(
+            optimizer=optimizer, choices=", ".join(optimizers)))
     finder = LRFinder(min_lr=min_lr, max_lr=max_lr, steps=steps, **finder_kwargs)
     if hasattr(x, "element_spec"):
         data = x.repeat()
     elif y is None:
-        raise ValueError("y is missing: pass labels with array inputs, or a tf.data.Dataset of (x, y) batches as x")
+        raise ValueError(_("y is missing: pass labels with array inputs, or a tf.data.Dataset of (x, y) batches as x"))
     else:
         data = (
             tf.data.Dataset.from_tensor_slices((x, y))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tlhelpers.config import repo_dir
+from tlhelpers.i18n import _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +44,7 @@ def benchmark_results(folder: str | Path | None = None) -> dict[str, Any]:
         try:
             results[path.stem] = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            warnings.warn(f"skipping {path}: {err}", stacklevel=2)
+            warnings.warn(_("skipping {path}: {error}").format(path=path, error=err), stacklevel=2)
     return results
 
 
@@ -65,10 +66,12 @@ def benchmark(name: str, track: str | None = None, folder: str | Path | None = N
     path = (results_dir() if folder is None else Path(folder)) / f"{stem}.json"
     command = f"{'' if track == 'offline' else f'TL_TRACK={track} '}python benchmarks/{name}.py"
     if not path.is_file():
-        raise FileNotFoundError(f"no results of benchmark {name!r} in the {track} track ({path}); run: {command}")
+        raise FileNotFoundError(_("no results of benchmark {name!r} in the {track} track ({path}); run: {command}").format(
+            name=name, track=track, path=path, command=command))
     data = json.loads(path.read_text())
     if data.get("quick"):
-        raise FileNotFoundError(f"{path} holds a quick run, whose numbers are not the benchmark; run: {command}")
+        raise FileNotFoundError(_("{path} holds a quick run, whose numbers are not the benchmark; run: {command}").format(
+            path=path, command=command))
     return data
 
 
@@ -84,14 +87,14 @@ def crossover_table(track: str | None = None, folder: str | Path | None = None) 
         >>> crossover_table("offline").attrs["crossover"]  # doctest: +SKIP
         {'near': 100, 'far': 5}
     """
-    import pandas as pd
+    from tlhelpers.tables import shown_frame
 
     data = benchmark("few_shot", track, folder)
     rows = [{"target": target, "labels_per_class": int(k), "probe": e["strategies"]["probe"]["median"],
              "fine_tune": e["strategies"]["fine_tune"]["median"], "fine_tune_gain": e["fine_tune_gain"],
              "fine_tuned_runs": e["fine_tuned_runs"]}
             for target, curve in data["summary"].items() for k, e in curve["budgets"].items()]
-    table = pd.DataFrame(rows).set_index(["target", "labels_per_class"])
+    table = shown_frame(rows).set_index(["target", "labels_per_class"])
     table.attrs = {"crossover": {t: c["crossover"] for t, c in data["summary"].items()},
                    "seeds": len(data["settings"]["seeds"]), "far_target": data["settings"].get("far_target")}
     return table

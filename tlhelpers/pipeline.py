@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from tlhelpers.i18n import _
+
 
 def prepare_images(images: np.ndarray | tf.Tensor, size: int, channels: int) -> tf.Tensor:
     """Resize to ``size`` x ``size`` and convert gray <-> RGB; values stay in 0..255 as float32.
@@ -35,12 +37,11 @@ def prepare_images(images: np.ndarray | tf.Tensor, size: int, channels: int) -> 
         TensorShape([32, 32, 1])
     """
     if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels}")
+        raise ValueError(_("channels must be 1 or 3, got {channels}").format(channels=channels))
     x = tf.convert_to_tensor(images)
     if x.shape[-1] not in (1, 3):
-        raise ValueError(
-            f"images must end in 1 (grayscale) or 3 (RGB) channels, got shape {tuple(x.shape)}"
-        )
+        raise ValueError(_("images must end in 1 (grayscale) or 3 (RGB) channels, got shape {shape}").format(
+            shape=tuple(x.shape)))
     x = tf.cast(x, tf.float32)
     if tuple(x.shape[-3:-1]) != (size, size):
         x = tf.image.resize(x, (size, size))
@@ -122,9 +123,10 @@ def make_dataset(
     spec = get_spec(backbone)
     side = spec.input_size if size is None else int(size)
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise ValueError(_("batch_size must be at least 1, got {batch_size}").format(batch_size=batch_size))
     if y is not None and len(x) != len(y):
-        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels; they must match")
+        raise ValueError(_("x has {images} images but y has {labels} labels; they must match").format(
+            images=len(x), labels=len(y)))
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
 
     def on_images(fn):

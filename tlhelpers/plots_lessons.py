@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tlhelpers.display import finished
+from tlhelpers.i18n import _, ngettext
 
 
 def _show(ax, image: np.ndarray, value_range: tuple[float, float] | None = (0, 255)) -> None:
@@ -61,9 +62,9 @@ def image_grid(
 
     images = np.asarray(images)
     if len(images) == 0:
-        raise ValueError("no images to show")
+        raise ValueError(_("no images to show"))
     if titles is not None and len(titles) != len(images):
-        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+        raise ValueError(_("{images} images but {titles} titles").format(images=len(images), titles=len(titles)))
     n = len(images)
     columns = max(1, min(columns, n))
     rows = int(np.ceil(n / columns))
@@ -86,7 +87,7 @@ def image_grid(
 def transfer_diagram(
     block_names: Sequence[str],
     source: str,
-    source_head: str,
+    source_classes: int,
     target_names: Sequence[str],
     target_images: Any | None = None,
     labels_per_class: int | None = None,
@@ -100,7 +101,7 @@ def transfer_diagram(
     Args:
         block_names: the backbone's blocks, bottom to top (from the registry).
         source: what the backbone was pretrained on.
-        source_head: the original classifier, e.g. "5 source classes".
+        source_classes: how many classes the original classifier has.
         target_names: the target task's classes.
         target_images: one example image per target class (0..255), optional.
         labels_per_class: the label budget, shown on the target data.
@@ -109,13 +110,14 @@ def transfer_diagram(
         The matplotlib Figure (closed).
 
     Example:
-        >>> fig = transfer_diagram(["b1", "b2"], "ImageNet", "1000 classes", ["cat", "dog"])
+        >>> fig = transfer_diagram(["b1", "b2"], "ImageNet", 1000, ["cat", "dog"])
         >>> "new head" in " ".join(t.get_text() for t in fig.axes[0].texts)
         True
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+    source_head = ngettext("{n} source class", "{n} source classes", int(source_classes)).format(n=int(source_classes))
     n_blocks = len(block_names)
     shown = list(block_names) if n_blocks <= 6 else [*block_names[:2], "…", *block_names[-2:]]
     with_images = target_images is not None and len(target_images) > 0
@@ -137,21 +139,26 @@ def transfer_diagram(
     left, width = 2.4, 6.0
     step = width / len(shown)
     rows = {"top": 2.55, "bottom": 0.55}
-    ax.text(0.05, 3.75, "1. Pretraining (done once, on lots of labelled data)", fontsize=10, weight="bold")
-    ax.text(0.05, 1.75, "2. Transfer (what this course does, on few labels)", fontsize=10, weight="bold")
-    budget = f"{labels_per_class} labels per class" if labels_per_class else "a few labels per class"
-    box(0.1, rows["top"], 1.9, 0.9, "source data\n" + textwrap.fill(source, 28), "#fde9c9", fontsize=7)
-    box(0.1, rows["bottom"], 1.9, 0.9, f"target data\n{budget}", "#d8ecd2", fontsize=7)
+    ax.text(0.05, 3.75, _("1. Pretraining (done once, on lots of labelled data)"), fontsize=10, weight="bold")
+    ax.text(0.05, 1.75, _("2. Transfer (what this course does, on few labels)"), fontsize=10, weight="bold")
+    if labels_per_class:
+        budget = _("{n} labels per class").format(n=labels_per_class)
+    else:
+        budget = _("a few labels per class")
+    box(0.1, rows["top"], 1.9, 0.9, _("source data\n{source}").format(source=textwrap.fill(source, 28)), "#fde9c9",
+        fontsize=7)
+    box(0.1, rows["bottom"], 1.9, 0.9, _("target data\n{budget}").format(budget=budget), "#d8ecd2", fontsize=7)
     for i, name in enumerate(shown):
         x = left + i * step
         box(x + 0.05, rows["top"], step - 0.25, 0.9, name, "#cfe0f3")
         box(x + 0.05, rows["bottom"], step - 0.25, 0.9, name, "#cfe0f3", hatch="//")
         arrow(x + step / 2 - 0.1, rows["top"] - 0.05, x + step / 2 - 0.1, rows["bottom"] + 0.95, style="-|>", color="#4a78b5")
-    ax.text(left + width / 2, 2.0, "same blocks, same weights: copied, then frozen (hatched)",
+    ax.text(left + width / 2, 2.0, _("same blocks, same weights: copied, then frozen (hatched)"),
             ha="center", va="center", fontsize=8, color="#4a78b5", bbox=dict(fc="white", ec="none", pad=1))
     names = ", ".join(target_names)
-    box(8.65, rows["top"], 2.25, 0.9, f"source classifier\n{source_head}", "#f3d1cf", fontsize=7)
-    box(8.65, rows["bottom"], 2.25, 0.9, f"new head, trained\n{len(target_names)} target classes", "#f7e48f", fontsize=7)
+    box(8.65, rows["top"], 2.25, 0.9, _("source classifier\n{head}").format(head=source_head), "#f3d1cf", fontsize=7)
+    box(8.65, rows["bottom"], 2.25, 0.9, _("new head, trained\n{count} target classes").format(count=len(target_names)),
+        "#f7e48f", fontsize=7)
     ax.text(9.78, 0.25, names if len(names) < 60 else names[:57] + "…", ha="center", fontsize=6.5)
     for y in rows.values():
         arrow(2.0, y + 0.45, left + 0.05, y + 0.45)

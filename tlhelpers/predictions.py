@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import BackboneSpec, bundled_manifest, get_spec, load_backbone
+from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 
 Prediction = list[tuple[str, float]]
@@ -38,9 +39,10 @@ def top_k(probs: Any, class_names: tuple[str, ...] | list[str], k: int = 5) -> l
     """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2 or probs.shape[1] != len(class_names):
-        raise ValueError(f"probs must have shape (N, {len(class_names)}), got {probs.shape}")
+        raise ValueError(_("probs must have shape (N, {classes}), got {shape}").format(
+            classes=len(class_names), shape=probs.shape))
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise ValueError(_("k must be at least 1, got {k}").format(k=k))
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [[(class_names[j], round(float(row[j]), 4)) for j in idx] for row, idx in zip(probs, order)]
 
@@ -74,7 +76,8 @@ SAMPLE_DATASETS: dict[str, str | None] = {"bundled": "fashion_mnist_source", "im
 
 def _decoder(spec: BackboneSpec) -> Callable[[BackboneSpec, Any, int], list[Prediction]]:
     if spec.weights not in DECODERS:
-        raise ValueError(f"no class names for weights {spec.weights!r}; known: {', '.join(DECODERS)}")
+        raise ValueError(_("no class names for weights {weights!r}; known: {known}").format(
+            weights=spec.weights, known=", ".join(DECODERS)))
     return DECODERS[spec.weights]
 
 
@@ -99,9 +102,10 @@ def missing_for_classifier(backbone: str, weights: str | None = "default") -> st
     missing = [item for item in classifier_items(backbone) if not item.cached]
     if not missing:
         return None
-    what = " and ".join(item.label for item in missing)
-    return (f"ImageNet predictions skipped: {what} not in the Keras cache ({missing[0].path.parent}); "
-            "fetch with: python -m tlhelpers prefetch --track imagenet")
+    what = _(" and ").join(item.label for item in missing)
+    return _("ImageNet predictions skipped: {what} not in the Keras cache ({folder}); "
+             "fetch with: python -m tlhelpers prefetch --track imagenet").format(what=what,
+                                                                                 folder=missing[0].path.parent)
 
 
 def load_classifier(backbone: str, weights: str | None = "default") -> keras.Model | None:
@@ -154,9 +158,10 @@ def sample_images(backbone: str, n: int = 6, seed: int = 0) -> tuple[np.ndarray,
 
     spec = get_spec(backbone)
     if spec.weights not in SAMPLE_DATASETS:
-        raise ValueError(f"no sample images for weights {spec.weights!r}; known: {', '.join(SAMPLE_DATASETS)}")
+        raise ValueError(_("no sample images for weights {weights!r}; known: {known}").format(
+            weights=spec.weights, known=", ".join(SAMPLE_DATASETS)))
     name = SAMPLE_DATASETS[spec.weights] or current_track().dataset
-    (_, (x_test, y_test)), class_names = data.load_dataset(name)
+    (_train, (x_test, y_test)), class_names = data.load_dataset(name)
     idx = np.random.default_rng(seed).choice(len(y_test), size=n, replace=False)
     return x_test[idx], [class_names[int(y)] for y in y_test[idx]]
 
@@ -176,13 +181,14 @@ def plot_predictions(images: Any, predictions: list[Prediction], true_names: lis
 
     images = np.asarray(images)
     if len(images) != len(predictions):
-        raise ValueError(f"{len(images)} images but {len(predictions)} predictions")
+        raise ValueError(_("{images} images but {predictions} predictions").format(
+            images=len(images), predictions=len(predictions)))
     title_lines = k + (1 if true_names else 0)
     fig, axes = plt.subplots(1, len(images), figsize=(2.3 * len(images), 2.3 + 0.22 * title_lines),
                              squeeze=False, layout="constrained")
     for i, (ax, image, pred) in enumerate(zip(axes[0], images, predictions)):
         ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
-        lines = [f"true: {true_names[i]}"] if true_names else []
+        lines = [_("true: {name}").format(name=true_names[i])] if true_names else []
         lines += [f"{name[:16]} {p:.2f}" for name, p in pred[:k]]
         ax.set_title("\n".join(lines), fontsize=8, loc="left")
         ax.axis("off")

@@ -35,17 +35,22 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import BackboneSpec, get_spec
+from tlhelpers.i18n import LazyText
+from tlhelpers.i18n import N_, _
 
 RAW_RANGE = (0.0, 255.0)
 
 # How each registry backbone scales its input, in words (the ranges are measured, not typed).
 SCHEMES: dict[str, str] = {
-    "fashion_cnn": "built in: a Rescaling(1/255) layer inside the model; feed raw 0..255 pixels",
-    "mobilenet_v2": "'tf' mode: x / 127.5 - 1, so 0..255 becomes -1..1",
-    "resnet50": "'caffe' mode: RGB -> BGR, then minus the ImageNet mean of each channel; no scaling",
-    "efficientnet_b0": "built in: Rescaling and Normalization layers inside the model; preprocess_input passes through",
-    "inception_v3": "'tf' mode: x / 127.5 - 1, so 0..255 becomes -1..1",
+    "fashion_cnn": N_("built in: a Rescaling(1/255) layer inside the model; feed raw 0..255 pixels"),
+    "mobilenet_v2": N_("'tf' mode: x / 127.5 - 1, so 0..255 becomes -1..1"),
+    "resnet50": N_("'caffe' mode: RGB -> BGR, then minus the ImageNet mean of each channel; no scaling"),
+    "efficientnet_b0": N_("built in: Rescaling and Normalization layers inside the model; preprocess_input passes through"),
+    "inception_v3": N_("'tf' mode: x / 127.5 - 1, so 0..255 becomes -1..1"),
 }
+
+
+OTHER_SCHEME = N_("see the backbone's preprocess_input")
 
 
 class PreprocessingWarning(UserWarning):
@@ -111,12 +116,18 @@ def contract(backbone: str) -> Contract:
     after = _range(apply_preprocess(_ramp(spec.channels), spec))
     return Contract(
         backbone=spec.name,
-        scheme=SCHEMES.get(spec.name, "see the backbone's preprocess_input"),
+        scheme=_(SCHEMES.get(spec.name, OTHER_SCHEME)),
         built_in=spec.built_in_preprocessing,
         before=RAW_RANGE,
         after=after,
         channels=spec.channels,
     )
+
+
+# contract_table's columns: English to code (table["after"]), shown in the active language.
+CONTRACT_COLUMNS = tuple(LazyText(c) for c in (
+    N_("backbone"), N_("channels"), N_("before"), N_("after"), N_("built in"), N_("scheme"),
+))
 
 
 def contract_table(backbones: list[str] | tuple[str, ...]):  # -> pandas.DataFrame
@@ -134,35 +145,34 @@ def contract_table(backbones: list[str] | tuple[str, ...]):  # -> pandas.DataFra
     rows = []
     for name in backbones:
         c = contract(name)
-        rows.append({
-            "backbone": c.backbone, "channels": c.channels, "before": show(c.before),
-            "after": show(c.after), "built in": "yes" if c.built_in else "no", "scheme": c.scheme,
-        })
-    return pd.DataFrame(rows).set_index("backbone")
+        values = (c.backbone, c.channels, show(c.before), show(c.after), _("yes") if c.built_in else _("no"), c.scheme)
+        rows.append(dict(zip(CONTRACT_COLUMNS, values)))
+    return pd.DataFrame(rows).set_index(CONTRACT_COLUMNS[0])
 
 
 # ---- the batch checker -----------------------------------------------------------------
 
 # The ways a batch can have been prepared: (key, description, function of (ramp, preprocess)).
 CANDIDATES: tuple[tuple[str, str], ...] = (
-    ("ok", "preprocessed once, as the backbone expects"),
-    ("missing", "raw pixels 0..255: preprocess_input was not applied"),
-    ("double", "preprocessed twice"),
-    ("scaled", "scaled to 0..1 by hand instead of the backbone's own preprocessing"),
-    ("scaled_then_preprocessed", "scaled to 0..1 by hand, then preprocess_input on top"),
+    ("ok", N_("preprocessed once, as the backbone expects")),
+    ("missing", N_("raw pixels 0..255: preprocess_input was not applied")),
+    ("double", N_("preprocessed twice")),
+    ("scaled", N_("scaled to 0..1 by hand instead of the backbone's own preprocessing")),
+    ("scaled_then_preprocessed", N_("scaled to 0..1 by hand, then preprocess_input on top")),
 )
 FIXES: dict[str, str] = {
-    "missing": "apply the backbone's preprocess_input once (tlhelpers.pipeline.to_model_input does)",
-    "double": "apply preprocess_input only once: keras' preprocess_input changes float NumPy arrays in "
-              "place, so the array you passed may already be preprocessed",
-    "scaled": "feed raw 0..255 pixels and apply only the backbone's preprocess_input",
-    "scaled_then_preprocessed": "do not divide by 255 yourself: preprocess_input expects raw 0..255 pixels",
-    "unknown": "start again from raw 0..255 pixels and apply only the backbone's preprocess_input",
-    "narrow": "check how the batch was scaled: start from raw 0..255 pixels and apply only the "
-              "backbone's preprocess_input",
+    "missing": N_("apply the backbone's preprocess_input once (tlhelpers.pipeline.to_model_input does)"),
+    "double": N_("apply preprocess_input only once: keras' preprocess_input changes float NumPy arrays in "
+                 "place, so the array you passed may already be preprocessed"),
+    "scaled": N_("feed raw 0..255 pixels and apply only the backbone's preprocess_input"),
+    "scaled_then_preprocessed": N_("do not divide by 255 yourself: preprocess_input expects raw 0..255 pixels"),
+    "unknown": N_("start again from raw 0..255 pixels and apply only the backbone's preprocess_input"),
+    "narrow": N_("check how the batch was scaled: start from raw 0..255 pixels and apply only the "
+                 "backbone's preprocess_input"),
 }
+UNKNOWN_RANGE = N_("values outside every range this backbone's input could have")
 EXPLANATIONS = {
-    "narrow": "values fill only {share:.1%} of the range they seem to be in: scaled twice, or blank images?",
+    "narrow": N_("values fill only {share:.1%} of the range they seem to be in: scaled twice, or blank images?"),
 }
 # A batch of real images fills far more of the expected range than this share.
 NARROW = 0.02
@@ -215,13 +225,15 @@ class BatchReport:
         lo, hi = self.observed
         elo, ehi = self.expected
         lines = [
-            f"{self.backbone}: batch range {lo:g} .. {hi:g}, expected {elo:g} .. {ehi:g}",
-            f"verdict: {'OK' if self.ok else self.verdict.upper()}: {self.explanation}",
+            _("{backbone}: batch range {lo:g} .. {hi:g}, expected {elo:g} .. {ehi:g}").format(
+                backbone=self.backbone, lo=lo, hi=hi, elo=elo, ehi=ehi),
+            _("verdict: {verdict}: {explanation}").format(
+                verdict="OK" if self.ok else self.verdict.upper(), explanation=self.explanation),
         ]
         if self.fix:
-            lines.append(f"fix: {self.fix}")
+            lines.append(_("fix: {fix}").format(fix=self.fix))
         if self.shape_problem:
-            lines.append(f"channels: {self.shape_problem}")
+            lines.append(_("channels: {problem}").format(problem=self.shape_problem))
         return "\n".join(lines)
 
     def message(self) -> str:
@@ -262,9 +274,9 @@ def check_batch(batch: Any, backbone: str, warn: bool = True) -> BatchReport:
     spec = get_spec(backbone)
     x = np.asarray(batch, dtype=np.float32)
     if x.size == 0:
-        raise ValueError(f"the batch is empty (shape {x.shape}); pass at least one image")
+        raise ValueError(_("the batch is empty (shape {shape}); pass at least one image").format(shape=x.shape))
     if not np.all(np.isfinite(x)):
-        raise ValueError("the batch holds NaN or infinite values; check how it was made")
+        raise ValueError(_("the batch holds NaN or infinite values; check how it was made"))
     observed = _range(x)
     ranges = _candidate_ranges(spec)
     span = max(observed[1] - observed[0], 1e-6)
@@ -284,22 +296,21 @@ def check_batch(batch: Any, backbone: str, warn: bool = True) -> BatchReport:
     share = span / width[verdict] if verdict in width else 1.0
     if share < NARROW:
         verdict = "narrow"
-    explanation = EXPLANATIONS.get(verdict) or dict(CANDIDATES).get(
-        verdict, "values outside every range this backbone's input could have"
-    )
+    explanation = _(EXPLANATIONS.get(verdict) or dict(CANDIDATES).get(verdict, UNKNOWN_RANGE))
     if verdict == "narrow":
         explanation = explanation.format(share=share)
     if verdict == "ok" and spec.built_in_preprocessing:
-        explanation = "raw 0..255 pixels, as this backbone (preprocessing built in) expects"
+        explanation = _("raw 0..255 pixels, as this backbone (preprocessing built in) expects")
     elif verdict == "scaled" and spec.built_in_preprocessing:
-        explanation = (f"scaled to 0..1, but {spec.name} rescales raw pixels itself, so they would be "
-                       "scaled twice")
+        explanation = _("scaled to 0..1, but {backbone} rescales raw pixels itself, so they would be "
+                        "scaled twice").format(backbone=spec.name)
     shape_problem = ""
     if x.ndim == 4 and x.shape[-1] != spec.channels:
-        shape_problem = (f"the batch has {x.shape[-1]} channel(s), {spec.name} takes {spec.channels}; "
-                         "convert with tlhelpers.pipeline.prepare_images")
+        shape_problem = _("the batch has {channels} channel(s), {backbone} takes {expected}; "
+                          "convert with tlhelpers.pipeline.prepare_images").format(
+            channels=x.shape[-1], backbone=spec.name, expected=spec.channels)
     report = BatchReport(spec.name, observed, ranges["ok"], verdict, explanation,
-                         FIXES.get(verdict, ""), shape_problem)
+                         _(FIXES[verdict]) if verdict in FIXES else "", shape_problem)
     if warn and not report.ok:
         warnings.warn(report.message(), PreprocessingWarning, stacklevel=2)
     return report
@@ -347,7 +358,7 @@ def make_augmentation(
               "translation": (translation, 1.0)}
     for what, (value, top) in limits.items():
         if not 0 <= value <= top:
-            raise ValueError(f"{what} must be between 0 and {top}, got {value!r}")
+            raise ValueError(_("{what} must be between 0 and {top}, got {value!r}").format(what=what, top=top, value=value))
     layers: list[keras.layers.Layer] = []
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name="flip"))

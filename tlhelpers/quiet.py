@@ -197,20 +197,28 @@ def install(prefix: str | Path | None = None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # imported here, not at the top: every kernel imports this module at start-up
+    from tlhelpers.i18n import _
+
     parser = argparse.ArgumentParser(
         prog="python -m tlhelpers.quiet",
-        description=f"Make this environment's Jupyter kernels set {VARIABLE}={LEVEL} (unless set) "
-        "before TensorFlow loads, so its start-up INFO lines stay out of cell outputs.",
+        description=_("Make this environment's Jupyter kernels set {variable}={level} (unless set) "
+                      "before TensorFlow loads, so its start-up INFO lines stay out of cell outputs.").format(
+            variable=VARIABLE, level=LEVEL),
     )
-    parser.add_argument("--check", action="store_true", help="only say whether it is set up (exit 1 if not)")
+    parser.add_argument("--check", action="store_true", help=_("only say whether it is set up (exit 1 if not)"))
     args = parser.parse_args(argv)
     path = kernel_config_path()
     if args.check:
         ok = is_installed()
-        print(f"{path}: {'sets' if ok else 'does not set'} {VARIABLE} for this environment's kernels")
+        if ok:
+            print(_("{path}: sets {variable} for this environment's kernels").format(path=path, variable=VARIABLE))
+        else:
+            print(_("{path}: does not set {variable} for this environment's kernels").format(path=path, variable=VARIABLE))
         return 0 if ok else 1
     if install():
-        print(f"tlhelpers.quiet: kernels of this environment now set {VARIABLE}={LEVEL} (unless set): {path}")
+        print(_("tlhelpers.quiet: kernels of this environment now set {variable}={level} (unless set): {path}").format(
+            variable=VARIABLE, level=LEVEL, path=path))
     return 0
 
 

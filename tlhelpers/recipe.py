@@ -40,6 +40,7 @@ import keras
 import numpy as np
 
 from tlhelpers.features import extract_features, linear_probe
+from tlhelpers.i18n import _
 from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.training import accuracy, compile_classifier, epoch_bar
@@ -78,13 +79,13 @@ class Recipe:
     def __post_init__(self) -> None:
         check_learning_rate(self.learning_rate)
         if not isinstance(self.blocks, int) or isinstance(self.blocks, bool) or self.blocks < 0:
-            raise ValueError(f"blocks must be an integer of 0 or more, got {self.blocks!r}")
+            raise ValueError(_("blocks must be an integer of 0 or more, got {blocks!r}").format(blocks=self.blocks))
         for name in ("max_epochs", "patience", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+                raise ValueError(_("{name} must be at least 1, got {value!r}").format(name=name, value=getattr(self, name)))
         if not 0 <= self.warmup_epochs < self.max_epochs:
-            raise ValueError(f"warmup_epochs must be from 0 to max_epochs - 1 ({self.max_epochs - 1}), "
-                             f"got {self.warmup_epochs!r}")
+            raise ValueError(_("warmup_epochs must be from 0 to max_epochs - 1 ({most}), got {value!r}").format(
+                most=self.max_epochs - 1, value=self.warmup_epochs))
 
     def with_(self, **changes: Any) -> Recipe:
         """A copy with some settings changed (names checked).
@@ -95,7 +96,8 @@ class Recipe:
         names = [f.name for f in fields(self)]
         unknown = sorted(set(changes) - set(names))
         if unknown:
-            raise ValueError(f"unknown recipe setting(s) {unknown}; choose from: {', '.join(names)}")
+            raise ValueError(_("unknown recipe setting(s) {unknown}; choose from: {choices}").format(
+                unknown=unknown, choices=", ".join(names)))
         return replace(self, **changes)
 
 
@@ -151,7 +153,8 @@ def _of_track(table: dict[str, Any], track: str | None) -> Any:
 
         track = current_track().name
     if track not in table:
-        raise ValueError(f"unknown track {track!r}; choose one of: {', '.join(table)}")
+        raise ValueError(_("unknown track {track!r}; choose one of: {choices}").format(
+            track=track, choices=", ".join(table)))
     return table[track]
 
 
@@ -256,8 +259,9 @@ def split_at(model: keras.Model, blocks: int) -> tuple[keras.Model, keras.Model]
     base, spec = find_backbone(model)
     check_blocks(blocks, spec)
     if base is model or model.layers[1:2] != [base]:
-        raise ValueError(f"model {model.name!r} is not an input, then a backbone, then head layers "
-                         "(build it with tlhelpers.transfer.build_classifier or features.attach_head)")
+        raise ValueError(_("model {model!r} is not an input, then a backbone, then head layers "
+                           "(build it with tlhelpers.transfer.build_classifier or features.attach_head)").format(
+            model=model.name))
     if blocks == spec.num_blocks:
         cut = base.inputs[0]
         bottom = keras.Model(base.inputs, base.inputs, name="frozen_bottom")
@@ -303,11 +307,15 @@ class FineTuneRun:
     @property
     def kept(self) -> str:
         """In words: which weights the model ended with."""
-        return f"epoch {self.best_epoch} of fine-tuning" if self.best_epoch else "the start (no epoch beat it on validation)"
+        if self.best_epoch:
+            return _("epoch {epoch} of fine-tuning").format(epoch=self.best_epoch)
+        return _("the start (no epoch beat it on validation)")
 
     def __repr__(self) -> str:
-        return (f"FineTuneRun(top {self.recipe.blocks} blocks at {self.recipe.learning_rate:g}: validation accuracy "
-                f"{self.start_val_accuracy:.3f} -> {self.val_accuracy:.3f} after {self.epochs} epochs, kept {self.kept})")
+        return _("FineTuneRun(top {blocks} blocks at {rate:g}: validation accuracy "
+                 "{start:.3f} -> {end:.3f} after {epochs} epochs, kept {kept})").format(
+            blocks=self.recipe.blocks, rate=self.recipe.learning_rate, start=self.start_val_accuracy,
+            end=self.val_accuracy, epochs=self.epochs, kept=self.kept)
 
 
 def probe_head(model: keras.Model, x_train: Any, y_train: Any, x_val: Any = None, y_val: Any = None) -> keras.Model:
@@ -318,7 +326,7 @@ def probe_head(model: keras.Model, x_train: Any, y_train: Any, x_val: Any = None
     Example:
         >>> probe = probe_head(model, x_train, y_train, x_val, y_val)  # doctest: +SKIP
     """
-    base, _ = find_backbone(model)
+    base, _spec = find_backbone(model)
     dense = model.get_layer("head")
     f_train = extract_features(base, x_train)
     f_val = extract_features(base, x_val) if x_val is not None else None
@@ -393,7 +401,7 @@ def fine_tune(
         history = trained.fit(
             x, np.asarray(y), validation_data=(x_val, np.asarray(y_val)), epochs=recipe.max_epochs,
             batch_size=recipe.batch_size, validation_batch_size=VAL_BATCH,
-            callbacks=[stop, *(callbacks or []), *([epoch_bar("fine-tuning")] if progress else [])],
+            callbacks=[stop, *(callbacks or []), *([epoch_bar(_("fine-tuning"))] if progress else [])],
             verbose=verbose,
         )
     if trained is not model:  # compiled as it trained, so that evaluate() and the trainability report agree

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tlhelpers.i18n import _
+
 CANVAS = 32
 
 
@@ -102,7 +104,8 @@ def render(images: np.ndarray, seed: int, scene: Scene = IN_THE_WILD, chunk: int
     """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
-        raise ValueError(f"render takes Fashion-MNIST items of shape (N, 28, 28, 1), got {images.shape}")
+        raise ValueError(_("render takes Fashion-MNIST items of shape (N, 28, 28, 1), got {shape}").format(
+            shape=images.shape))
     rng = np.random.default_rng(seed)
     out = np.empty((len(images), CANVAS, CANVAS, 1), np.uint8)
     for start in range(0, len(images), chunk):

@@ -422,7 +422,8 @@ class Grader:
 
         Args:
             notebook: the submitted notebook.
-            source: the source notebook, or a folder to find it in (default: ``assignments/source``).
+            source: the source notebook, or a folder to find it in (default: ``assignments/source``, or
+                ``assignments/zh/source`` for a notebook that selects Chinese: :func:`tlhelpers.grading.find_source`).
             executed_copy: also write the executed notebook there.
             hide: folders to hide for this submission too (e.g. the class's folder).
 
@@ -497,7 +498,8 @@ def grade_folder(folder: str | os.PathLike, assignment: str | None = None, sourc
     Args:
         folder: one sub-folder per student (nbgrader's ``submitted/`` layout works).
         assignment: only notebooks under ``<student>/<assignment>/``.
-        source: the source notebook or a folder to find it in (default: ``assignments/source``).
+        source: the source notebook or a folder to find it in (default: :func:`tlhelpers.grading.find_source`'s,
+            per notebook: ``assignments/source``, or ``assignments/zh/source`` for the Chinese edition).
         grader: limits and options (default: :class:`Grader` with default limits).
         progress: called with each finished :class:`Row` (e.g. to print it).
         executed: also write each executed notebook there, as ``<student>/...`` (refuses to overwrite).

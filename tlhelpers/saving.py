@@ -29,6 +29,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from tlhelpers.i18n import _
+
 SUFFIX = ".keras"
 
 
@@ -47,20 +49,19 @@ def models_dir() -> Path:
 def _check_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != SUFFIX:
-        raise ValueError(
-            f"model path {str(path)!r} must end in {SUFFIX!r} (the Keras 3 format), "
-            f"e.g. {str(path.with_suffix(SUFFIX))!r}"
-        )
+        raise ValueError(_("model path {path!r} must end in {suffix!r} (the Keras 3 format), e.g. {example!r}").format(
+            path=str(path), suffix=SUFFIX, example=str(path.with_suffix(SUFFIX))))
     if path.is_dir():
-        raise IsADirectoryError(f"model path {str(path)!r} is a folder; give a file name ending in {SUFFIX!r}")
+        raise IsADirectoryError(_("model path {path!r} is a folder; give a file name ending in {suffix!r}").format(
+            path=str(path), suffix=SUFFIX))
     return path
 
 
 def _refuse(path: Path) -> FileExistsError:
     return FileExistsError(
         errno.EEXIST,
-        f"{path} already exists and was kept. Pass overwrite=True to replace it, or choose another "
-        "file name",
+        _("{path} already exists and was kept. Pass overwrite=True to replace it, or choose another "
+          "file name").format(path=path),
         str(path),
     )
 
@@ -130,10 +131,10 @@ def load_model(path: str | os.PathLike, compile: bool = True) -> keras.Model:
     """
     path = _check_path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"no saved model at {path}; save one with tlhelpers.saving.save_model(model, path) "
-            f"(the course keeps them in {models_dir()})"
-        )
+        raise FileNotFoundError(_(
+            "no saved model at {path}; save one with tlhelpers.saving.save_model(model, path) "
+            "(the course keeps them in {folder})"
+        ).format(path=path, folder=models_dir()))
     return keras.saving.load_model(path, compile=compile)
 
 
@@ -159,11 +160,13 @@ class Comparison:
         return self.same_class == 1.0 and self.max_abs_diff <= self.atol
 
     def __repr__(self) -> str:
-        verdict = "identical" if self.identical else "DIFFERENT"
-        return (
-            f"{verdict} predictions on {self.n} inputs: same class for {self.same_class:.1%}, "
-            f"largest probability difference {self.max_abs_diff:.2g} (tolerance {self.atol:g})"
-        )
+        if self.identical:
+            text = _("identical predictions on {n} inputs: same class for {same:.1%}, "
+                     "largest probability difference {diff:.2g} (tolerance {atol:g})")
+        else:
+            text = _("DIFFERENT predictions on {n} inputs: same class for {same:.1%}, "
+                     "largest probability difference {diff:.2g} (tolerance {atol:g})")
+        return text.format(n=self.n, same=self.same_class, diff=self.max_abs_diff, atol=self.atol)
 
 
 def compare_predictions(first: Any, second: Any, x: Any, atol: float = 1e-6, batch_size: int = 256,
@@ -182,7 +185,7 @@ def compare_predictions(first: Any, second: Any, x: Any, atol: float = 1e-6, bat
     a = np.asarray(first.predict(x, batch_size=batch_size, verbose=0))
     b = np.asarray(second.predict(x if second_x is None else second_x, batch_size=batch_size, verbose=0))
     if a.shape != b.shape:
-        raise ValueError(f"the models' outputs differ in shape: {a.shape} vs {b.shape}")
+        raise ValueError(_("the models' outputs differ in shape: {first} vs {second}").format(first=a.shape, second=b.shape))
     return Comparison(
         n=len(a),
         max_abs_diff=float(np.max(np.abs(a - b))) if a.size else 0.0,

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import get_spec
+from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 
 # tf.image.rgb_to_grayscale's weights, which tlhelpers.pipeline.prepare_images uses
@@ -45,7 +46,7 @@ def pixel_map(backbone: str, raw_channels: int) -> tuple[np.ndarray, np.ndarray]
         ([0.00784, 0.00784, 0.00784], [-1.0, -1.0, -1.0])
     """
     if raw_channels not in (1, 3):
-        raise ValueError(f"raw_channels must be 1 (grayscale) or 3 (RGB), got {raw_channels!r}")
+        raise ValueError(_("raw_channels must be 1 (grayscale) or 3 (RGB), got {channels!r}").format(channels=raw_channels))
     spec = get_spec(backbone)
     if raw_channels == spec.channels:
         convert = np.eye(raw_channels, dtype=np.float32)
@@ -60,8 +61,8 @@ def pixel_map(backbone: str, raw_channels: int) -> tuple[np.ndarray, np.ndarray]
     check = np.random.default_rng(0).uniform(0, 255, (4, 2, 2, raw_channels)).astype(np.float32)
     expected = np.asarray(to_model_input(check, backbone, 2), np.float64)
     if not np.allclose(check @ kernel + bias, expected, atol=1e-3):
-        raise ValueError(f"{backbone}'s preprocess_input is not one affine map per pixel; it cannot go inside "
-                         "the model as a 1x1 convolution")
+        raise ValueError(_("{backbone}'s preprocess_input is not one affine map per pixel; it cannot go inside "
+                           "the model as a 1x1 convolution").format(backbone=backbone))
     return kernel, bias.astype(np.float32)
 
 

@@ -39,6 +39,7 @@ from tlhelpers.backbones import get_spec, load_backbone, small_cnn
 from tlhelpers.config import set_seed
 from tlhelpers.data import Task
 from tlhelpers.features import attach_head, extract_features, linear_probe
+from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 from tlhelpers.recipe import Recipe, default_recipe, fine_tune
 from tlhelpers.training import accuracy, compile_classifier, epoch_bar
@@ -110,7 +111,7 @@ def _fit(model, x, y, val, epochs, batch_size, patience, warmup=2, early_stoppin
     callbacks = [keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=patience, restore_best_weights=True, start_from_epoch=warmup
     )] if early_stopping else []
-    callbacks += [epoch_bar("from scratch")] if progress else []
+    callbacks += [epoch_bar(_("from scratch"))] if progress else []
     history = model.fit(
         x, y, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks,
         validation_batch_size=256,
@@ -198,17 +199,19 @@ def compare(
         progress: show a bar over the epochs of each run that trains with ``fit``.
 
     Returns:
-        A DataFrame with the fields of :class:`StrategyResult`.
+        A DataFrame with the fields of :class:`StrategyResult` (a
+        :class:`~tlhelpers.tables.ShownFrame`: headers shown in the course's language).
 
     Raises:
         ValueError: an unknown strategy name.
     """
-    import pandas as pd
+    from tlhelpers.tables import shown_frame
 
     strategies = list(strategies)
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
-        raise ValueError(f"unknown strategy {unknown[0]!r}; choose from: {', '.join(STRATEGIES)}")
+        raise ValueError(_("unknown strategy {name!r}; choose from: {choices}").format(
+            name=unknown[0], choices=", ".join(STRATEGIES)))
     recipe = recipe or default_recipe()
     needs_features = bool({"probe", "fine_tune"} & set(strategies))
     if prepared is None or (needs_features and prepared.f_train is None):
@@ -249,4 +252,4 @@ def compare(
             seconds = time.perf_counter() - start + (probe_seconds if strategy != "scratch" else 0.0)
             results.append(StrategyResult(strategy, k, seed, test, valid, epochs, seconds, task.labels,
                                           at_chance(test, task.num_classes), kept))
-    return pd.DataFrame([asdict(r) for r in results])
+    return shown_frame([asdict(r) for r in results])

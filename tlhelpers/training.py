@@ -15,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from tlhelpers.i18n import N_, _
 from tlhelpers.learning_rates import check_learning_rate
 
 
@@ -44,9 +45,10 @@ def compile_classifier(
     """
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None:
-            raise ValueError("give learning_rate to the optimizer you pass, not to compile_classifier as well")
+            raise ValueError(_("give learning_rate to the optimizer you pass, not to compile_classifier as well"))
     elif optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}, or pass a keras optimizer")
+        raise ValueError(_("unknown optimizer {optimizer!r}; choose one of: {choices}, or pass a keras optimizer").format(
+            optimizer=optimizer, choices=", ".join(OPTIMIZERS)))
     else:
         optimizer = OPTIMIZERS[optimizer](learning_rate=check_learning_rate(learning_rate))
     model.compile(
@@ -69,7 +71,7 @@ def accuracy(model: keras.Model, x: Any, y: Any, batch_size: int = 256) -> float
     return float(np.mean(model.predict(x, batch_size=batch_size, verbose=0).argmax(axis=1) == np.asarray(y)))
 
 
-def epoch_bar(desc: str = "epochs") -> keras.callbacks.Callback:
+def epoch_bar(desc: str = N_("epochs")) -> keras.callbacks.Callback:
     """A progress bar over a ``fit``'s epochs, its latest metrics beside it: tqdm's own Keras callback.
 
     The bar's length is ``fit``'s ``epochs``; when early stopping ends the fit sooner, the bar
@@ -92,4 +94,4 @@ def epoch_bar(desc: str = "epochs") -> keras.callbacks.Callback:
                     container.children[1].max = bar.n
             super().on_train_end(*args, **kwargs)
 
-    return EpochBar(verbose=0, desc=desc)
+    return EpochBar(verbose=0, desc=_(desc))  # a marked label (the default, "fine-tuning") in the active language

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import keras
 
 from tlhelpers.backbones import BACKBONES, BackboneSpec, block_of_layers
+from tlhelpers.display import pad, text_width
+from tlhelpers.i18n import N_, _
 from tlhelpers.keras_internals import all_layers, trainable_at_compile
 
 if TYPE_CHECKING:
@@ -51,9 +53,9 @@ def build_classifier(
         (None, 10)
     """
     if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        raise ValueError(_("num_classes must be at least 2, got {n}").format(n=num_classes))
     if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise ValueError(_("dropout must be in [0, 1), got {dropout}").format(dropout=dropout))
     base.trainable = False
     inputs = keras.Input(base.input_shape[1:], name="image")
     x = base(augmentation(inputs) if augmentation is not None else inputs, training=False)
@@ -82,10 +84,10 @@ def find_backbone(model: keras.Model) -> tuple[keras.Model, BackboneSpec]:
         for spec in BACKBONES.values():
             if all(last in names for _, last in spec.blocks):
                 return candidate, spec
-    raise ValueError(
-        f"model {model.name!r} has no backbone from the registry ({', '.join(BACKBONES)}), so its "
+    raise ValueError(_(
+        "model {model!r} has no backbone from the registry ({names}), so its "
         "blocks are unknown; build the base with tlhelpers.backbones.load_backbone(name)"
-    )
+    ).format(model=model.name, names=", ".join(BACKBONES)))
 
 
 def freeze(model: keras.Model) -> TrainabilityReport:
@@ -95,7 +97,7 @@ def freeze(model: keras.Model) -> TrainabilityReport:
         >>> freeze(model).trainable_params  # doctest: +SKIP
         1285
     """
-    base, _ = find_backbone(model)
+    base, _spec = find_backbone(model)
     _set_all(base, False)
     return trainability_report(model)
 
@@ -123,10 +125,10 @@ def check_blocks(blocks: int, spec: BackboneSpec) -> int:
         2
     """
     if not isinstance(blocks, int) or isinstance(blocks, bool) or not 0 <= blocks <= spec.num_blocks:
-        raise ValueError(
-            f"blocks={blocks!r} is out of range for {spec.name}, which has {spec.num_blocks} blocks "
-            f"({', '.join(spec.block_names)}); choose an integer from 0 to {spec.num_blocks}"
-        )
+        raise ValueError(_(
+            "blocks={blocks!r} is out of range for {name}, which has {n} blocks "
+            "({names}); choose an integer from 0 to {n}"
+        ).format(blocks=blocks, name=spec.name, n=spec.num_blocks, names=", ".join(spec.block_names)))
     return blocks
 
 
@@ -163,6 +165,15 @@ def unfreeze_top(model: keras.Model, blocks: int, batchnorm: bool = False) -> Tr
 
 def _count(weights: list) -> int:
     return int(sum(int(w.numpy().size) if hasattr(w, "numpy") else 0 for w in weights))
+
+
+# A block's state (BlockRow.state, read by code) as the report shows it.
+STATES = {"frozen": N_("frozen"), "trainable": N_("trainable"), "partly": N_("partly")}
+
+
+def _line(cells: list[tuple[str, int, str]]) -> str:
+    """One line of a report's table: ``(text, width, align)`` per column."""
+    return "".join(pad(text, width, align) for text, width, align in cells)
 
 
 @dataclass
@@ -234,20 +245,23 @@ class TrainabilityReport:
         return bool(self.changed_since_compile)
 
     def __repr__(self) -> str:
-        head = f"{'block':<14}{'state':<11}{'layers':>7}{'BN':>5}{'params':>11}{'trainable':>11}"
-        lines = [f"{self.model_name} ({self.backbone} backbone)", head, "-" * len(head)]
+        head = _line([(_("block"), 14, "<"), (_("state"), 11, "<"), (_("layers"), 7, ">"), ("BN", 5, ">"),
+                      (_("params"), 11, ">"), (_("trainable"), 11, ">")])
+        rule = "-" * text_width(head)
+        lines = [_("{model} ({backbone} backbone)").format(model=self.model_name, backbone=self.backbone), head, rule]
         for r in self.rows:
-            lines.append(
-                f"{r.block:<14}{r.state:<11}{r.layers:>7}{r.batchnorm_layers:>5}{r.params:>11,}{r.trainable_params:>11,}"
-            )
-        lines.append("-" * len(head))
-        lines.append(f"trainable parameters: {self.trainable_params:,} of {self.total_params:,}")
+            lines.append(_line([(r.block, 14, "<"), (_(STATES[r.state]), 11, "<"), (str(r.layers), 7, ">"),
+                                (str(r.batchnorm_layers), 5, ">"), (f"{r.params:,}", 11, ">"),
+                                (f"{r.trainable_params:,}", 11, ">")]))
+        lines.append(rule)
+        lines.append(_("trainable parameters: {trainable:,} of {total:,}").format(
+            trainable=self.trainable_params, total=self.total_params))
         if self.needs_recompile:
-            lines.append(
-                f"WARNING: {len(self.changed_since_compile)} layer(s) changed trainable since compile(): call "
+            lines.append(_(
+                "WARNING: {n} layer(s) changed trainable since compile(): call "
                 "model.compile(...) again before fit(); a model that has trained since compile() keeps training "
                 "what was trainable then"
-            )
+            ).format(n=len(self.changed_since_compile)))
         return "\n".join(lines)
 
     def by_layer(self, weighted_only: bool = True) -> str:
@@ -259,15 +273,16 @@ class TrainabilityReport:
         Example:
             >>> print(report.by_layer())  # doctest: +SKIP
         """
-        head = f"{'block':<12}{'layer':<22}{'kind':<20}{'trains':<8}{'BN':<5}{'params':>10}{'trainable':>11}"
-        lines = [head, "-" * len(head)]
+        head = _line([(_("block"), 12, "<"), (_("layer"), 22, "<"), (_("kind"), 20, "<"), (_("trains"), 8, "<"),
+                      ("BN", 5, "<"), (_("params"), 10, ">"), (_("trainable"), 11, ">")])
+        lines = [head, "-" * text_width(head)]
         for r in self.layer_rows:
             if weighted_only and not r.params:
                 continue
-            lines.append(
-                f"{r.block:<12}{r.layer:<22}{r.kind:<20}{'yes' if r.trainable_params else 'no':<8}"
-                f"{'BN' if r.batchnorm else '':<5}{r.params:>10,}{r.trainable_params:>11,}"
-            )
+            lines.append(_line([(r.block, 12, "<"), (r.layer, 22, "<"), (r.kind, 20, "<"),
+                                (_("yes") if r.trainable_params else _("no"), 8, "<"),
+                                ("BN" if r.batchnorm else "", 5, "<"), (f"{r.params:,}", 10, ">"),
+                                (f"{r.trainable_params:,}", 11, ">")]))
         return "\n".join(lines)
 
     def to_frame(self, by: str = "block") -> pd.DataFrame:
@@ -277,7 +292,7 @@ class TrainabilityReport:
         if by == "layer":
             return pd.DataFrame([vars(r) for r in self.layer_rows]).set_index("layer")
         if by != "block":
-            raise ValueError(f"by must be 'block' or 'layer', got {by!r}")
+            raise ValueError(_("by must be 'block' or 'layer', got {by!r}").format(by=by))
         return pd.DataFrame([{**vars(r), "state": r.state} for r in self.rows]).set_index("block")
 
 

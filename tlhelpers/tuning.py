@@ -47,11 +47,14 @@ from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.config import DEFAULT_SEED, build_dir, set_seed
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe
+from tlhelpers.i18n import N_, _
 from tlhelpers.keras_internals import learning_rate_schedule
 from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.recipe import Recipe, compile_for, default_recipe, fine_tune
 from tlhelpers.training import compile_classifier
 from tlhelpers.transfer import build_classifier, trainability_report, unfreeze_top
+from tlhelpers.i18n import LazyText
+from tlhelpers.tables import shown_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,10 +116,10 @@ class SearchSpace:
         """
         low, high = (0, num_blocks) if self.blocks is None else self.blocks
         if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)) or not 0 <= low <= high <= num_blocks:
-            raise ValueError(
-                f"blocks={self.blocks!r} is not a depth range for this backbone; give (lowest, highest) "
-                f"with 0 <= lowest <= highest <= {num_blocks} (its number of blocks), or None for 0..{num_blocks}"
-            )
+            raise ValueError(_(
+                "blocks={blocks!r} is not a depth range for this backbone; give (lowest, highest) "
+                "with 0 <= lowest <= highest <= {n} (its number of blocks), or None for 0..{n}"
+            ).format(blocks=self.blocks, n=num_blocks))
         return int(low), int(high)
 
     def validate(self, num_blocks: int) -> SearchSpace:
@@ -132,18 +135,24 @@ class SearchSpace:
             ValueError: fine_lr=(0.01, 1e-05) must be a pair (low, high) with 0 < low < high, e.g. (1e-5, 1e-2)
         """
         if not _is_range(self.fine_lr):
-            raise ValueError(f"fine_lr={self.fine_lr!r} must be a pair (low, high) with 0 < low < high, e.g. (1e-5, 1e-2)")
+            raise ValueError(_("fine_lr={value!r} must be a pair (low, high) with 0 < low < high, e.g. (1e-5, 1e-2)").format(
+                value=self.fine_lr))
         low, high = self.fine_lr
         if not 0 < low < high:
-            raise ValueError(f"fine_lr={self.fine_lr!r} must be a pair (low, high) with 0 < low < high, e.g. (1e-5, 1e-2)")
+            raise ValueError(_("fine_lr={value!r} must be a pair (low, high) with 0 < low < high, e.g. (1e-5, 1e-2)").format(
+                value=self.fine_lr))
         if _is_range(self.dropout):
             low, high = self.dropout
             if not 0 <= low < high < 1:
-                raise ValueError(f"dropout={self.dropout!r} must be a pair (low, high) with 0 <= low < high < 1, e.g. (0.0, 0.5)")
+                raise ValueError(_(
+                    "dropout={value!r} must be a pair (low, high) with 0 <= low < high < 1, e.g. (0.0, 0.5)"
+                ).format(value=self.dropout))
         elif not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout={self.dropout!r} must be a number in [0, 1) or a pair (low, high)")
+            raise ValueError(_("dropout={value!r} must be a number in [0, 1) or a pair (low, high)").format(
+                value=self.dropout))
         if not (isinstance(self.augment, bool) or self.augment == (False, True)):
-            raise ValueError(f"augment={self.augment!r} must be False, True, or (False, True) to search both")
+            raise ValueError(_("augment={value!r} must be False, True, or (False, True) to search both").format(
+                value=self.augment))
         self.block_range(num_blocks)
         return self
 
@@ -259,12 +268,13 @@ class TwoPhaseHyperModel(keras_tuner.HyperModel):
         self.y_train, self.y_val = np.asarray(y_train).astype(np.int64), np.asarray(y_val).astype(np.int64)
         for name, x, y in (("train", self.x_train, self.y_train), ("val", self.x_val, self.y_val)):
             if len(x) != len(y) or len(x) == 0:
-                raise ValueError(f"{name} split: {len(x)} inputs but {len(y)} labels; both must match and be non-empty")
+                raise ValueError(_("{split} split: {inputs} inputs but {labels} labels; both must match and be non-empty")
+                                 .format(split=name, inputs=len(x), labels=len(y)))
         self.num_classes = int(num_classes or max(self.y_train.max(), self.y_val.max()) + 1)
         if self.num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2, got {self.num_classes}")
+            raise ValueError(_("num_classes must be at least 2, got {n}").format(n=self.num_classes))
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise ValueError(_("batch_size must be at least 1, got {n}").format(n=batch_size))
         self.backbone, self.weights = backbone, weights
         self.batch_size, self.seed = batch_size, seed
         set_seed(seed)  # with weights=None the "pretrained" base is random: make it the same each time
@@ -313,10 +323,12 @@ class TwoPhaseHyperModel(keras_tuner.HyperModel):
         self.space.declare(hp, self.spec.num_blocks)
         unknown = set(values) - set(hp.values)
         if unknown:
-            raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; this space has: {', '.join(hp.values)}")
+            raise ValueError(_("unknown hyperparameter(s) {names}; this space has: {choices}").format(
+                names=sorted(unknown), choices=", ".join(hp.values)))
         low, high = self.space.block_range(self.spec.num_blocks)
         if "blocks" in values and not low <= values["blocks"] <= high:
-            raise ValueError(f"blocks={values['blocks']!r} is outside this space's depths {low}..{high}")
+            raise ValueError(_("blocks={blocks!r} is outside this space's depths {low}..{high}").format(
+                blocks=values["blocks"], low=low, high=high))
         hp.values.update(values)
         return hp
 
@@ -359,10 +371,10 @@ class TwoPhaseHyperModel(keras_tuner.HyperModel):
             TypeError: data were passed to ``search()``.
         """
         if args or {"x", "y", "validation_data"} & set(kwargs):
-            raise TypeError(
+            raise TypeError(_(
                 "TwoPhaseHyperModel holds its own data (the cached features must match the images); "
                 "call tuner.search(epochs=...) without x, y or validation_data"
-            )
+            ))
         continued_from = hp.values.get("tuner/trial_id")
         recipe = self.trial_recipe(hp, epochs - initial_epoch)
         unfreeze_top(model, recipe.blocks)  # a no-op on a model from build(); makes the depth count on any other
@@ -461,20 +473,20 @@ class TunerKind:
     name: str
     cls: type
     budget: str  # how the number of trials is set
-    description: str
+    description: str  # shown translated (a LazyText)
 
 
 TUNERS: dict[str, TunerKind] = {
     kind.name: kind
     for kind in (
-        TunerKind("random", keras_tuner.RandomSearch, "max_trials",
-                  "independent random draws; a strong baseline that needs no tuning itself"),
-        TunerKind("bayesian", keras_tuner.BayesianOptimization, "max_trials",
+        TunerKind("random", keras_tuner.RandomSearch, "max_trials", LazyText(N_(
+                  "independent random draws; a strong baseline that needs no tuning itself"))),
+        TunerKind("bayesian", keras_tuner.BayesianOptimization, "max_trials", LazyText(N_(
                   "a Gaussian process models score vs hyperparameters and proposes promising points "
-                  "(the first few trials are random)"),
-        TunerKind("hyperband", keras_tuner.Hyperband, "max_epochs",
+                  "(the first few trials are random)"))),
+        TunerKind("hyperband", keras_tuner.Hyperband, "max_epochs", LazyText(N_(
                   "many short trials, the best continued for longer (successive halving); "
-                  "epochs sets the longest trial and the schedule sets the number of trials"),
+                  "epochs sets the longest trial and the schedule sets the number of trials"))),
     )
 }
 
@@ -490,7 +502,8 @@ def hyperband_schedule(max_epochs: int, factor: int = 3) -> list[dict[str, int]]
         [(3, 1), (1, 3), (2, 3)]
     """
     if max_epochs < 1 or factor < 2:
-        raise ValueError(f"Hyperband needs max_epochs >= 1 and factor >= 2, got {max_epochs} and {factor}")
+        raise ValueError(_("Hyperband needs max_epochs >= 1 and factor >= 2, got {max_epochs} and {factor}").format(
+            max_epochs=max_epochs, factor=factor))
     brackets, epochs = 0, float(max_epochs)
     while epochs >= 1:
         epochs, brackets = epochs / factor, brackets + 1
@@ -528,12 +541,13 @@ class Budget:
         return cls(kind, max_trials, max_trials * epochs)
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.trials} trials, {self.fine_epochs} fine-tuning epochs in all (plus the probe, fitted once)"
+        return _("{kind}: {trials} trials, {epochs} fine-tuning epochs in all (plus the probe, fitted once)").format(
+            kind=self.kind, trials=self.trials, epochs=self.fine_epochs)
 
 
 def _kind(kind: str) -> TunerKind:
     if kind not in TUNERS:
-        raise ValueError(f"unknown tuner {kind!r}; choose one of: {', '.join(TUNERS)}")
+        raise ValueError(_("unknown tuner {name!r}; choose one of: {choices}").format(name=kind, choices=", ".join(TUNERS)))
     return TUNERS[kind]
 
 
@@ -554,7 +568,7 @@ def default_directory() -> Path:
     return build_dir() / "tuner"
 
 
-SEARCHED_BOOLEAN = "searched (False or True)"
+SEARCHED_BOOLEAN = N_("searched (False or True)")  # shown translated
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -578,9 +592,9 @@ def fingerprint_differences(old: dict[str, Any], new: dict[str, Any]) -> list[st
     """
     a, b = _flatten(old), _flatten(new)
     def shown(value: Any) -> str:
-        return "(absent)" if value is _ABSENT else value if value == SEARCHED_BOOLEAN else repr(value)
+        return _("(absent)") if value is _ABSENT else _(SEARCHED_BOOLEAN) if value == SEARCHED_BOOLEAN else repr(value)
 
-    return [f"{key}: was {shown(a.get(key, _ABSENT))}, now {shown(b.get(key, _ABSENT))}"
+    return [_("{key}: was {old}, now {new}").format(key=key, old=shown(a.get(key, _ABSENT)), new=shown(b.get(key, _ABSENT)))
             for key in sorted(set(a) | set(b)) if a.get(key, _ABSENT) != b.get(key, _ABSENT)]
 
 
@@ -627,29 +641,30 @@ class BestResult:
 
     def table(self) -> pd.DataFrame:
         """One row each for the probe, the default recipe and the tuner's best: validation and test accuracy."""
-        import pandas as pd
-
         d, hp = self.default_recipe, self.hyperparameters
         rows = [
-            ("linear probe (the head phase)", "-", self.probe_val_accuracy, self.probe_test_accuracy),
-            ("default recipe", f"{d.blocks} blocks, peak {d.learning_rate:g}, up to {d.max_epochs} epochs",
+            (_("linear probe (the head phase)"), "-", self.probe_val_accuracy, self.probe_test_accuracy),
+            (_("default recipe"), _("{blocks} blocks, peak {rate}, up to {epochs} epochs").format(
+                blocks=d.blocks, rate=f"{d.learning_rate:g}", epochs=d.max_epochs),
              self.default_val_accuracy, self.default_test_accuracy),
-            (f"tuner's best (trial {self.trial_id})",
-             f"{hp['blocks']} blocks, peak {_fmt(hp['fine_lr'])}, {self.epochs} epochs"
-             + (", augmented" if hp.get("augment") else ""), self.retrain_val_accuracy, self.test_accuracy),
+            (_("tuner's best (trial {trial})").format(trial=self.trial_id),
+             _("{blocks} blocks, peak {rate}, {epochs} epochs").format(
+                 blocks=hp["blocks"], rate=_fmt(hp["fine_lr"]), epochs=self.epochs)
+             + (_(", augmented") if hp.get("augment") else ""), self.retrain_val_accuracy, self.test_accuracy),
         ]
-        return pd.DataFrame(rows, columns=["model", "settings", "val_accuracy", "test_accuracy"]).set_index("model")
+        return shown_frame(rows, columns=["model", "settings", "val_accuracy", "test_accuracy"]).set_index("model")
 
     def __str__(self) -> str:
         hp = ", ".join(f"{k}={_fmt(v)}" for k, v in self.hyperparameters.items())
-        return (
-            f"best trial {self.trial_id}: {hp}\n"
-            f"  validation accuracy in the search: {self.search_val_accuracy:.3f}\n"
-            f"  retrained ({self.epochs} fine epochs, kept epoch {self.kept_epoch}), validation accuracy: "
-            f"{self.retrain_val_accuracy:.3f}\n"
-            f"  test accuracy (measured once): {self.test_accuracy:.3f}; the probe {self.probe_test_accuracy:.3f}, "
-            f"the default recipe {self.default_test_accuracy:.3f}"
-        )
+        return _(
+            "best trial {trial}: {hp}\n"
+            "  validation accuracy in the search: {search_val:.3f}\n"
+            "  retrained ({epochs} fine epochs, kept epoch {kept}), validation accuracy: {retrain_val:.3f}\n"
+            "  test accuracy (measured once): {test:.3f}; the probe {probe_test:.3f}, "
+            "the default recipe {default_test:.3f}"
+        ).format(trial=self.trial_id, hp=hp, search_val=self.search_val_accuracy, epochs=self.epochs,
+                 kept=self.kept_epoch, retrain_val=self.retrain_val_accuracy, test=self.test_accuracy,
+                 probe_test=self.probe_test_accuracy, default_test=self.default_test_accuracy)
 
 
 def _fmt(value: Any) -> str:
@@ -666,8 +681,10 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        text = f"project {self.project}: reused {len(self.reused)} finished trial(s), ran {len(self.ran)} new"
-        return text + (f", {len(self.failed)} failed (their errors are in search.tuner.oracle.trials)" if self.failed else "")
+        text = _("project {project}: reused {reused} finished trial(s), ran {ran} new").format(
+            project=self.project, reused=len(self.reused), ran=len(self.ran))
+        return text + (_(", {failed} failed (their errors are in search.tuner.oracle.trials)").format(
+            failed=len(self.failed)) if self.failed else "")
 
 
 class Search:
@@ -720,7 +737,7 @@ class Search:
         if progress is True:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=total, desc=f"{self.kind} search", unit="trial")
+            bar = tqdm(total=total, desc=_("{kind} search").format(kind=self.kind), unit=_("trial"))
         done = 0
 
         def on_trial(record: TrialRecord) -> None:
@@ -754,8 +771,6 @@ class Search:
         ``val_accuracy`` (best epoch), ``fine_epochs``, ``status``, and for
         Hyperband ``continued_from``.
         """
-        import pandas as pd
-
         rows = []
         for trial in self.tuner.oracle.trials.values():
             values = trial.hyperparameters.values
@@ -767,7 +782,7 @@ class Search:
             if self.kind == "hyperband":
                 row["continued_from"] = values.get("tuner/trial_id")
             rows.append(row)
-        table = pd.DataFrame(rows, columns=["trial", *HYPERPARAMETERS, "val_accuracy",
+        table = shown_frame(rows, columns=["trial", *HYPERPARAMETERS, "val_accuracy",
                                             "fine_epochs", "status"] + (["continued_from"] if self.kind == "hyperband" else []))
         table["fine_epochs"] = table["fine_epochs"].astype("Int64")
         return table.sort_values("val_accuracy", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
@@ -784,7 +799,8 @@ class Search:
         """
         trials = self.tuner.oracle.get_best_trials(1)
         if not trials:
-            raise RuntimeError(f"no finished trial in {self.project_dir} yet: run the search first (search.run())")
+            raise RuntimeError(_("no finished trial in {folder} yet: run the search first (search.run())").format(
+                folder=self.project_dir))
         return trials[0]
 
     def evaluate_best(self, x_test: Any, y_test: Any, epochs: int | None = None, recipe: Recipe | None = None,
@@ -813,9 +829,9 @@ class Search:
         if self._tested is not None:
             if self._tested.hyperparameters == values:
                 return self._tested
-            warnings.warn(
+            warnings.warn(_(
                 "the test split was already used once in this search; every further look at it makes "
-                "the test accuracy a less honest estimate", stacklevel=2,
+                "the test accuracy a less honest estimate"), stacklevel=2,
             )
         h, recipe = self.hypermodel, recipe or default_recipe()
         with _expected_noise_silenced():
@@ -876,7 +892,8 @@ def accuracy_on(model: keras.Model, images: Any, labels: Any, backbone: str, inp
 
     labels = np.asarray(labels)
     if len(images) != len(labels) or len(labels) == 0:
-        raise ValueError(f"{len(images)} images but {len(labels)} labels; both must match and be non-empty")
+        raise ValueError(_("{images} images but {labels} labels; both must match and be non-empty").format(
+            images=len(images), labels=len(labels)))
     correct = 0
     for start in range(0, len(labels), chunk):
         x = to_model_input(images[start:start + chunk], backbone, input_size)
@@ -928,9 +945,10 @@ def open_search(
     """
     kind = _kind(tuner)
     if max_trials < 1 or epochs < 1:
-        raise ValueError(f"max_trials and epochs must be at least 1, got max_trials={max_trials}, epochs={epochs}")
+        raise ValueError(_("max_trials and epochs must be at least 1, got max_trials={max_trials}, epochs={epochs}").format(
+            max_trials=max_trials, epochs=epochs))
     if not project_name or Path(project_name).name != project_name:
-        raise ValueError(f"project_name must be a plain folder name, got {project_name!r}")
+        raise ValueError(_("project_name must be a plain folder name, got {name!r}").format(name=project_name))
     directory = Path(directory) if directory is not None else default_directory()
     project_dir = directory / project_name
     options = dict(tuner_options or {})
@@ -948,7 +966,8 @@ def open_search(
         arguments.update(max_trials=max_trials)
     clash = set(options) & set(arguments)
     if clash:
-        raise ValueError(f"tuner_options may not set {sorted(clash)}: open_search sets them from its own arguments")
+        raise ValueError(_("tuner_options may not set {names}: open_search sets them from its own arguments").format(
+            names=sorted(clash)))
     arguments.update(options)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):  # Keras Tuner prints "Reloading Tuner from ..."
@@ -966,23 +985,24 @@ def open_search(
 
 def _refuse_if_different(project_dir: Path, stamp: Path, fingerprint: dict[str, Any]) -> None:
     finished = len(list(project_dir.glob("trial_*/trial.json")))
-    keep = (f"Nothing was changed or deleted ({finished} trial(s) kept in {project_dir}). To keep them, choose a new "
-            f"project_name (e.g. {project_dir.name + '_2'!r}); to delete them and start over, pass overwrite=True.")
+    keep = _("Nothing was changed or deleted ({finished} trial(s) kept in {folder}). To keep them, choose a new "
+             "project_name (e.g. {name!r}); to delete them and start over, pass overwrite=True.").format(
+        finished=finished, folder=project_dir, name=project_dir.name + "_2")
     if not stamp.is_file():
-        raise SearchChangedError(
-            f"{project_dir} is not empty but holds no tlhelpers search fingerprint ({FINGERPRINT_FILE}), so "
-            f"whether its trials match this search is unknown. {keep}"
-        )
+        raise SearchChangedError(_(
+            "{folder} is not empty but holds no tlhelpers search fingerprint ({file}), so "
+            "whether its trials match this search is unknown. {keep}"
+        ).format(folder=project_dir, file=FINGERPRINT_FILE, keep=keep))
     try:
         old = json.loads(stamp.read_text())["fingerprint"]
     except (ValueError, KeyError) as err:
-        raise SearchChangedError(f"{stamp} cannot be read ({err}). {keep}") from err
+        raise SearchChangedError(_("{file} cannot be read ({error}). {keep}").format(file=stamp, error=err, keep=keep)) from err
     changes = fingerprint_differences(old, fingerprint)
     if changes:
-        raise SearchChangedError(
-            f"{project_dir} holds a different search; reusing its trials would mix results that "
-            "cannot be compared. What changed:\n  " + "\n  ".join(changes) + f"\n{keep}"
-        )
+        raise SearchChangedError(_(
+            "{folder} holds a different search; reusing its trials would mix results that "
+            "cannot be compared. What changed:\n  {changes}\n{keep}"
+        ).format(folder=project_dir, changes="\n  ".join(changes), keep=keep))
 
 
 # ---- plots -----------------------------------------------------------------------------------
@@ -1024,16 +1044,16 @@ def plot_results(table, block_names: tuple[str, ...] | None = None, lr_range: Ra
     if lr_range is not None:
         ax_lr.set_xlim(lr_range[0] / 1.5, lr_range[1] * 1.5)
     ax_lr.xaxis.set_minor_formatter(NullFormatter())
-    ax_lr.set_xlabel("fine-tuning learning rate (log scale)")
-    ax_lr.set_ylabel("best validation accuracy")
-    ax_lr.set_title("accuracy over learning rate")
+    ax_lr.set_xlabel(_("fine-tuning learning rate (log scale)"))
+    ax_lr.set_ylabel(_("best validation accuracy"))
+    ax_lr.set_title(_("accuracy over learning rate"))
     if depths:
-        ax_lr.legend(title="unfrozen blocks", fontsize=8, title_fontsize=8)
-    ax_k.set_xlabel("unfrozen top blocks K")
-    ax_k.set_title("accuracy over depth (★ best)")
+        ax_lr.legend(title=_("unfrozen blocks"), fontsize=8, title_fontsize=8)
+    ax_k.set_xlabel(_("unfrozen top blocks K"))
+    ax_k.set_title(_("accuracy over depth (★ best)"))
     if block_names:
         ax_k.set_xticks(range(len(block_names) + 1))
-        ax_k.set_xticklabels(["0\n(frozen)"] + [f"{k}\n(+{name})" for k, name in enumerate(reversed(block_names), start=1)], fontsize=8)
+        ax_k.set_xticklabels([_("0\n(frozen)")] + [f"{k}\n(+{name})" for k, name in enumerate(reversed(block_names), start=1)], fontsize=8)
     for ax in (ax_lr, ax_k):
         ax.grid(alpha=0.3)
     return finished(fig)

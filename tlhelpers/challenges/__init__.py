@@ -11,8 +11,9 @@
   after fine-tuning at a given learning rate.
 * **Choosing a backbone** (:func:`backbone_speed`): parameters and images per second of
   every registry architecture.
-* **The common questions** (:func:`few_shot_evidence`): what the course's few-shot
-  benchmark measured in the active track, for the answers the lesson prints.
+* **The common questions** (:func:`answer_1` ... :func:`answer_6`): the answers the lesson
+  prints, in the active language, from its own measurements and what the course's few-shot
+  benchmark measured in the active track (:func:`few_shot_evidence`).
 
 Every function measures; none returns a stored number. One module a topic, its plots
 beside it: :mod:`~tlhelpers.challenges.devices`, :mod:`~tlhelpers.challenges.cost`,
@@ -69,9 +70,24 @@ from tlhelpers.challenges.forgetting import (
     source_data,
     source_model,
 )
-from tlhelpers.challenges.questions import FewShotEvidence, few_shot_evidence
+from tlhelpers.challenges.questions import (
+    FewShotEvidence,
+    answer_1,
+    answer_2,
+    answer_3,
+    answer_4,
+    answer_5,
+    answer_6,
+    few_shot_evidence,
+)
 
 __all__ = [
+    "answer_1",
+    "answer_2",
+    "answer_3",
+    "answer_4",
+    "answer_5",
+    "answer_6",
     "backbone_speed",
     "backbone_variant",
     "BF16_CPU_FLAGS",

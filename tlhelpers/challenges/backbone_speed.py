@@ -10,12 +10,13 @@ from typing import Any, Iterable
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from tlhelpers.backbones import BACKBONES, get_spec, load_backbone
 from tlhelpers.challenges.cost import plain_log_ticks
 from tlhelpers.display import finished
+from tlhelpers.i18n import _
+from tlhelpers.tables import shown_frame
 
 
 def backbone_speed(
@@ -39,7 +40,7 @@ def backbone_speed(
     """
     rows = []
     names = list(BACKBONES if names is None else names)
-    for name in tqdm(names, desc="backbones", unit="backbone", disable=not progress):
+    for name in tqdm(names, desc=_("backbones"), unit=_("backbone"), disable=not progress):
         spec = get_spec(name)
         size = spec.nearest_size(input_size)
         model = load_backbone(name, weights=None, input_size=size, pooling="avg")
@@ -47,7 +48,7 @@ def backbone_speed(
         x = np.asarray(spec.preprocess(x))
         model.predict(x[:2], verbose=0)  # warm-up: builds and traces the graph
         best = float("inf")
-        for _ in range(max(1, repeats)):
+        for _repeat in range(max(1, repeats)):
             start = time.perf_counter()
             model.predict(x, batch_size=batch_size, verbose=0)
             best = min(best, time.perf_counter() - start)
@@ -56,7 +57,7 @@ def backbone_speed(
             "images_per_second": batch_size / best, "pretrained_on": spec.pretrained_on,
             "weights_offline": spec.weights == "bundled",
         })
-    return pd.DataFrame(rows).set_index("backbone")
+    return shown_frame(rows).set_index("backbone")
 
 
 def plot_backbones(speed) -> Any:
@@ -69,14 +70,14 @@ def plot_backbones(speed) -> Any:
         >>> fig = plot_backbones(speed)  # doctest: +SKIP
     """
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    for offline, label, color in ((True, "weights bundled (offline)", "C1"), (False, "ImageNet weights (a download)", "C0")):
+    for offline, label, color in ((True, _("weights bundled (offline)"), "C1"), (False, _("ImageNet weights (a download)"), "C0")):
         rows = speed[speed["weights_offline"] == offline]
         if len(rows):
             ax.scatter(rows["params"], rows["images_per_second"], color=color, label=label)
     for name, row in speed.iterrows():
         ax.annotate(f" {name} ({row['input_size']} px)", (row["params"], row["images_per_second"]), fontsize=8)
-    ax.set(xscale="log", yscale="log", xlabel="parameters (log scale)", ylabel="images per second (log scale)",
-           title="size against inference speed")
+    ax.set(xscale="log", yscale="log", xlabel=_("parameters (log scale)"), ylabel=_("images per second (log scale)"),
+           title=_("size against inference speed"))
     ax.margins(x=0.3)
     plain_log_ticks(ax.yaxis)
     ax.legend(fontsize=8)

@@ -14,7 +14,6 @@ from typing import Any, Callable, Iterable
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from tlhelpers.backbones import get_spec
@@ -23,10 +22,12 @@ from tlhelpers.config import set_seed
 from tlhelpers.data import Task
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe
+from tlhelpers.i18n import N_, LazyText, _, pgettext
 from tlhelpers.pipeline import to_model_input
 from tlhelpers.quiet import tensorflow_errors_only
 from tlhelpers.training import accuracy, compile_classifier
 from tlhelpers.transfer import build_classifier, unfreeze_top
+from tlhelpers.tables import shown_frame
 
 COST_METHODS = ("fine_tune", "cached", "small_input", "mixed_precision")
 
@@ -44,7 +45,8 @@ def take_per_class(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np
     """
     counts = np.bincount(y)
     if k < 1 or k > counts[counts > 0].min():
-        raise ValueError(f"k must be between 1 and {counts[counts > 0].min()} (the smallest class), got {k}")
+        raise ValueError(_("k must be between 1 and {most} (the smallest class), got {k}").format(
+            most=counts[counts > 0].min(), k=k))
     idx = np.concatenate([np.flatnonzero(y == c)[:k] for c in np.unique(y)])
     return x[idx], y[idx]
 
@@ -173,16 +175,17 @@ def measure_cost(
     methods, per_class = list(COST_METHODS if methods is None else methods), sorted(int(k) for k in per_class)
     unknown = [m for m in methods if m not in COST_METHODS]
     if unknown:
-        raise ValueError(f"unknown method {unknown[0]!r}; choose from: {', '.join(COST_METHODS)}")
+        raise ValueError(_("unknown method {name!r}; choose from: {choices}").format(
+            name=unknown[0], choices=", ".join(COST_METHODS)))
     if not per_class:
-        raise ValueError("per_class is empty; give sizes such as [10, 40, 160]")
+        raise ValueError(_("per_class is empty; give sizes such as [10, 40, 160]"))
     take_per_class(task.x_train, task.y_train, per_class[-1])  # validates the largest size first
     size = get_spec(backbone).input_size if input_size is None else int(input_size)
     small = max(8, size // 2) if small_size is None else int(small_size)
     policy, reason = mixed_precision_support()
     if "mixed_precision" in methods and policy is None:
         if asked:
-            warnings.warn(f"mixed_precision skipped: {reason}", stacklevel=2)
+            warnings.warn(_("mixed_precision skipped: {reason}").format(reason=reason), stacklevel=2)
         methods.remove("mixed_precision")
     builders = {
         "fine_tune": (lambda: _end_to_end(backbone, size, None, fine_lr, epochs, batch_size, task), size, "float32"),
@@ -194,7 +197,7 @@ def measure_cost(
     }
     runs = [(m, k) for m in methods for k in per_class]
     if progress:
-        runs = tqdm(runs, desc="cost runs", unit="run")
+        runs = tqdm(runs, desc=_("cost runs"), unit=pgettext("progress unit", "run"))
     rows, trainers = [], {}
     with tensorflow_errors_only():
         for method, k in runs:
@@ -206,9 +209,9 @@ def measure_cost(
             start = time.perf_counter()
             evaluate = trainers[method](x, y)
             seconds = time.perf_counter() - start
-            _, px, pol = builders[method]
+            px, pol = builders[method][1:]
             rows.append(CostResult(method, len(y), seconds, evaluate(), px, pol))
-    return pd.DataFrame([asdict(r) for r in rows])
+    return shown_frame([asdict(r) for r in rows])
 
 
 def growth_exponent(frame, method: str) -> float:
@@ -224,15 +227,16 @@ def growth_exponent(frame, method: str) -> float:
     """
     rows = frame[frame["method"] == method]
     if len(rows) < 2:
-        raise ValueError(f"method {method!r} has {len(rows)} row(s); the growth needs two sizes or more")
+        raise ValueError(_("method {name!r} has {n} row(s); the growth needs two sizes or more").format(
+            name=method, n=len(rows)))
     return float(np.polyfit(np.log(rows["train_images"]), np.log(rows["seconds"]), 1)[0])
 
 
-METHOD_LABELS = {
-    "fine_tune": "fine-tune end to end",
-    "cached": "cached features + head",
-    "small_input": "fine-tune, smaller input",
-    "mixed_precision": "fine-tune, mixed precision",
+METHOD_LABELS = {  # shown in the active language (LazyText)
+    "fine_tune": LazyText(N_("fine-tune end to end")),
+    "cached": LazyText(N_("cached features + head")),
+    "small_input": LazyText(N_("fine-tune, smaller input")),
+    "mixed_precision": LazyText(N_("fine-tune, mixed precision")),
 }
 
 
@@ -249,16 +253,17 @@ def plot_cost(cost) -> Any:
     """
     missing = {"method", "train_images", "seconds", "test_accuracy"} - set(cost.columns)
     if missing:
-        raise ValueError(f"cost table lacks column(s) {sorted(missing)}; pass what measure_cost returned")
+        raise ValueError(_("cost table lacks column(s) {names}; pass what measure_cost returned").format(
+            names=sorted(missing)))
     fig, (ax_time, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     for method, rows in cost.groupby("method", sort=False):
         rows = rows.sort_values("train_images")
-        label = METHOD_LABELS.get(method, method)
+        label = str(METHOD_LABELS.get(method, method))
         ax_time.plot(rows["train_images"], rows["seconds"], "o-", label=label)
         ax_acc.plot(rows["train_images"], rows["test_accuracy"], "o-", label=label)
-    ax_time.set(xscale="log", yscale="log", xlabel="training images", ylabel="seconds to train (log scale)",
-                title="cost grows with the data")
-    ax_acc.set(xscale="log", xlabel="training images", ylabel="test accuracy", title="what it buys")
+    ax_time.set(xscale="log", yscale="log", xlabel=_("training images"), ylabel=_("seconds to train (log scale)"),
+                title=_("cost grows with the data"))
+    ax_acc.set(xscale="log", xlabel=_("training images"), ylabel=_("test accuracy"), title=_("what it buys"))
     for axis in (ax_time.xaxis, ax_time.yaxis, ax_acc.xaxis):
         plain_log_ticks(axis)
     ax_time.legend(fontsize=8)

@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from tlhelpers.backbones import BUNDLED_TOP_LAYER, build_fashion_cnn, get_spec, load_backbone
+from tlhelpers.i18n import _
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -43,15 +44,16 @@ def configure_cpu_devices(count: int = 2) -> list[str]:
         ['/device:CPU:0', '/device:CPU:1']
     """
     if not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be an integer of at least 1, got {count!r}")
+        raise ValueError(_("count must be an integer of at least 1, got {count!r}").format(count=count))
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError:  # TensorFlow already started: its devices are fixed
         have = tf.config.list_logical_devices("CPU")
         if len(have) != count:
-            print(f"This kernel already started TensorFlow (with {len(have)} CPU device(s), not {count}): restart "
-                  "the kernel (Kernel > Restart Kernel) and run this notebook from the top.")
+            print(_("This kernel already started TensorFlow (with {have} CPU device(s), not {count}): restart "
+                    "the kernel (Kernel > Restart Kernel) and run this notebook from the top.").format(
+                have=len(have), count=count))
     return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
@@ -136,15 +138,14 @@ def mixed_precision_support(flags: set[str] | None = None, gpus: int | None = No
     if gpus is None:
         gpus = len(tf.config.list_physical_devices("GPU"))
     if gpus:
-        return "mixed_float16", f"{gpus} GPU(s): float16 runs on their tensor cores"
+        return "mixed_float16", _("{gpus} GPU(s): float16 runs on their tensor cores").format(gpus=gpus)
     flags = cpu_flags() if flags is None else flags
     found = [f for f in BF16_CPU_FLAGS if f in flags]
     if found:
-        return "mixed_bfloat16", f"the CPU has {', '.join(found)}: bfloat16 runs natively"
-    return None, (
-        f"no GPU and this CPU ({platform.machine()}) lacks {' and '.join(BF16_CPU_FLAGS)}: 16-bit math "
-        "would be emulated, slower than float32"
-    )
+        return "mixed_bfloat16", _("the CPU has {flags}: bfloat16 runs natively").format(flags=", ".join(found))
+    return None, _(
+        "no GPU and this CPU ({machine}) lacks {flags}: 16-bit math would be emulated, slower than float32"
+    ).format(machine=platform.machine(), flags=_(" and ").join(BF16_CPU_FLAGS))
 
 
 @contextlib.contextmanager
@@ -209,7 +210,8 @@ def backbone_variant(
         model.set_weights(load_backbone(name, input_size=int(weights_size)).get_weights())
         return model
     if size < 8:
-        raise ValueError(f"input_size {size} is too small for {name}: its three poolings need 8 px or more")
+        raise ValueError(_("input_size {size} is too small for {name}: its three poolings need 8 px or more").format(
+            size=size, name=name))
     source = load_backbone(name, include_top=True)
     with dtype_policy(policy):
         full = build_fashion_cnn(num_classes=int(source.output.shape[-1]), input_size=size)

@@ -10,7 +10,6 @@ from typing import Any, Callable, Iterable
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -21,10 +20,13 @@ from tlhelpers.backbones import load_backbone
 from tlhelpers.data import Task
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe, single_threaded_blas
+from tlhelpers.i18n import N_, _
 from tlhelpers.pipeline import prepare_images, to_model_input
 from tlhelpers.quiet import tensorflow_errors_only
 from tlhelpers.strategies import compare
 from tlhelpers.training import accuracy
+from tlhelpers.i18n import LazyText
+from tlhelpers.tables import shown_frame
 
 
 def _inverted(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -39,12 +41,12 @@ def _noisy(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x.astype(np.float32) + rng.normal(0, 80, x.shape), 0, 255).astype(np.uint8)
 
 
-# name -> (transform of uint8 images (N, H, W, C), what it does)
+# name -> (transform of uint8 images (N, H, W, C), what it does: shown in the active language)
 SHIFTS: dict[str, tuple[Callable[[np.ndarray, np.random.Generator], np.ndarray], str]] = {
-    "none": (lambda x, rng: x, "the target as it is"),
-    "rotated": (_rotated, "every image turned 90 degrees: the same objects, lying on their side"),
-    "noisy": (_noisy, "strong Gaussian pixel noise (sigma 80 of 255): a worse camera"),
-    "inverted": (_inverted, "dark and light swapped (255 - pixel): a new domain of contrast"),
+    "none": (lambda x, rng: x, LazyText(N_("the target as it is"))),
+    "rotated": (_rotated, LazyText(N_("every image turned 90 degrees: the same objects, lying on their side"))),
+    "noisy": (_noisy, LazyText(N_("strong Gaussian pixel noise (sigma 80 of 255): a worse camera"))),
+    "inverted": (_inverted, LazyText(N_("dark and light swapped (255 - pixel): a new domain of contrast"))),
 }
 
 
@@ -59,10 +61,10 @@ def shift_images(x: np.ndarray, shift: str, seed: int = 0) -> np.ndarray:
         255
     """
     if shift not in SHIFTS:
-        raise ValueError(f"unknown shift {shift!r}; choose one of: {', '.join(SHIFTS)}")
+        raise ValueError(_("unknown shift {name!r}; choose one of: {choices}").format(name=shift, choices=", ".join(SHIFTS)))
     x = np.asarray(x)
     if x.ndim != 4:
-        raise ValueError(f"images must have shape (N, H, W, C), got {x.shape}")
+        raise ValueError(_("images must have shape (N, H, W, C), got {shape}").format(shape=x.shape))
     return SHIFTS[shift][0](x, np.random.default_rng(seed))
 
 
@@ -109,7 +111,7 @@ def centroid_similarity(f_a: np.ndarray, f_b: np.ndarray) -> float:
     a, b = np.mean(f_a, axis=0), np.mean(f_b, axis=0)
     denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
     if denominator == 0:
-        raise ValueError("a feature set has a zero mean vector; cosine similarity is undefined")
+        raise ValueError(_("a feature set has a zero mean vector; cosine similarity is undefined"))
     return float(a @ b / denominator)
 
 
@@ -178,7 +180,7 @@ def pretraining_checks(
             "probe_pixels": pixel,
             "probe_advantage": probe - pixel,
         })
-    return pd.DataFrame(rows).set_index("shift")
+    return shown_frame(rows).set_index("shift")
 
 
 # each check, and the direction in which it warns that the backbone will help less
@@ -201,13 +203,14 @@ def check_warnings(checks, shift: str, reference: str = "none"):  # -> pandas.Da
     """
     for name in (shift, reference):
         if name not in checks.index:
-            raise ValueError(f"shift {name!r} is not in the checks; checked: {', '.join(checks.index)}")
+            raise ValueError(_("shift {name!r} is not in the checks; checked: {checked}").format(
+                name=name, checked=", ".join(checks.index)))
     rows = []
     for check, warns_when in CHECK_WARNS_WHEN.items():
         before, after = float(checks.loc[reference, check]), float(checks.loc[shift, check])
         warned = None if np.isnan(before) or np.isnan(after) else bool(after < before if warns_when == "lower" else after > before)
         rows.append({"check": check, reference: before, shift: after, "warns_when": warns_when, "warned": warned})
-    return pd.DataFrame(rows).set_index("check")
+    return shown_frame(rows).set_index("check")
 
 
 def shift_gains(
@@ -239,7 +242,7 @@ def shift_gains(
     rows = []
     shifts = list(shifts)
     with tensorflow_errors_only():
-        for shift in tqdm(shifts, desc="scratch and probe", unit="shift", disable=not progress):
+        for shift in tqdm(shifts, desc=_("scratch and probe"), unit=_("shift"), disable=not progress):
             shifted = shift_task(task, shift)
             runs = compare(shifted, backbone, strategies=("scratch",),
                            input_size=input_size if scratch_size is None else scratch_size, **compare_args)
@@ -249,7 +252,7 @@ def shift_gains(
             scratch = float(runs["test_accuracy"].median())
             rows.append({"shift": shift, "scratch": scratch, "scratch_epochs": int(runs["epochs"].median()),
                          "probe": probe, "gain": probe - scratch})
-    return pd.DataFrame(rows).set_index("shift")
+    return shown_frame(rows).set_index("shift")
 
 
 def plot_domain_shift(checks, gains=None) -> Any:
@@ -267,23 +270,23 @@ def plot_domain_shift(checks, gains=None) -> Any:
     shifts = list(checks.index)
     pos = np.arange(len(shifts))
     ax = axes[0, 0]
-    ax.bar(pos - 0.2, checks["probe_features"], 0.4, label="probe on pretrained features")
-    ax.bar(pos + 0.2, checks["probe_pixels"], 0.4, label="probe on raw pixels")
-    ax.set(xticks=pos, xticklabels=shifts, ylabel="validation accuracy", ylim=(0, 1.2), yticks=np.linspace(0, 1, 6),
-           title="before training: a linear-probe check")
+    ax.bar(pos - 0.2, checks["probe_features"], 0.4, label=_("probe on pretrained features"))
+    ax.bar(pos + 0.2, checks["probe_pixels"], 0.4, label=_("probe on raw pixels"))
+    ax.set(xticks=pos, xticklabels=shifts, ylabel=_("validation accuracy"), ylim=(0, 1.2), yticks=np.linspace(0, 1, 6),
+           title=_("before training: a linear-probe check"))
     ax.legend(fontsize=8, loc="upper center", ncols=2)
     if gains is not None:
         ax = axes[0, 1]
         gains = gains.reindex(shifts)
         transfer = gains["probe"]
-        ax.bar(pos - 0.2, gains["scratch"], 0.4, label="from scratch")
-        ax.bar(pos + 0.2, transfer, 0.4, label="transfer (linear probe)")
+        ax.bar(pos - 0.2, gains["scratch"], 0.4, label=_("from scratch"))
+        ax.bar(pos + 0.2, transfer, 0.4, label=_("transfer (linear probe)"))
         for p, g, t in zip(pos, gains["gain"], transfer):
             if np.isfinite(g):
                 ax.annotate(f"{g:+.2f}", (p + 0.2, t), ha="center", va="bottom", fontsize=8)
             else:  # a shift that was checked but not trained
-                ax.annotate("not trained", (p, 0.02), ha="center", va="bottom", fontsize=8, color="gray")
-        ax.set(xticks=pos, xticklabels=shifts, ylabel="test accuracy", ylim=(0, 1.2), yticks=np.linspace(0, 1, 6),
-               title="after training: transfer's gain over scratch")
+                ax.annotate(_("not trained"), (p, 0.02), ha="center", va="bottom", fontsize=8, color="gray")
+        ax.set(xticks=pos, xticklabels=shifts, ylabel=_("test accuracy"), ylim=(0, 1.2), yticks=np.linspace(0, 1, 6),
+               title=_("after training: transfer's gain over scratch"))
         ax.legend(fontsize=8, loc="upper center", ncols=2)
     return finished(fig)

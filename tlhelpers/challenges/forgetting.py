@@ -11,17 +11,18 @@ from typing import Any, Iterable
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.config import set_seed
 from tlhelpers.data import Task, load_dataset
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features
+from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 from tlhelpers.recipe import Recipe, compile_for, probe_head
 from tlhelpers.training import accuracy
 from tlhelpers.transfer import build_classifier, unfreeze_top
+from tlhelpers.tables import shown_frame
 
 
 def source_data(backbone: str, test_images: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
@@ -153,7 +154,7 @@ def forgetting_table(results: Iterable[ForgettingResult]):  # -> pandas.DataFram
         >>> forgetting_table([ForgettingResult("a", 1e-4, 4, 0.7, 0.98, 0.97, 0.99)]).loc["a", "forgotten"].round(2).item()
         0.01
     """
-    frame = pd.DataFrame([{**asdict(r), "forgotten": r.forgotten} for r in results])
+    frame = shown_frame([{**asdict(r), "forgotten": r.forgotten} for r in results])
     return frame.set_index("setting")
 
 
@@ -169,9 +170,9 @@ def plot_forgetting(table) -> Any:
     Example:
         >>> fig = plot_forgetting(table)  # doctest: +SKIP
     """
-    bars = [("source_before", "source accuracy, before"), ("source_after", "source accuracy, after"),
-            ("feature_similarity", "features: cosine similarity to before"),
-            ("target_accuracy", "target accuracy, after")]
+    bars = [("source_before", _("source accuracy, before")), ("source_after", _("source accuracy, after")),
+            ("feature_similarity", _("features: cosine similarity to before")),
+            ("target_accuracy", _("target accuracy, after"))]
     source = not table["source_after"].isna().all()
     bars = [(column, label) for column, label in bars if source or not column.startswith("source")]
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
@@ -179,9 +180,9 @@ def plot_forgetting(table) -> Any:
     width = 0.8 / len(bars)
     for i, (column, label) in enumerate(bars):
         ax.bar(pos + (i - (len(bars) - 1) / 2) * width, table[column], width, label=label)
-    title = ("what fine-tuning costs the backbone's old task" if source else
-             "how far fine-tuning moved the features (the source task cannot be measured here)")
+    title = (_("what fine-tuning costs the backbone's old task") if source else
+             _("how far fine-tuning moved the features (the source task cannot be measured here)"))
     ax.set(xticks=pos, xticklabels=list(table.index), ylim=(0, 1.3), yticks=np.linspace(0, 1, 6),
-           ylabel="accuracy or similarity", title=title)
+           ylabel=_("accuracy or similarity"), title=title)
     ax.legend(fontsize=8, loc="upper center", ncols=2)
     return finished(fig)

@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from tlhelpers.checks import Feedback
+from tlhelpers.i18n import _
 from tlhelpers.keras_internals import all_layers
 
 if TYPE_CHECKING:
@@ -24,7 +25,27 @@ if TYPE_CHECKING:
 
 def not_answered(what: str) -> Feedback:
     """The feedback for the untouched placeholder ``answer = None``: what to set, no answer."""
-    return Feedback(False, f"no answer yet: {what}")
+    return Feedback(False, _("no answer yet: {what}").format(what=what))
+
+
+def multiple_choice(answer: Any, choices: dict[str, tuple[str, str]], right: str) -> Feedback:
+    """A multiple-choice answer against ``choices`` (key -> (option, why)): the ``why`` of the
+    picked option, translated; a missing or unknown key says which keys there are.
+
+    Example:
+        >>> multiple_choice("(A)", {"a": ("yes", "right."), "b": ("no", "no: wrong.")}, "a")
+        ✅ Correct: (a) right.
+    """
+    keys = ", ".join(repr(k) for k in choices)
+    if answer is None:
+        return not_answered(_("set answer to one of {keys}.").format(keys=keys))
+    key = str(answer).strip().lower().strip("()")
+    if key not in choices:
+        return Feedback(False, _("answer {answer!r} is not one of {keys}.").format(answer=answer, keys=keys))
+    why = _(choices[key][1])
+    if key == right:
+        return Feedback(True, _("({key}) {why}").format(key=key, why=why))
+    return Feedback(False, _("({key}) {why} Try again.").format(key=key, why=why))
 
 
 def as_number(answer: Any) -> float | None:

@@ -32,6 +32,7 @@ import numpy as np
 from tlhelpers import evidence
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.config import Track, current_track
+from tlhelpers.i18n import N_, _, ngettext
 from tlhelpers.quiet import LEVEL, VARIABLE, tensorflow_errors_only
 
 if TYPE_CHECKING:
@@ -106,27 +107,49 @@ def quiet() -> Iterator[None]:
             yield
     finally:
         for w in caught:
-            print(f"note: {w.category.__name__}: {w.message}")
+            print(_("note: {category}: {message}").format(category=w.category.__name__, message=w.message))
         text = buffer.getvalue().strip()
         if text:
-            print("note:", text)
+            print(_("note: {text}").format(text=text))
 
 
 def _call(fn: Any, *args: Any, what: str) -> tuple[Any, Feedback | None]:
     """Call a student's function; a crash becomes a Feedback (NotImplementedError passes through)."""
     if not callable(fn):
-        return None, Feedback(False, f"{what} should be a function, got {type(fn).__name__} {fn!r}.")
+        return None, Feedback(False, _("{what} should be a function, got {type} {value!r}.").format(
+            what=what, type=type(fn).__name__, value=fn))
     try:
         with quiet():
             return fn(*args), None
     except NotImplementedError:
         raise
     except Exception as err:
-        return None, Feedback(False, f"{what} raised {type(err).__name__}: {err}")
+        return None, Feedback(False, _("{what} raised {error}: {message}").format(
+            what=what, error=type(err).__name__, message=err))
 
 
 def _fail(message: str) -> Feedback:
     return Feedback(False, message)
+
+
+def _not_a_model(found: dict[str, Any], variable: bool = False) -> Feedback:
+    """The evidence names no Keras model (``variable``: the notebook's variable ``model``)."""
+    message = _("model should be a keras.Model, got {got}.") if variable else _("the model should be a keras.Model, got {got}.")
+    return _fail(message.format(got=found["not a model"]))
+
+
+def _not_the_backbone(err: Exception) -> Feedback:
+    return _fail(_("the model's base is not the backbone it names: {error}.").format(error=err))
+
+
+def _one_probability_per_class(num_classes: int, shape: tuple) -> Feedback:
+    return _fail(_("the model should output one probability per class, shape (None, {num_classes}); got {shape}.").format(
+        num_classes=num_classes, shape=shape))
+
+
+def _keep_batchnorm_frozen(name: str) -> Feedback:
+    return _fail(_("BatchNorm layer {name!r} changed during training: keep BatchNorm layers frozen "
+                   "(trainable = False).").format(name=name))
 
 
 # ---- assignment 1: freezing and unfreezing ------------------------------------------------
@@ -173,7 +196,8 @@ def backbone_facts(name: str, input_size: int, pretrained: bool = False) -> dict
 
     spec = get_spec(name)
     if type(input_size) is not int or not 8 <= input_size <= MAX_INPUT_SIZE:
-        raise ValueError(f"input size {input_size!r} is not one a backbone is built at (8..{MAX_INPUT_SIZE})")
+        raise ValueError(_("input size {size!r} is not one a backbone is built at (8..{largest})").format(
+            size=input_size, largest=MAX_INPUT_SIZE))
     with quiet():
         base = load_backbone(name, weights="default" if pretrained else None, input_size=input_size)
     return {
@@ -203,7 +227,7 @@ def _layers_facts(found: dict[str, Any], rows: list[list[Any]]) -> tuple[Any, di
     names = [row[0] for row in rows]
     missing = [name for name in facts if name not in names]
     if missing:
-        raise ValueError(f"the evidence lacks layer {missing[0]!r} of {spec.name}")
+        raise ValueError(_("the evidence lacks layer {layer!r} of {backbone}").format(layer=missing[0], backbone=spec.name))
     top = spec.block_names[-1]
     return spec, {row[0]: facts.get(row[0]) or LayerFacts(top, row[1] == "BatchNormalization") for row in rows}
 
@@ -231,7 +255,7 @@ def classifier_evidence(model: Any, base: Any) -> dict[str, Any]:
     if not isinstance(model, keras.Model):
         return {"not a model": type(model).__name__}
     try:
-        _, spec = find_backbone(model)
+        _base, spec = find_backbone(model)
     except ValueError as err:
         return {"failed": str(err)}
     found: dict[str, Any] = {"backbone": spec.name, "input_size": base.input_shape[1], "nested": _nested_base(model, base),
@@ -257,28 +281,31 @@ def judge_classifier(found: dict[str, Any], num_classes: int) -> Feedback:
         'build_model should return a keras.Model, got NoneType.'
     """
     if "not a model" in found:
-        return _fail(f"build_model should return a keras.Model, got {found['not a model']}.")
+        return _fail(_("build_model should return a keras.Model, got {got}.").format(got=found["not a model"]))
     if "failed" in found:
         return _fail(str(found["failed"]))
     if not found["nested"]:
-        return _fail("the model should be built on the base you were given (use the `base` argument; do not load another one).")
+        return _fail(_("the model should be built on the base you were given (use the `base` argument; do not load "
+                       "another one)."))
     shape = tuple(found["output_shape"])
     if shape[-1] != num_classes or len(shape) != 2:
-        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); got {shape}.")
+        return _one_probability_per_class(num_classes, shape)
     try:
-        spec, _ = _layers_facts(found, found["base"])
+        spec, _facts = _layers_facts(found, found["base"])
     except ValueError as err:
-        return _fail(f"the model's base is not the backbone it names: {err}.")
+        return _not_the_backbone(err)
     probs = np.asarray(found["probabilities"], np.float64)
     if probs.min() < -1e-6 or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
-        return _fail("the outputs should be probabilities that sum to 1: end the head with Dense(num_classes, activation='softmax').")
+        return _fail(_("the outputs should be probabilities that sum to 1: end the head with "
+                       "Dense(num_classes, activation='softmax')."))
     trainable_base = sum(int(n) for _, _, n in found["base"])
     if trainable_base:
-        return _fail(f"{trainable_base} weight tensors of the base would train: freeze it with base.trainable = False.")
+        return _fail(_("{n} weight tensors of the base would train: freeze it with base.trainable = False.").format(
+            n=trainable_base))
     if not found["trainable_params"]:
-        return _fail("nothing in the model trains: the new head must stay trainable (freeze only the base).")
-    return Feedback(True, f"a {num_classes}-class head ({found['trainable_params']:,} trainable parameters) "
-                          f"on a frozen {spec.name} base.")
+        return _fail(_("nothing in the model trains: the new head must stay trainable (freeze only the base)."))
+    return Feedback(True, _("a {num_classes}-class head ({params:,} trainable parameters) on a frozen {backbone} base.").format(
+        num_classes=num_classes, params=found["trainable_params"], backbone=spec.name))
 
 
 def check_classifier(model: Any, base: Any, num_classes: int) -> Feedback:
@@ -339,38 +366,40 @@ def judge_unfrozen(found: dict[str, Any], depth: int) -> Feedback:
         False
     """
     if "not a model" in found:
-        return _fail(f"the model should be a keras.Model, got {found['not a model']}.")
+        return _not_a_model(found)
     if "failed" in found:
         return _fail(str(found["failed"]))
     try:
         spec, facts = _layers_facts(found, found["base"])
     except ValueError as err:
-        return _fail(f"the model's base is not the backbone it names: {err}.")
+        return _not_the_backbone(err)
     top = spec.block_names[spec.num_blocks - depth:] if depth else ()
-    for name, _, params, trainable in found["base"]:
+    for name, _kind, params, trainable in found["base"]:
         fact, trains = facts[name], trainable > 0
         if not params:
             continue
         if fact.batchnorm:
             if trains:
-                return _fail(
-                    f"BatchNorm layer {name!r} in {fact.block} is trainable: keep every BatchNorm layer "
+                return _fail(_(
+                    "BatchNorm layer {name!r} in {block} is trainable: keep every BatchNorm layer "
                     "frozen (layer.trainable = False) so its statistics from pretraining stay put."
-                )
+                ).format(name=name, block=fact.block))
         elif fact.block in top and not trains:
-            return _fail(f"{fact.block} is one of the top {depth} block(s) and should train, but its layer {name!r} is frozen.")
+            return _fail(_("{block} is one of the top {depth} block(s) and should train, but its layer {name!r} is "
+                           "frozen.").format(block=fact.block, depth=depth, name=name))
         elif fact.block not in top and trains:
-            return _fail(
-                f"{fact.block} should stay frozen (only the top {depth} block(s) train), but its layer "
-                f"{name!r} is trainable."
-            )
-    frozen_head = [name for name, _, params, trainable in found["head"] if params and not trainable]
+            return _fail(_(
+                "{block} should stay frozen (only the top {depth} block(s) train), but its layer "
+                "{name!r} is trainable."
+            ).format(block=fact.block, depth=depth, name=name))
+    frozen_head = [name for name, _kind, params, trainable in found["head"] if params and not trainable]
     if frozen_head:
-        return _fail(f"the head should keep training, but {frozen_head[0]!r} is frozen.")
+        return _fail(_("the head should keep training, but {name!r} is frozen.").format(name=frozen_head[0]))
     lower = [b for b in spec.block_names if b not in top]
-    trains = f"the top {depth} block(s) ({', '.join(top)}) train without their BatchNorm layers" if top else "no block trains"
-    frozen = f"{', '.join(lower)} stay frozen" if lower else "no block stays frozen"
-    return Feedback(True, f"{trains}; {frozen}; the head trains.")
+    trains = (_("the top {depth} block(s) ({blocks}) train without their BatchNorm layers").format(
+        depth=depth, blocks=", ".join(top)) if top else _("no block trains"))
+    frozen = _("{blocks} stay frozen").format(blocks=", ".join(lower)) if lower else _("no block stays frozen")
+    return Feedback(True, _("{trains}; {frozen}; the head trains.").format(trains=trains, frozen=frozen))
 
 
 def check_unfrozen(model: Any, depth: int) -> Feedback:
@@ -468,47 +497,51 @@ def judge_fine_tuned(found: dict[str, Any], depth: int, pretrained: bool, max_lr
 
     max_lr = peak_rate_range()[1] if max_lr is None else max_lr
     if "not a model" in found:
-        return _fail(f"the model should be a keras.Model, got {found['not a model']}.")
+        return _not_a_model(found)
     if found["optimizer"] is None:
-        return _fail("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) before fit.")
+        return _fail(_("the model has no optimizer: compile it (model.compile(optimizer=..., loss=..., metrics=...)) "
+                       "before fit."))
     if "failed" in found:
         return _fail(str(found["failed"]))
     if found["changed_since_compile"]:
-        return _fail("the model was not compiled again after its blocks were unfrozen: fine-tuning is a new phase, "
-                     "with its own optimizer and learning rate. Call model.compile(...) before fit.")
+        return _fail(_("the model was not compiled again after its blocks were unfrozen: fine-tuning is a new phase, "
+                       "with its own optimizer and learning rate. Call model.compile(...) before fit."))
     lr, schedule = float(found["optimizer"]["lr"]), found["optimizer"]["schedule"]
     if schedule is not None:  # the peak of a warm-up and decay
         initial = schedule["initial_learning_rate"]
         lr = float(schedule["warmup_target"] or (lr if initial is None else initial))
     if not 0 < lr <= max_lr:
-        return _fail(
-            f"the optimizer's (peak) learning rate is {lr:g}: too high for fine-tuning pretrained blocks. The course's "
-            f"measurements support peaks up to {max_lr:g} with Adam (lesson 03); higher, the first steps wreck what "
+        return _fail(_(
+            "the optimizer's (peak) learning rate is {lr:g}: too high for fine-tuning pretrained blocks. The course's "
+            "measurements support peaks up to {max_lr:g} with Adam (lesson 03); higher, the first steps wreck what "
             "the blocks learned. Compile again after unfreezing, with such a rate."
-        )
+        ).format(lr=lr, max_lr=max_lr))
     try:
         spec, facts = _layers_facts(found, found["layers"])
     except ValueError as err:
-        return _fail(f"the model's base is not the backbone it names: {err}.")
+        return _not_the_backbone(err)
     if pretrained and not _starts_pretrained(found):
-        return _fail(f"the model's backbone before fine-tuning was not the pretrained {spec.name} the test built.")
+        return _fail(_("the model's backbone before fine-tuning was not the pretrained {backbone} the test built.").format(
+            backbone=spec.name))
     top = spec.block_names[spec.num_blocks - depth:] if depth else ()
     changed = {name: any(b is not None and b != a for b, a in zip(before, after)) for name, _, before, after in found["layers"]}
     for name in changed:
         if facts[name].batchnorm and changed[name]:
-            return _fail(
-                f"BatchNorm layer {name!r} changed (its moving statistics or scale): it ran in "
+            return _fail(_(
+                "BatchNorm layer {name!r} changed (its moving statistics or scale): it ran in "
                 "training mode. Keep BatchNorm layers frozen (trainable = False) while fine-tuning."
-            )
+            ).format(name=name))
     for block in spec.block_names:
         if block not in top and any(changed[name] for name in facts if facts[name].block == block):
-            return _fail(f"{block} changed, but only the top {depth} block(s) should train: keep it frozen.")
+            return _fail(_("{block} changed, but only the top {depth} block(s) should train: keep it frozen.").format(
+                block=block, depth=depth))
     if top and not any(changed[name] for name in facts if facts[name].block in top):
-        return _fail(
-            f"the unfrozen block(s) {', '.join(top)} did not change: train the model (model.fit) after "
+        return _fail(_(
+            "the unfrozen block(s) {blocks} did not change: train the model (model.fit) after "
             "compiling it with the low learning rate."
-        )
-    return Feedback(True, f"learning rate {lr:g}; {', '.join(top)} changed, the lower blocks and every BatchNorm layer did not.")
+        ).format(blocks=", ".join(top)))
+    return Feedback(True, _("learning rate {lr:g}; {blocks} changed, the lower blocks and every BatchNorm layer did "
+                            "not.").format(lr=lr, blocks=", ".join(top)))
 
 
 def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_lr: float | None = None) -> Feedback:
@@ -559,23 +592,25 @@ def _diagnose(got: np.ndarray, pixel: np.ndarray, backbone: str, tol: float) -> 
     spec = get_spec(backbone)
     pre = spec.preprocess
     candidates = [
-        ("the raw 0..255 pixels: the backbone's preprocess_input is missing", pixel.astype(np.float64)),
+        (_("the raw 0..255 pixels: the backbone's preprocess_input is missing"), pixel.astype(np.float64)),
         (
-            "pixels divided by 255, but this backbone rescales raw 0..255 pixels itself"
+            _("pixels divided by 255, but this backbone rescales raw 0..255 pixels itself")
             if spec.built_in_preprocessing else
-            "pixels scaled to 0..1 before preprocess_input, which expects 0..255 (scaled twice)",
+            _("pixels scaled to 0..1 before preprocess_input, which expects 0..255 (scaled twice)"),
             _preprocessed_pixel(pre, pixel / 255.0),
         ),
-        ("preprocess_input applied twice", _preprocessed_pixel(lambda x: pre(pre(x)), pixel)),
+        (_("preprocess_input applied twice"), _preprocessed_pixel(lambda x: pre(pre(x)), pixel)),
     ]
     if len(pixel) == 3 and len(set(pixel.tolist())) > 1:
-        candidates.append(("the colour channels in the wrong order (RGB and BGR swapped)", _preprocessed_pixel(pre, pixel[::-1])))
+        candidates.append((_("the colour channels in the wrong order (RGB and BGR swapped)"),
+                           _preprocessed_pixel(pre, pixel[::-1])))
     for other in BACKBONES.values():
         if other.name != backbone and other.channels == len(pixel):
-            candidates.append((f"{other.name}'s preprocessing, not {backbone}'s", _preprocessed_pixel(other.preprocess, pixel)))
+            candidates.append((_("{other}'s preprocessing, not {backbone}'s").format(other=other.name, backbone=backbone),
+                               _preprocessed_pixel(other.preprocess, pixel)))
     errors = [(float(np.max(np.abs(got - value))), label) for label, value in candidates if value.shape == got.shape]
     error, label = min(errors, key=lambda e: e[0], default=(np.inf, ""))  # ties: the first, simplest story
-    return f" It looks like {label}." if error <= tol else ""
+    return _(" It looks like {label}.").format(label=label) if error <= tol else ""
 
 
 def _colours(in_channels: int, channels: int) -> list[tuple[int, int, int]]:
@@ -630,42 +665,47 @@ def judge_prepare(evidence: dict[str, Any], backbone: str, size: int, in_channel
     spec = get_spec(backbone)
     lo, hi = spec.input_range
     tol = 0.005 * (hi - lo)
-    call = f"prepare(images of shape (N, 28, 28, {in_channels}), {backbone!r}, {size})"
+    call = _("prepare(images of shape (N, 28, 28, {channels}), {backbone!r}, {size})").format(
+        channels=in_channels, backbone=backbone, size=size)
     if "failed" in evidence:
         return _fail(str(evidence["failed"]))
     if "not numbers" in evidence:
-        return _fail(f"{call} should return an array or tensor of numbers, got {evidence['not numbers']}.")
+        return _fail(_("{call} should return an array or tensor of numbers, got {got}.").format(
+            call=call, got=evidence["not numbers"]))
     expected_shape = (3, size, size, spec.channels)
     if tuple(evidence["shape"]) != expected_shape:
-        return _fail(
-            f"{call} should return shape {expected_shape} ({spec.channels} channel(s) at {size}x{size}), "
-            f"got {tuple(evidence['shape'])}. Hint: tf.image.resize, tf.image.grayscale_to_rgb / rgb_to_grayscale."
-        )
+        return _fail(_(
+            "{call} should return shape {expected} ({channels} channel(s) at {size}x{size}), "
+            "got {got}. Hint: tf.image.resize, tf.image.grayscale_to_rgb / rgb_to_grayscale."
+        ).format(call=call, expected=expected_shape, channels=spec.channels, size=size, got=tuple(evidence["shape"])))
     colours = _colours(in_channels, spec.channels)
     if len(evidence["colours"]) != len(colours):
-        return _fail(f"the evidence of {call} is incomplete: {len(evidence['colours'])} of {len(colours)} colours.")
+        return _fail(_("the evidence of {call} is incomplete: {n} of {total} colours.").format(
+            call=call, n=len(evidence["colours"]), total=len(colours)))
     for rgb, got in zip(colours, evidence["colours"]):
         got = np.asarray(got, np.float64)
         pixel = np.asarray(rgb[: spec.channels] if spec.channels == 3 else rgb[:1], np.float64)
         want = _preprocessed_pixel(spec.preprocess, pixel)
         if got.shape != want.shape or np.any(np.abs(got - want) > tol):
             shown = ", ".join(f"{v:.4g}" for v in got)
-            found = _diagnose(got, pixel, backbone, tol) or (
-                f" Compare each step with {backbone}'s contract (lesson 02, section 3): the value range, the "
+            found = _diagnose(got, pixel, backbone, tol) or _(
+                " Compare each step with {backbone}'s contract (lesson 02, section 3): the value range, the "
                 "channel order, and preprocessing applied exactly once."
-            )
-            return _fail(
-                f"an image of colour {rgb[:in_channels]} does not become what {backbone} takes: prepare gives "
-                f"[{shown}].{found}"
-            )
+            ).format(backbone=backbone)
+            return _fail(_(
+                "an image of colour {colour} does not become what {backbone} takes: prepare gives "
+                "[{shown}].{diagnosis}"
+            ).format(colour=rgb[:in_channels], backbone=backbone, shown=shown, diagnosis=found))
     low, high = evidence["range"]
     if low < lo - tol or high > hi + tol:
-        return _fail(f"prepare gives values from {low:.4g} to {high:.4g}, outside the range {backbone}'s "
-                     "preprocess_input produces: check the scaling against its contract (lesson 02, section 3).")
+        return _fail(_("prepare gives values from {low:.4g} to {high:.4g}, outside the range {backbone}'s "
+                       "preprocess_input produces: check the scaling against its contract (lesson 02, section 3).").format(
+            low=low, high=high, backbone=backbone))
     return Feedback(
         True,
-        f"prepare turns {in_channels}-channel images into {backbone}'s input: {size}x{size}x{spec.channels}, "
-        f"values in [{lo:g}, {hi:g}].",
+        _("prepare turns {in_channels}-channel images into {backbone}'s input: {size}x{size}x{channels}, "
+          "values in [{lo:g}, {hi:g}].").format(in_channels=in_channels, backbone=backbone, size=size,
+                                                channels=spec.channels, lo=lo, hi=hi),
     )
 
 
@@ -706,38 +746,38 @@ class Pipeline:
 PIPELINES: dict[str, Pipeline] = {
     "A": Pipeline(
         "x = tf.image.resize(images, (S, S))\nx = keras.applications.resnet50.preprocess_input(x)",
-        False, "resize, then ResNet50's own preprocess_input on 0..255 RGB pixels: the contract.",
+        False, N_("resize, then ResNet50's own preprocess_input on 0..255 RGB pixels: the contract."),
     ),
     "B": Pipeline(
         "x = tf.image.resize(images, (S, S)) / 255.0\nx = keras.applications.resnet50.preprocess_input(x)",
-        True, "preprocess_input expects 0..255 pixels; after dividing by 255, subtracting the ImageNet "
-        "means leaves every value near -110: the image is almost flat.",
+        True, N_("preprocess_input expects 0..255 pixels; after dividing by 255, subtracting the ImageNet "
+                 "means leaves every value near -110: the image is almost flat."),
     ),
     "C": Pipeline(
         "x = tf.image.resize(images[..., ::-1], (S, S))  # RGB -> BGR\nx = keras.applications.resnet50.preprocess_input(x)",
-        True, "preprocess_input already turns RGB into BGR; flipping first swaps red and blue back, and "
-        "each channel gets another channel's mean.",
+        True, N_("preprocess_input already turns RGB into BGR; flipping first swaps red and blue back, and "
+                 "each channel gets another channel's mean."),
     ),
     "D": Pipeline(
         "x = tf.image.resize(images, (S, S))\nx = keras.applications.mobilenet_v2.preprocess_input(x)",
-        True, "that is MobileNetV2's contract (scale to [-1, 1]); ResNet50 learned on BGR pixels minus "
-        "the ImageNet means ('caffe' mode).",
+        True, N_("that is MobileNetV2's contract (scale to [-1, 1]); ResNet50 learned on BGR pixels minus "
+                 "the ImageNet means ('caffe' mode)."),
     ),
     "E": Pipeline(
         "x = keras.applications.resnet50.preprocess_input(tf.cast(images, 'float32'))\nx = tf.image.resize(x, (S, S))",
-        False, "preprocessing, then resizing, is fine: subtracting a per-channel mean and resizing "
-        "(weighted averages of neighbours) commute.",
+        False, N_("preprocessing, then resizing, is fine: subtracting a per-channel mean and resizing "
+                  "(weighted averages of neighbours) commute."),
     ),
     "F": Pipeline(
-        "x = tf.image.resize(images, (S, S))\nx = keras.applications.resnet50.preprocess_input(x)  # in the data pipeline\n"
-        "x = keras.applications.resnet50.preprocess_input(x)  # and again in a Lambda layer at the top of the model",
-        True, "preprocessing runs twice (in the data pipeline and in the model): the second pass flips BGR "
-        "back to RGB and subtracts the means again.",
+        N_("x = tf.image.resize(images, (S, S))\nx = keras.applications.resnet50.preprocess_input(x)  # in the data pipeline\n"
+           "x = keras.applications.resnet50.preprocess_input(x)  # and again in a Lambda layer at the top of the model"),
+        True, N_("preprocessing runs twice (in the data pipeline and in the model): the second pass flips BGR "
+                 "back to RGB and subtracts the means again."),
     ),
     "G": Pipeline(
-        "x = tf.image.resize(images, (S, S))  # the model gets 0..255 pixels",
-        True, "ResNet50 has no built-in preprocessing: raw 0..255 pixels are far from the "
-        "mean-centred values it learned on.",
+        N_("x = tf.image.resize(images, (S, S))  # the model gets 0..255 pixels"),
+        True, N_("ResNet50 has no built-in preprocessing: raw 0..255 pixels are far from the "
+                 "mean-centred values it learned on."),
     ),
 }
 
@@ -749,7 +789,7 @@ def pipelines_markdown() -> str:
         >>> pipelines_markdown().splitlines()[0]
         '**A**'
     """
-    return "\n\n".join(f"**{letter}**\n```python\n{p.code}\n```" for letter, p in PIPELINES.items())
+    return "\n\n".join(f"**{letter}**\n```python\n{_(p.code)}\n```" for letter, p in PIPELINES.items())
 
 
 def _letters(answer: Any) -> set[str] | None:
@@ -784,8 +824,9 @@ def judge_wrong_pipelines_format(found: dict[str, Any]) -> Feedback:
     letters = _letters(found["answer"]) if "answer" in found else None
     if letters is None:
         shown = repr(found["answer"]) if "answer" in found else found.get("repr", "?")
-        return _fail(f"answer with a set of letters from A to G, e.g. {{'A', 'C'}}; got {shown}.")
-    return Feedback(True, f"your answer lists pipelines {', '.join(sorted(letters)) or 'none'} (the hidden test checks which are right).")
+        return _fail(_("answer with a set of letters from A to G, e.g. {{'A', 'C'}}; got {shown}.").format(shown=shown))
+    return Feedback(True, _("your answer lists pipelines {letters} (the hidden test checks which are right).").format(
+        letters=", ".join(sorted(letters)) or _("none")))
 
 
 def judge_wrong_pipelines(found: dict[str, Any]) -> Feedback:
@@ -804,15 +845,18 @@ def judge_wrong_pipelines(found: dict[str, Any]) -> Feedback:
     if flagged_fine or missed:
         parts = []
         if flagged_fine:
-            parts.append(f"{flagged_fine} of the pipelines you listed {'is' if flagged_fine == 1 else 'are'} fine")
+            parts.append(ngettext("{n} of the pipelines you listed is fine", "{n} of the pipelines you listed are fine",
+                                  flagged_fine).format(n=flagged_fine))
         if missed:
-            parts.append(f"{missed} broken pipeline{' is' if missed == 1 else 's are'} missing from your answer")
-        return _fail(
-            f"{' and '.join(parts)}. Run each one in your head against ResNet50's contract (lesson 02, section 3): "
+            parts.append(ngettext("{n} broken pipeline is missing from your answer",
+                                  "{n} broken pipelines are missing from your answer", missed).format(n=missed))
+        problems = parts[0] if len(parts) == 1 else _("{first} and {second}").format(first=parts[0], second=parts[1])
+        return _fail(_(
+            "{problems}. Run each one in your head against ResNet50's contract (lesson 02, section 3): "
             "the range preprocess_input expects, the channel order it produces, whether it runs exactly once, "
             "and whether resizing and preprocessing commute."
-        )
-    return Feedback(True, " ".join(f"{k}: {PIPELINES[k].why}" for k in sorted(wrong)))
+        ).format(problems=problems))
+    return Feedback(True, " ".join(f"{k}: {_(PIPELINES[k].why)}" for k in sorted(wrong)))
 
 
 def check_wrong_pipelines_format(answer: Any) -> Feedback:
@@ -909,7 +953,7 @@ def challenge_task(seed: int = 0, track: Track | None = None) -> Task:
     track = track or current_track()
     settings = challenge(track)
     ((x, y), (xt, yt)), names = _dataset(track.dataset)
-    test_idx, _ = label_budget(yt, settings.test_per_class, 0, seed=TEST_SEED, class_names=names)
+    test_idx, _rest = label_budget(yt, settings.test_per_class, 0, seed=TEST_SEED, class_names=names)
     task = make_task(
         track.dataset, (x, y), (xt[test_idx], yt[test_idx]), names,
         settings.labels_per_class, settings.val_per_class, seed,
@@ -938,10 +982,10 @@ class HiddenLabels:
         return f"<{self._n} hidden test labels>"
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise HiddenLabelsError(
+        raise HiddenLabelsError(_(
             "the test labels are hidden while solve() runs: make every choice on the validation "
             "split (task.x_val, task.y_val); the test split only measures the final result."
-        )
+        ))
 
     __array__ = __getitem__ = __iter__ = __eq__ = __ne__ = _refuse
     __hash__ = None
@@ -992,7 +1036,7 @@ def run_timed(solve: Callable[[Any], Any], task, budget: float | None = None) ->
     with quiet():
         predictions = solve(copy)
     seconds = time.perf_counter() - start
-    print(f"solve(task) took {seconds:.1f} s (budget: {budget:g} s)")
+    print(_("solve(task) took {seconds:.1f} s (budget: {budget:g} s)").format(seconds=seconds, budget=budget))
     evidence.publish("solve", task_key(task), {"seconds": seconds})
     return np.asarray(predictions), seconds
 
@@ -1044,13 +1088,14 @@ def predictions_evidence(predictions: Any) -> dict[str, Any]:
 def _predictions_form(found: dict[str, Any], n: int, num_classes: int, what: str = "solve(task)") -> Feedback:
     shape = tuple(found["shape"])
     if shape != (n,):
-        hint = " Take the most likely class: probabilities.argmax(axis=1)." if len(shape) == 2 else ""
-        return _fail(f"{what} should return one class index per test image, shape ({n},); got shape {shape}.{hint}")
+        hint = _(" Take the most likely class: probabilities.argmax(axis=1).") if len(shape) == 2 else ""
+        return _fail(_("{what} should return one class index per test image, shape ({n},); got shape {shape}.{hint}").format(
+            what=what, n=n, shape=shape, hint=hint))
     values = found.get("predictions")
     if values is None or (values and (min(values) < 0 or max(values) >= num_classes)):
-        return _fail(f"the predictions should be integer class indices from 0 to {num_classes - 1}; "
-                     f"got {found['dtype']} values {found['head']}...")
-    return Feedback(True, f"{n} predictions, one class index per test image.")
+        return _fail(_("the predictions should be integer class indices from 0 to {last}; "
+                       "got {dtype} values {head}...").format(last=num_classes - 1, dtype=found["dtype"], head=found["head"]))
+    return Feedback(True, _("{n} predictions, one class index per test image.").format(n=n))
 
 
 def judge_predictions(found: dict[str, Any], truth: GroundTruth) -> Feedback:
@@ -1095,22 +1140,22 @@ def judge_challenge(found: dict[str, Any], truth: GroundTruth, seconds: float | 
         return form
     accuracy = float(np.mean(np.asarray(found["predictions"]) == np.asarray(truth.labels)))
     if accuracy < settings.target_accuracy:
-        return _fail(
-            f"test accuracy {accuracy:.3f} is below the target {settings.target_accuracy:.2f}. Hint: with "
-            f"{settings.labels_per_class} labels per class, start from the pretrained backbone (a new head on "
+        return _fail(_(
+            "test accuracy {accuracy:.3f} is below the target {target:.2f}. Hint: with "
+            "{labels} labels per class, start from the pretrained backbone (a new head on "
             "its cached features) and choose epochs and learning rate on the validation split."
-        )
+        ).format(accuracy=accuracy, target=settings.target_accuracy, labels=settings.labels_per_class))
     if seconds is None:
-        return _fail("the cell that runs solve(task) for this draw of labels did not finish, so its time is unknown.")
+        return _fail(_("the cell that runs solve(task) for this draw of labels did not finish, so its time is unknown."))
     if seconds > settings.budget_seconds + slack:
-        return _fail(
-            f"test accuracy {accuracy:.3f} reaches the target, but solve took {seconds:.1f} s, over the "
-            f"budget of {settings.budget_seconds:g} s. Hint: run the frozen backbone once (cached features) "
+        return _fail(_(
+            "test accuracy {accuracy:.3f} reaches the target, but solve took {seconds:.1f} s, over the "
+            "budget of {budget:g} s. Hint: run the frozen backbone once (cached features) "
             "instead of every epoch."
-        )
+        ).format(accuracy=accuracy, seconds=seconds, budget=settings.budget_seconds))
     return Feedback(
-        True, f"test accuracy {accuracy:.3f} (target {settings.target_accuracy:.2f}) in {seconds:.1f} s "
-        f"(budget {settings.budget_seconds:g} s).",
+        True, _("test accuracy {accuracy:.3f} (target {target:.2f}) in {seconds:.1f} s (budget {budget:g} s).").format(
+            accuracy=accuracy, target=settings.target_accuracy, seconds=seconds, budget=settings.budget_seconds),
     )
 
 
@@ -1176,9 +1221,10 @@ def make_demo_folder(folder: str | Path, per_class: int = 24, track: Track | Non
     track = track or current_track()
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(f"{str(folder)!r} exists and is not empty; the demo folder is written only into a new or empty folder")
+        raise FileExistsError(_("{folder!r} exists and is not empty; the demo folder is written only into a new or empty "
+                                "folder").format(folder=str(folder)))
     dataset = "fashion_mnist" if track.name == "offline" else track.dataset
-    (_, (x, y)), names = load_dataset(dataset)
+    (_train, (x, y)), names = load_dataset(dataset)
     if dataset == "fashion_mnist":
         names = FASHION_MNIST_CLASSES
     rng = np.random.default_rng(0)
@@ -1206,7 +1252,7 @@ def dataset_digests(names: tuple[str, ...]) -> frozenset[str]:
 
     found: set[str] = set()
     for name in names:
-        ((x, _), (x_test, _)), _ = load_dataset(name)
+        ((x, _y), (x_test, _y_test)), _names = load_dataset(name)
         for images in (x, x_test):
             images = np.ascontiguousarray(images, dtype=np.uint8)
             if images.shape[-1] == 1:
@@ -1264,32 +1310,33 @@ def judge_own_folder(found: dict[str, Any], listing: dict[str, str | None], trac
 
     folder = found["folder"]
     if folder is None:
-        return _fail("set the image folder (a path to my_images/, one sub-folder per class).")
+        return _fail(_("set the image folder (a path to my_images/, one sub-folder per class)."))
     if not any(path.startswith(_under(folder)) for path in listing):
-        return _fail(f"there is no folder {folder!r}: put your images in it, one sub-folder per class (and hand "
-                     "it in with the notebook).")
+        return _fail(_("there is no folder {folder!r}: put your images in it, one sub-folder per class (and hand "
+                       "it in with the notebook).").format(folder=folder))
     classes = class_files(listing, folder)
     files = [f"{_under(folder)}{c}/{name}" for c, names in classes.items() for name in names
              if Path(name).suffix.lower() in IMAGE_EXTENSIONS]
     if not files:
-        return _fail(f"{folder!r} has no image files in its class sub-folders.")
+        return _fail(_("{folder!r} has no image files in its class sub-folders.").format(folder=folder))
     sources = DEMO_SOURCES.get(track.name, (track.dataset,))
     try:
         with quiet():  # a first load may render and cache the dataset: nothing of it on stderr in a graded cell
             digests = dataset_digests(sources)
     except Exception as err:  # the dataset is not on this machine: nothing to compare with
-        return Feedback(True, f"{len(files)} images; not compared with the track's dataset, which this machine "
-                              f"cannot load ({type(err).__name__}).")
+        return Feedback(True, _("{n} images; not compared with the track's dataset, which this machine "
+                                "cannot load ({error}).").format(n=len(files), error=type(err).__name__))
     from_dataset = sum(listing[path] in digests for path in files if listing[path])
     if from_dataset:
-        return _fail(
-            f"{from_dataset} of the {len(files)} images in {folder!r} are images of the track's dataset "
-            f"({', '.join(sources)}): that is the demo folder, or part of it. The demo folder is for practice: "
+        return _fail(_(
+            "{n} of the {total} images in {folder!r} are images of the track's dataset "
+            "({sources}): that is the demo folder, or part of it. The demo folder is for practice: "
             "every question runs and is checked on it, but this point needs a folder of your own images. Replace "
-            f"them with images of your own ({folder!r}, one sub-folder per class) and run all cells again."
-        )
-    return Feedback(True, f"{len(files)} images of your own in {len(classes)} classes ({', '.join(classes)}): none "
-                          "comes from the track's dataset.")
+            "them with images of your own ({folder!r}, one sub-folder per class) and run all cells again."
+        ).format(n=from_dataset, total=len(files), folder=folder, sources=", ".join(sources)))
+    return Feedback(True, _("{n} images of your own in {classes} classes ({names}): none "
+                            "comes from the track's dataset.").format(n=len(files), classes=len(classes),
+                                                                      names=", ".join(classes)))
 
 
 def check_own_folder(folder: str | Path, track: Track | None = None) -> Feedback:
@@ -1340,21 +1387,25 @@ def judge_folder_task(found: dict[str, Any], listing: dict[str, str | None]) -> 
         False
     """
     if "not a task" in found:
-        return _fail(f"task should be a tlhelpers.data.Task (e.g. from data.load_folder_task), got {found['not a task']}.")
+        return _fail(_("task should be a tlhelpers.data.Task (e.g. from data.load_folder_task), got {got}.").format(
+            got=found["not a task"]))
     folder, names = found["folder"], found["class_names"]
     classes = list(class_files(listing, folder))
     if names != classes:
-        return _fail(f"the task's classes {names} should be the sub-folders of {folder!r}: {classes}.")
+        return _fail(_("the task's classes {names} should be the sub-folders of {folder!r}: {classes}.").format(
+            names=names, folder=folder, classes=classes))
     for split in ("train", "val", "test"):
         missing = [name for name, count in zip(names, found["counts"][split]) if not count]
         if split != "val" and missing:
-            return _fail(f"the {split} split has no image of {missing}; every class needs examples in train and test.")
+            return _fail(_("the {split} split has no image of {missing}; every class needs examples in train and "
+                           "test.").format(split=split, missing=missing))
     if found["leaked"]:
-        return _fail(f"{found['leaked']} test image(s) also appear in the training or validation split: the test images must be held out.")
+        return _fail(_("{n} test image(s) also appear in the training or validation split: the test images must be "
+                       "held out.").format(n=found["leaked"]))
     sizes = found["sizes"]
     return Feedback(
-        True, f"{len(names)} classes ({', '.join(names)}): {sizes['train']} training, "
-        f"{sizes['val']} validation and {sizes['test']} held-out test images.",
+        True, _("{n} classes ({names}): {train} training, {val} validation and {test} held-out test images.").format(
+            n=len(names), names=", ".join(names), train=sizes["train"], val=sizes["val"], test=sizes["test"]),
     )
 
 
@@ -1400,31 +1451,33 @@ def judge_own_model(found: dict[str, Any]) -> Feedback:
         False
     """
     if "not a model" in found:
-        return _fail(f"model should be a keras.Model, got {found['not a model']}.")
+        return _not_a_model(found, variable=True)
     if "failed" in found:
         return _fail(str(found["failed"]))
     num_classes = found["num_classes"]
     if tuple(found["output_shape"]) != (None, num_classes):
-        return _fail(f"the model should output one probability per class, shape (None, {num_classes}); "
-                     f"got {tuple(found['output_shape'])}.")
+        return _one_probability_per_class(num_classes, tuple(found["output_shape"]))
     try:
         spec, facts = _layers_facts(found, found["layers"])
         pretrained = backbone_facts(spec.name, found["input_size"], pretrained=True)
     except ValueError as err:
-        return _fail(f"the model's base is not the backbone it names: {err}.")
+        return _not_the_backbone(err)
     changed = []
     for block in spec.block_names:
         layers = [(name, digests) for name, _, digests in found["layers"] if name in pretrained and facts[name].block == block]
         for name, digests in layers:
             if facts[name].batchnorm and tuple(digests) != pretrained[name].digests:
-                return _fail(f"BatchNorm layer {name!r} changed during training: keep BatchNorm layers frozen (trainable = False).")
+                return _keep_batchnorm_frozen(name)
         if any(tuple(digests) != pretrained[name].digests for name, digests in layers):
             changed.append(block)
     if not changed:
-        return _fail("the backbone is exactly the pretrained one: after training the head, unfreeze the top block(s) and fine-tune them.")
+        return _fail(_("the backbone is exactly the pretrained one: after training the head, unfreeze the top block(s) "
+                       "and fine-tune them."))
     if spec.block_names[0] in changed:
-        return _fail(f"the lowest block ({spec.block_names[0]}) changed: with a few labels keep the lower blocks frozen, fine-tune only the top.")
-    return Feedback(True, f"fine-tuned {', '.join(changed)} of the pretrained {spec.name}; lower blocks and BatchNorm untouched.")
+        return _fail(_("the lowest block ({block}) changed: with a few labels keep the lower blocks frozen, fine-tune only "
+                       "the top.").format(block=spec.block_names[0]))
+    return Feedback(True, _("fine-tuned {blocks} of the pretrained {backbone}; lower blocks and BatchNorm untouched.").format(
+        blocks=", ".join(changed), backbone=spec.name))
 
 
 def check_own_model(model: Any, num_classes: int) -> Feedback:
@@ -1458,9 +1511,11 @@ def judge_predict(found: dict[str, Any], margin: float) -> Feedback:
     baseline = float(np.bincount(y, minlength=found["num_classes"]).max() / len(y))
     return expect(
         accuracy >= baseline + margin,
-        f"held-out test accuracy {accuracy:.3f}; always guessing the largest class gives {baseline:.3f}.",
-        f"held-out test accuracy {accuracy:.3f} is not clearly better than always guessing the largest class "
-        f"({baseline:.3f}). Hint: prepare test images exactly as the training images (size, channels, preprocessing).",
+        _("held-out test accuracy {accuracy:.3f}; always guessing the largest class gives {baseline:.3f}.").format(
+            accuracy=accuracy, baseline=baseline),
+        _("held-out test accuracy {accuracy:.3f} is not clearly better than always guessing the largest class "
+          "({baseline:.3f}). Hint: prepare test images exactly as the training images (size, channels, "
+          "preprocessing).").format(accuracy=accuracy, baseline=baseline),
     )
 
 
@@ -1493,20 +1548,23 @@ def judge_predict_file(found: dict[str, Any], per_class: int) -> Feedback:
     for path, answer in answers:
         if not isinstance(answer, str) or answer not in names:
             shown = repr(answer) if isinstance(answer, str) else str(answer.get("repr"))
-            return _fail(f"predict_file({path!r}) should return a class name, one of {names}; got {shown}.")
+            return _fail(_("predict_file({path!r}) should return a class name, one of {names}; got {shown}.").format(
+                path=path, names=names, shown=shown))
     if not answers:
-        return _fail(f"there are no files in the class folders of {folder!r} to ask predict_file about.")
+        return _fail(_("there are no files in the class folders of {folder!r} to ask predict_file about.").format(
+            folder=folder))
     classes = [path[len(_under(folder)):].split("/")[0] if path.startswith(_under(folder)) else None for path, _ in answers]
     if any(c not in names or classes.count(c) > per_class for c in classes):
-        return _fail(f"the answers are not for files the test picks (at most {per_class} of each class folder of "
-                     f"{folder!r}): was the test changed?")
+        return _fail(_("the answers are not for files the test picks (at most {per_class} of each class folder of "
+                       "{folder!r}): was the test changed?").format(per_class=per_class, folder=folder))
     right = sum(c == answer for c, (_, answer) in zip(classes, answers))
     baseline = 1 / len(names)
     return expect(
         right / len(answers) > baseline,
-        f"predict_file named {right} of {len(answers)} images right.",
-        f"predict_file named only {right} of {len(answers)} images right (guessing gives {baseline:.2f}). Hint: load "
-        "the file at the size, channels and preprocessing the model was trained with.",
+        _("predict_file named {right} of {total} images right.").format(right=right, total=len(answers)),
+        _("predict_file named only {right} of {total} images right (guessing gives {baseline:.2f}). Hint: load "
+          "the file at the size, channels and preprocessing the model was trained with.").format(
+            right=right, total=len(answers), baseline=baseline),
     )
 
 
@@ -1545,7 +1603,7 @@ JUDGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Fee
     "prepare": lambda found, key, facts: judge_prepare(found, **key),
     "wrong_pipelines_format": lambda found, key, facts: judge_wrong_pipelines_format(found),
     "wrong_pipelines": lambda found, key, facts: judge_wrong_pipelines(found),
-    "solve": lambda found, key, facts: Feedback(True, "solve ran (the grader times its cell)."),
+    "solve": lambda found, key, facts: Feedback(True, _("solve ran (the grader times its cell).")),
     "predictions": lambda found, key, facts: judge_predictions(found, challenge_truth(current_track())),
     "challenge": lambda found, key, facts: judge_challenge(
         found, challenge_truth(current_track()), _solve_seconds(key, facts), challenge(), timing_slack(challenge())),

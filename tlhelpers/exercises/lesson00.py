@@ -16,10 +16,10 @@ from typing import Any
 import keras
 
 from tlhelpers.checks import Feedback, expect, run_checks
-from tlhelpers.exercises._common import as_number, not_answered
+from tlhelpers.exercises._common import as_number, multiple_choice, not_answered
+from tlhelpers.i18n import N_, _
 
-
-_RULE = "Use the update rule θ ← θ − α · ∂J/∂θ with the values in the exercise."
+_RULE = N_("Use the update rule θ ← θ − α · ∂J/∂θ with the values in the exercise.")
 
 
 def check_update(answer: Any, theta: float = 2.0, gradient: float = 0.5, learning_rate: float = 0.1) -> Feedback:
@@ -32,10 +32,11 @@ def check_update(answer: Any, theta: float = 2.0, gradient: float = 0.5, learnin
         'θ after one step is not 2.05: you moved θ along the gradient. The update subtracts α · ∂J/∂θ: it steps downhill, against the gradient.'
     """
     if answer is None:
-        return not_answered(f"set answer to θ after one step, a number. {_RULE}")
+        return not_answered(_("set answer to θ after one step, a number. {rule}").format(rule=_(_RULE)))
     value = as_number(answer)
     if value is None:
-        return Feedback(False, f"answer should be a number, got {answer!r}. {_RULE}")
+        return Feedback(False, _("answer should be a number, got {answer!r}. {rule}").format(
+            answer=answer, rule=_(_RULE)))
     step = learning_rate * gradient
     expected = theta - step
 
@@ -43,20 +44,21 @@ def check_update(answer: Any, theta: float = 2.0, gradient: float = 0.5, learnin
         return abs(value - x) <= 1e-6
 
     if near(expected):
-        return Feedback(True, f"θ after one step is {value:g}: {theta} − {learning_rate} × {gradient}, "
-                              f"a step of {step:g} against the gradient.")
-    wrong = f"θ after one step is not {value:g}:"
+        return Feedback(True, _("θ after one step is {value:g}: {theta} − {learning_rate} × {gradient}, "
+                                "a step of {step:g} against the gradient.").format(
+            value=value, theta=theta, learning_rate=learning_rate, gradient=gradient, step=step))
     if near(theta + step):
-        why = "you moved θ along the gradient. The update subtracts α · ∂J/∂θ: it steps downhill, against the gradient."
+        why = _("you moved θ along the gradient. The update subtracts α · ∂J/∂θ: it steps downhill, against the "
+                "gradient.")
     elif near(theta - gradient):
-        why = "the step is missing the learning rate α, which scales the gradient before it is subtracted."
+        why = _("the step is missing the learning rate α, which scales the gradient before it is subtracted.")
     elif near(step) or near(-step):
-        why = "that is the size of the step α · ∂J/∂θ; the question asks for θ after it."
+        why = _("that is the size of the step α · ∂J/∂θ; the question asks for θ after it.")
     elif near(theta):
-        why = "θ is a trainable weight, so the step changes it."
+        why = _("θ is a trainable weight, so the step changes it.")
     else:
-        why = "check the arithmetic. " + _RULE
-    return Feedback(False, f"{wrong} {why}")
+        why = _("check the arithmetic. {rule}").format(rule=_(_RULE))
+    return Feedback(False, _("θ after one step is not {value:g}: {why}").format(value=value, why=why))
 
 
 def exercise_model() -> keras.Model:
@@ -81,39 +83,40 @@ def check_frozen(model: Any) -> Feedback:
         True
     """
     if not isinstance(model, keras.Model):
-        return Feedback(False, f"pass the model from exercise_model(), got {type(model).__name__}.")
+        return Feedback(False, _("pass the model from exercise_model(), got {kind}.").format(kind=type(model).__name__))
     names = {layer.name for layer in model.layers}
     if not {"first", "second"} <= names:
-        return Feedback(False, "the model needs the layers 'first' and 'second': start from exercise_model().")
+        return Feedback(False, _("the model needs the layers 'first' and 'second': start from exercise_model()."))
     first, second = model.get_layer("first"), model.get_layer("second")
     return run_checks(
-        lambda: expect(not first.trainable, "'first' is frozen: the update skips its kernel and bias.",
-                       "'first' is still trainable. Hint: section 4 froze a layer by setting one of its attributes; "
-                       "model.get_layer('first') gives you the layer."),
-        lambda: expect(second.trainable, "'second' still trains.",
-                       "'second' is frozen too; only 'first' should be. Hint: set its trainable back to True"),
+        lambda: expect(not first.trainable, _("'first' is frozen: the update skips its kernel and bias."),
+                       _("'first' is still trainable. Hint: section 4 froze a layer by setting one of its attributes; "
+                         "model.get_layer('first') gives you the layer.")),
+        lambda: expect(second.trainable, _("'second' still trains."),
+                       _("'second' is frozen too; only 'first' should be. Hint: set its trainable back to True")),
         lambda: expect(
             [v.path for v in model.trainable_variables] == [v.path for v in second.trainable_variables],
-            f"model.trainable_variables holds only 'second''s {len(second.trainable_variables)} variables: "
-            "those are all that tape.gradient and the optimizer get.",
-            f"model.trainable_variables holds {[v.path for v in model.trainable_variables]}; it should hold "
-            "only the variables of 'second'.",
+            _("model.trainable_variables holds only 'second''s {count} variables: "
+              "those are all that tape.gradient and the optimizer get.").format(count=len(second.trainable_variables)),
+            _("model.trainable_variables holds {paths}; it should hold "
+              "only the variables of 'second'.").format(paths=[v.path for v in model.trainable_variables]),
         ),
     )
 
 
 FIXED_EPOCHS_CHOICES = {
-    "a": ("it is faster",
-          "no: early stopping would usually end sooner, not later. The reason is what the validation split can tell."),
-    "b": ("one validation image per class cannot tell a good epoch from a lucky one",
-          "with one validation image per class, the validation accuracy jumps in whole steps of one image: the "
-          "'best' epoch would be picked by chance, so compare trains for fixed epochs with fixed settings."),
-    "c": ("with one label per class there are no validation images at all",
-          "no: a budget of k labels per class spends k on training and k on validation, so there is one "
-          "validation image per class. Think about what one image per class can say about an epoch."),
-    "d": ("a network from scratch never overfits",
-          "no: from random weights, a few images are memorised easily; that is exactly why epochs are chosen "
-          "on validation when there is enough of it."),
+    "a": (N_("it is faster"),
+          N_("no: early stopping would usually end sooner, not later. The reason is what the validation split can "
+             "tell.")),
+    "b": (N_("one validation image per class cannot tell a good epoch from a lucky one"),
+          N_("with one validation image per class, the validation accuracy jumps in whole steps of one image: the "
+             "'best' epoch would be picked by chance, so compare trains for fixed epochs with fixed settings.")),
+    "c": (N_("with one label per class there are no validation images at all"),
+          N_("no: a budget of k labels per class spends k on training and k on validation, so there is one "
+             "validation image per class. Think about what one image per class can say about an epoch.")),
+    "d": (N_("a network from scratch never overfits"),
+          N_("no: from random weights, a few images are memorised easily; that is exactly why epochs are chosen "
+             "on validation when there is enough of it.")),
 }
 
 
@@ -124,11 +127,4 @@ def check_fixed_epochs(answer: Any) -> Feedback:
         >>> check_fixed_epochs("b").correct
         True
     """
-    keys = list(FIXED_EPOCHS_CHOICES)
-    if answer is None:
-        return not_answered(f"set answer to one of {', '.join(repr(k) for k in keys)}.")
-    key = str(answer).strip().lower().strip("()")
-    if key not in FIXED_EPOCHS_CHOICES:
-        return Feedback(False, f"answer {answer!r} is not one of {', '.join(repr(k) for k in keys)}.")
-    why = FIXED_EPOCHS_CHOICES[key][1]
-    return Feedback(key == "b", f"({key}) {why}" if key == "b" else f"({key}) {why} Try again.")
+    return multiple_choice(answer, FIXED_EPOCHS_CHOICES, right="b")

@@ -20,6 +20,7 @@ from typing import Any
 from tlhelpers.backbones import get_spec
 from tlhelpers.checks import Feedback
 from tlhelpers.exercises._common import architecture_at, as_number, not_answered
+from tlhelpers.i18n import _
 
 OTHER_BACKBONE = "resnet50"  # exercise 3: a backbone whose blocks the lesson does not print
 
@@ -37,10 +38,10 @@ def check_head_parameters(answer: Any, backbone: str, num_classes: int, input_si
         'the head adds more than 1,280: that counts the weights, one per (input, output) pair, but each of the 5 outputs also has a bias.'
     """
     if answer is None:
-        return not_answered("set answer to the number of parameters the new head adds (a whole number).")
+        return not_answered(_("set answer to the number of parameters the new head adds (a whole number)."))
     value = as_number(answer)
     if value is None or value != int(value):
-        return Feedback(False, f"answer should be a whole number of parameters, got {answer!r}.")
+        return Feedback(False, _("answer should be a whole number of parameters, got {answer!r}.").format(answer=answer))
     value = int(value)
     size = input_size or get_spec(backbone).input_size
     maps = architecture_at(backbone, size)
@@ -49,26 +50,28 @@ def check_head_parameters(answer: Any, backbone: str, num_classes: int, input_si
     expected = weights + num_classes
     if value == expected:
         backbone_params = maps.count_params()
-        return Feedback(True, f"the head adds {expected:,} parameters: {features} pooled features × {num_classes} "
-                              f"outputs = {weights:,} weights, plus {num_classes} biases. Next to the backbone's "
-                              f"{backbone_params:,} that is {expected / backbone_params:.2%}: a new head is cheap "
-                              "to train, which is why transfer learning starts there.")
+        return Feedback(True, _("the head adds {expected:,} parameters: {features} pooled features × {num_classes} "
+                                "outputs = {weights:,} weights, plus {num_classes} biases. Next to the backbone's "
+                                "{backbone_params:,} that is {share:.2%}: a new head is cheap "
+                                "to train, which is why transfer learning starts there.").format(
+            expected=expected, features=features, num_classes=num_classes, weights=weights,
+            backbone_params=backbone_params, share=expected / backbone_params))
     if value == weights:
-        why = (f"that counts the weights, one per (input, output) pair, but each of the {num_classes} outputs "
-               "also has a bias.")
-        return Feedback(False, f"the head adds more than {value:,}: {why}")
+        why = _("that counts the weights, one per (input, output) pair, but each of the {num_classes} outputs "
+                "also has a bias.").format(num_classes=num_classes)
+        return Feedback(False, _("the head adds more than {value:,}: {why}").format(value=value, why=why))
     if value == height * width * features * num_classes + num_classes:
-        why = ("that is what a head on the flattened feature maps (pooling=None) would add; with pooling='avg' "
-               "the head gets one number per channel.")
+        why = _("that is what a head on the flattened feature maps (pooling=None) would add; with pooling='avg' "
+                "the head gets one number per channel.")
     elif value == expected + maps.count_params():
-        why = "that includes the backbone's parameters; the question asks only for what the head adds."
+        why = _("that includes the backbone's parameters; the question asks only for what the head adds.")
     elif value in (features, features + num_classes, num_classes):
-        why = ("that is one layer's width, not a parameter count: a Dense layer has one weight for every "
-               "(input, output) pair, and one bias per output.")
+        why = _("that is one layer's width, not a parameter count: a Dense layer has one weight for every "
+                "(input, output) pair, and one bias per output.")
     else:
-        why = ("a Dense layer has one weight for every (input, output) pair plus one bias per output. Its input "
-               "here is the pooled vector: section 2 shows its length.")
-    return Feedback(False, f"the head does not add {value:,} parameters: {why}")
+        why = _("a Dense layer has one weight for every (input, output) pair plus one bias per output. Its input "
+                "here is the pooled vector: section 2 shows its length.")
+    return Feedback(False, _("the head does not add {value:,} parameters: {why}").format(value=value, why=why))
 
 
 def _as_shape(value: Any) -> tuple | None:
@@ -92,32 +95,35 @@ def check_feature_maps_at(answer: Any, backbone: str, input_size: int, scale: in
         'not (None, 4, 4, 256): that is the shape at the size the lesson used. The maps cover the image: a larger image gives larger maps, shrunk by the same factor.'
     """
     if answer is None:
-        return not_answered("set answer to a shape tuple such as (None, height, width, channels).")
+        return not_answered(_("set answer to a shape tuple such as (None, height, width, channels)."))
     shape = _as_shape(answer)
     if shape is None or len(shape) not in (3, 4):
-        return Feedback(False, f"answer should be a shape tuple (None, height, width, channels), got {answer!r}.")
+        return Feedback(False, _("answer should be a shape tuple (None, height, width, channels), got {answer!r}.").format(
+            answer=answer))
     if len(shape) == 3:
         shape = (None, *shape)
     size = scale * input_size
     shown = tuple(architecture_at(backbone, input_size).output.shape)
     expected = tuple(architecture_at(backbone, size).output.shape)
     if shape[1:] == expected[1:]:
-        return Feedback(True, f"at {size} px the maps are {expected[1]}x{expected[2]} with {expected[3]} channels "
-                              f"(at {input_size} px: {shown[1]}x{shown[2]}): the poolings and strided convolutions "
-                              "shrink height and width by the same factor at any size, and the convolutions keep "
-                              "their number of filters. Pooled, the vector has the same length at both sizes: the "
-                              "head does not depend on the image size.")
+        return Feedback(True, _("at {size} px the maps are {height}x{width} with {channels} channels "
+                                "(at {input_size} px: {shown_height}x{shown_width}): the poolings and strided "
+                                "convolutions shrink height and width by the same factor at any size, and the "
+                                "convolutions keep their number of filters. Pooled, the vector has the same length at "
+                                "both sizes: the head does not depend on the image size.").format(
+            size=size, height=expected[1], width=expected[2], channels=expected[3], input_size=input_size,
+            shown_height=shown[1], shown_width=shown[2]))
     if shape[3] != expected[3]:
-        why = "the number of channels is set by the last block's convolutions, whatever the image size."
+        why = _("the number of channels is set by the last block's convolutions, whatever the image size.")
     elif shape[1:] == shown[1:]:
-        why = ("that is the shape at the size the lesson used. The maps cover the image: a larger image gives "
-               "larger maps, shrunk by the same factor.")
+        why = _("that is the shape at the size the lesson used. The maps cover the image: a larger image gives "
+                "larger maps, shrunk by the same factor.")
     elif shape[1] != shape[2]:
-        why = "the input is square, and so are the maps."
+        why = _("the input is square, and so are the maps.")
     else:
-        why = ("height and width shrink by the same factor at any input size: find that factor from the input "
-               "side and the last maps in section 4, then apply it to the new size.")
-    return Feedback(False, f"not {_shape_text(shape)}: {why}")
+        why = _("height and width shrink by the same factor at any input size: find that factor from the input "
+                "side and the last maps in section 4, then apply it to the new size.")
+    return Feedback(False, _("not {shape}: {why}").format(shape=_shape_text(shape), why=why))
 
 
 def _shape_text(shape: tuple) -> str:
@@ -135,31 +141,39 @@ def check_top_blocks(answer: Any, backbone: str = OTHER_BACKBONE, count: int = 2
     """
     spec = get_spec(backbone)
     names = list(spec.block_names)
-    where = f"get_spec({backbone!r}).block_names lists its blocks from the input up"
+    where = _("get_spec({backbone!r}).block_names lists its blocks from the input up").format(backbone=backbone)
     if answer is None:
-        return not_answered(f"set answer to a list of {count} block names of {backbone}: {where}.")
+        return not_answered(_("set answer to a list of {count} block names of {backbone}: {where}.").format(
+            count=count, backbone=backbone, where=where))
     picked = [answer] if isinstance(answer, str) else answer
     try:
         picked = [str(name) for name in picked]
     except TypeError:
-        return Feedback(False, f"answer should be a list of {count} block names, got {answer!r}.")
+        return Feedback(False, _("answer should be a list of {count} block names, got {answer!r}.").format(
+            count=count, answer=answer))
     unknown = [name for name in picked if name not in names]
     if unknown:
-        return Feedback(False, f"{unknown} are not blocks of {backbone}: {where}.")
+        return Feedback(False, _("{unknown} are not blocks of {backbone}: {where}.").format(
+            unknown=unknown, backbone=backbone, where=where))
     if len(set(picked)) != count:
-        return Feedback(False, f"name {count} different blocks, got {picked!r}.")
+        return Feedback(False, _("name {count} different blocks, got {picked!r}.").format(count=count, picked=picked))
     top = names[-count:]
     if set(picked) == set(top):
         order = ", ".join(names)
-        return Feedback(True, f"{' and '.join(top)} are {backbone}'s top {count} blocks (from the input: {order}): "
-                              "the most specific to its source task, so the first to adapt to a new one; the "
-                              "blocks below hold generic features that transfer as they are.")
+        return Feedback(True, _("{top} are {backbone}'s top {count} blocks (from the input: {order}): "
+                                "the most specific to its source task, so the first to adapt to a new one; the "
+                                "blocks below hold generic features that transfer as they are.").format(
+            top=_(" and ").join(top), backbone=backbone, count=count, order=order))
     right = len(set(picked) & set(top))
     lowest = names[0]
     if lowest in picked:
-        why = (f"The first block, {lowest}, detects edges and textures any image has, the most reusable features "
-               "there are; fine-tuning starts at the other end.")
+        why = _("The first block, {lowest}, detects edges and textures any image has, the most reusable features "
+                "there are; fine-tuning starts at the other end.").format(lowest=lowest)
     else:
-        why = "Features get more specific block by block from the input up, and fine-tuning starts with the most specific."
-    head = f"one of {picked!r} is right, the other is not." if right == 1 else f"neither of {picked!r} is right."
-    return Feedback(False, f"{head} {why}")
+        why = _("Features get more specific block by block from the input up, and fine-tuning starts with the most "
+                "specific.")
+    if right == 1:
+        head = _("one of {picked!r} is right, the other is not.").format(picked=picked)
+    else:
+        head = _("neither of {picked!r} is right.").format(picked=picked)
+    return Feedback(False, _("{head} {why}").format(head=head, why=why))

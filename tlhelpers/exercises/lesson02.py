@@ -17,6 +17,7 @@ import numpy as np
 
 from tlhelpers.checks import Feedback, expect, run_checks
 from tlhelpers.exercises._common import not_answered
+from tlhelpers.i18n import _
 from tlhelpers.preprocessing import apply_preprocess, check_batch
 
 
@@ -29,27 +30,30 @@ def check_preprocessed(answer: Any, raw: Any, backbone: str) -> Feedback:
         True
     """
     if answer is None:
-        return not_answered(f"set answer to the batch prepared for {backbone}.")
+        return not_answered(_("set answer to the batch prepared for {backbone}.").format(backbone=backbone))
     if isinstance(answer, np.ndarray) and isinstance(raw, np.ndarray) and np.shares_memory(answer, raw):
         if raw.min() >= 0 and raw.max() <= 255 and np.array_equal(raw, np.round(raw)):
-            return Feedback(False, f"answer is still the raw batch: {backbone} needs its preprocessing first (its "
-                                   "contract is in section 3).")
-        return Feedback(False, "answer shares its memory with the raw batch: preprocess_input changed the raw "
-                               "images in place (the trap from section 3), so they are not raw any more. "
-                               "Hint: re-run the cell, and preprocess a copy of the raw batch.")
+            return Feedback(False, _("answer is still the raw batch: {backbone} needs its preprocessing first (its "
+                                     "contract is in section 3).").format(backbone=backbone))
+        return Feedback(False, _("answer shares its memory with the raw batch: preprocess_input changed the raw "
+                                 "images in place (the trap from section 3), so they are not raw any more. "
+                                 "Hint: re-run the cell, and preprocess a copy of the raw batch."))
     try:
         x = np.asarray(answer, dtype=np.float32)
     except (TypeError, ValueError):
-        return Feedback(False, f"answer should be an array of images, got {type(answer).__name__}.")
+        return Feedback(False, _("answer should be an array of images, got {kind}.").format(kind=type(answer).__name__))
     expected = apply_preprocess(raw, backbone)
     if x.shape != expected.shape:
-        return Feedback(False, f"answer has shape {x.shape}, expected {expected.shape} (same images, same size).")
+        return Feedback(False, _("answer has shape {shape}, expected {expected} (same images, same size).").format(
+            shape=x.shape, expected=expected.shape))
     report = check_batch(x, backbone, warn=False)
     if np.allclose(x, expected, atol=1e-3):
-        return Feedback(True, f"the batch is {backbone}'s preprocess_input applied once: range "
-                              f"{report.observed[0]:g} .. {report.observed[1]:g}.")
-    return Feedback(False, f"not {backbone}'s preprocessing applied once: {report.explanation}. "
-                           f"Hint: {report.fix or 'apply get_spec(backbone).preprocess to a copy of the raw images'}")
+        return Feedback(True, _("the batch is {backbone}'s preprocess_input applied once: range "
+                                "{low:g} .. {high:g}.").format(
+            backbone=backbone, low=report.observed[0], high=report.observed[1]))
+    return Feedback(False, _("not {backbone}'s preprocessing applied once: {explanation}. Hint: {fix}").format(
+        backbone=backbone, explanation=report.explanation,
+        fix=report.fix or _("apply get_spec(backbone).preprocess to a copy of the raw images")))
 
 
 RED = (255, 0, 0)  # exercise 2's pixel, RGB
@@ -77,14 +81,15 @@ def check_pixel_prediction(answer: Any, backbone: str = "resnet50", pixel: tuple
 
     spec = get_spec(backbone)
     if answer is None:
-        return not_answered(f"set answer to the three values {backbone} gets for the pixel {pixel}, as a tuple "
-                            "in the order the backbone takes its channels.")
+        return not_answered(_("set answer to the three values {backbone} gets for the pixel {pixel}, as a tuple "
+                              "in the order the backbone takes its channels.").format(backbone=backbone, pixel=pixel))
     try:
         values = tuple(float(v) for v in answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"answer should be a tuple of three numbers, got {answer!r}.")
+        return Feedback(False, _("answer should be a tuple of three numbers, got {answer!r}.").format(answer=answer))
     if len(values) != 3:
-        return Feedback(False, f"answer should hold three numbers, one per channel, got {len(values)}.")
+        return Feedback(False, _("answer should hold three numbers, one per channel, got {count}.").format(
+            count=len(values)))
     shown = "(" + ", ".join(f"{v:g}" for v in values) + ")"
     got = np.asarray(values)
     pixel_array = np.asarray(pixel, np.float64)
@@ -94,27 +99,31 @@ def check_pixel_prediction(answer: Any, backbone: str = "resnet50", pixel: tuple
         return x.shape == got.shape and bool(np.all(np.abs(got - x) <= 0.01))
 
     if near(expected):
-        return Feedback(True, f"{backbone} gets {shown} for the RGB pixel {pixel}: its preprocess_input "
-                              "reorders the channels to BGR, then subtracts each channel's ImageNet mean. The "
-                              "flip is why a red object has its large value in the last channel.")
+        return Feedback(True, _("{backbone} gets {shown} for the RGB pixel {pixel}: its preprocess_input "
+                                "reorders the channels to BGR, then subtracts each channel's ImageNet mean. The "
+                                "flip is why a red object has its large value in the last channel.").format(
+            backbone=backbone, shown=shown, pixel=pixel))
     if near(expected[::-1]):
-        why = (f"each channel has its mean subtracted, but the values are in RGB order. {backbone}'s "
-               "preprocess_input ('caffe' mode) reorders the channels before it subtracts the means.")
+        why = _("each channel has its mean subtracted, but the values are in RGB order. {backbone}'s "
+                "preprocess_input ('caffe' mode) reorders the channels before it subtracts the means.").format(
+            backbone=backbone)
     elif near(_through(spec.preprocess, pixel_array[::-1])[::-1]) or near(_through(spec.preprocess, pixel_array[::-1])):
-        why = "each mean belongs to one channel: subtract the blue mean from the blue value, and so on."
+        why = _("each mean belongs to one channel: subtract the blue mean from the blue value, and so on.")
     elif near(pixel_array):
-        why = f"those are the raw values; {backbone} gets them only after its preprocess_input."
+        why = _("those are the raw values; {backbone} gets them only after its preprocess_input.").format(
+            backbone=backbone)
     elif near(pixel_array[::-1]):
-        why = "the channels are reordered, but the means still have to come off."
+        why = _("the channels are reordered, but the means still have to come off.")
     else:
         others = [name for name, other in BACKBONES.items()
                   if name != backbone and other.channels == 3 and near(_through(other.preprocess, pixel))]
         if others:
-            why = f"that is {others[0]}'s contract; {backbone}'s is in the contract table of section 3."
+            why = _("that is {other}'s contract; {backbone}'s is in the contract table of section 3.").format(
+                other=others[0], backbone=backbone)
         else:
-            why = (f"apply {backbone}'s contract step by step: the scheme in the contract table of section 3, "
-                   "then the means given in the exercise.")
-    return Feedback(False, f"not {shown}: {why}")
+            why = _("apply {backbone}'s contract step by step: the scheme in the contract table of section 3, "
+                    "then the means given in the exercise.").format(backbone=backbone)
+    return Feedback(False, _("not {shown}: {why}").format(shown=shown, why=why))
 
 
 def check_augmentation(augmentation: Any, image_size: int = 32, channels: int = 1) -> Feedback:
@@ -130,9 +139,10 @@ def check_augmentation(augmentation: Any, image_size: int = 32, channels: int = 
         True
     """
     if augmentation is None:
-        return not_answered("set answer to your augmentation: a Keras layer, or a keras.Sequential of layers.")
+        return not_answered(_("set answer to your augmentation: a Keras layer, or a keras.Sequential of layers."))
     if not isinstance(augmentation, keras.layers.Layer):
-        return Feedback(False, f"answer should be a Keras layer or Sequential, got {type(augmentation).__name__}.")
+        return Feedback(False, _("answer should be a Keras layer or Sequential, got {kind}.").format(
+            kind=type(augmentation).__name__))
     layers = augmentation.layers if isinstance(augmentation, keras.Sequential) else [augmentation]
     x = np.random.default_rng(0).uniform(0, 255, (4, image_size, image_size, channels)).astype(np.float32)
 
@@ -142,20 +152,22 @@ def check_augmentation(augmentation: Any, image_size: int = 32, channels: int = 
 
     flips = [l for l in layers if isinstance(l, keras.layers.RandomFlip)]
     rotations = [l for l in layers if isinstance(l, keras.layers.RandomRotation)]
-    flip_found = f"yours flips with mode {flips[0].mode!r}" if flips else "it has no RandomFlip layer"
-    turn_found = (f"yours has factor {rotations[0].factor!r}" if rotations else "it has no RandomRotation layer")
+    flip_found = (_("yours flips with mode {mode!r}").format(mode=flips[0].mode) if flips
+                  else _("it has no RandomFlip layer"))
+    turn_found = (_("yours has factor {factor!r}").format(factor=rotations[0].factor) if rotations
+                  else _("it has no RandomRotation layer"))
     return run_checks(
-        lambda: expect(bool(flips) and flips[0].mode == "horizontal", "it flips horizontally.",
-                       f"it needs a keras.layers.RandomFlip that mirrors images left to right; {flip_found}. "
-                       "Hint: the mode names the direction of the flip."),
+        lambda: expect(bool(flips) and flips[0].mode == "horizontal", _("it flips horizontally."),
+                       _("it needs a keras.layers.RandomFlip that mirrors images left to right; {found}. "
+                         "Hint: the mode names the direction of the flip.").format(found=flip_found)),
         lambda: expect(bool(rotations) and np.allclose(factor(rotations[0]), (-0.1, 0.1)),
-                       "it rotates by up to 10% of a turn.",
-                       f"it needs a keras.layers.RandomRotation that turns images by up to 10% of a full turn, "
-                       f"either way; {turn_found}. Hint: help(keras.layers.RandomRotation) says in what unit its "
-                       "factor counts."),
+                       _("it rotates by up to 10% of a turn."),
+                       _("it needs a keras.layers.RandomRotation that turns images by up to 10% of a full turn, "
+                         "either way; {found}. Hint: help(keras.layers.RandomRotation) says in what unit its "
+                         "factor counts.").format(found=turn_found)),
         lambda: expect(np.allclose(keras.ops.convert_to_numpy(augmentation(x, training=False)), x),
-                       "at training=False images pass unchanged.",
-                       "at training=False it changed the images; augmentation must be off outside training."),
+                       _("at training=False images pass unchanged."),
+                       _("at training=False it changed the images; augmentation must be off outside training.")),
         lambda: expect(not np.allclose(keras.ops.convert_to_numpy(augmentation(x, training=True)), x),
-                       "at training=True it changes them.", "at training=True the images did not change."),
+                       _("at training=True it changes them."), _("at training=True the images did not change.")),
     )

@@ -18,6 +18,7 @@ import keras
 from tlhelpers.checks import Feedback
 from tlhelpers.discriminative import block_learning_rates
 from tlhelpers.exercises._common import as_number, not_answered
+from tlhelpers.i18n import _
 from tlhelpers.transfer import find_backbone
 
 
@@ -32,30 +33,34 @@ def check_lr_choice(answer: Any, finder: Any) -> Feedback:
         ❌ Not yet: no answer yet: set answer to a learning rate (a number) read off the x axis of the plot.
     """
     if answer is None:
-        return not_answered("set answer to a learning rate (a number) read off the x axis of the plot.")
+        return not_answered(_("set answer to a learning rate (a number) read off the x axis of the plot."))
     try:
         lr = float(answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"the answer should be a number (a learning rate read off the plot), got {answer!r}.")
+        return Feedback(False, _("the answer should be a number (a learning rate read off the plot), got "
+                                 "{answer!r}.").format(answer=answer))
     if not math.isfinite(lr) or lr <= 0:
-        return Feedback(False, f"a learning rate must be a positive number, got {answer!r}.")
+        return Feedback(False, _("a learning rate must be a positive number, got {answer!r}.").format(answer=answer))
     try:
         lrs, smooth = finder._usable()
     except (AttributeError, ValueError) as err:
-        return Feedback(False, f"run the LR finder first (find_lr): {err}")
+        return Feedback(False, _("run the LR finder first (find_lr): {error}").format(error=err))
     best = float(lrs[int(smooth.argmin())])
     diverged = finder.diverged_lr
     if diverged is not None and lr >= diverged:
-        return Feedback(False, f"{lr:g} is at or past the point where the finder stopped: there the loss explodes. "
-                               "Look further left on the plot.")
+        return Feedback(False, _("{lr:g} is at or past the point where the finder stopped: there the loss explodes. "
+                                 "Look further left on the plot.").format(lr=lr))
     if lr > best * 1.0001:
-        return Feedback(False, f"{lr:g} is right of the curve's lowest point: there the loss is already turning "
-                               "upward. Pick a rate on the falling part of the curve, left of the minimum.")
+        return Feedback(False, _("{lr:g} is right of the curve's lowest point: there the loss is already turning "
+                                 "upward. Pick a rate on the falling part of the curve, left of the minimum.").format(
+            lr=lr))
     if lr < best / 100:
-        return Feedback(False, f"{lr:g} is more than 100x left of the curve's lowest point: at such rates the "
-                               "loss barely moves, so training would crawl. Look where the curve falls steeply.")
-    return Feedback(True, f"{lr:g} lies on the falling part of the curve, at or below {best:.2g} where the "
-                          f"smoothed loss is lowest (the finder's own rule says {finder.suggestion():.2g}).")
+        return Feedback(False, _("{lr:g} is more than 100x left of the curve's lowest point: at such rates the "
+                                 "loss barely moves, so training would crawl. Look where the curve falls "
+                                 "steeply.").format(lr=lr))
+    return Feedback(True, _("{lr:g} lies on the falling part of the curve, at or below {best:.2g} where the "
+                            "smoothed loss is lowest (the finder's own rule says {suggestion:.2g}).").format(
+        lr=lr, best=best, suggestion=finder.suggestion()))
 
 
 def check_block_rate(answer: Any, model: keras.Model, head_lr: float = 1e-3, decay: float = 0.5) -> Feedback:
@@ -66,18 +71,22 @@ def check_block_rate(answer: Any, model: keras.Model, head_lr: float = 1e-3, dec
         ❌ Not yet: no answer yet: set answer to a learning rate (a number).
     """
     if answer is None:
-        return not_answered("set answer to a learning rate (a number).")
+        return not_answered(_("set answer to a learning rate (a number)."))
     value = as_number(answer)
     if value is None or value <= 0:
-        return Feedback(False, f"the answer should be a positive number (a learning rate), got {answer!r}.")
-    _, spec = find_backbone(model)
+        return Feedback(False, _("the answer should be a positive number (a learning rate), got {answer!r}.").format(
+            answer=answer))
+    spec = find_backbone(model)[1]
     block = spec.block_names[-3]
     rate = block_learning_rates(model, head_lr, decay)[block]
     if math.isclose(value, rate, rel_tol=1e-3):
-        return Feedback(True, f"{block}, the third block from the top, gets {head_lr:g} x {decay:g}^3 = {rate:g}: "
-                              "the head gets the full rate and each block down one more factor of decay.")
+        return Feedback(True, _("{block}, the third block from the top, gets {head_lr:g} x {decay:g}^3 = {rate:g}: "
+                                "the head gets the full rate and each block down one more factor of decay.").format(
+            block=block, head_lr=head_lr, decay=decay, rate=rate))
     if math.isclose(value, head_lr * decay ** 2, rel_tol=1e-3) or math.isclose(value, head_lr * decay ** 4, rel_tol=1e-3):
-        return Feedback(False, f"{value:g} is one factor of decay off: count the factors again, starting from the "
-                               "head (which gets head_lr itself) and going down one block at a time.")
-    return Feedback(False, f"{value:g} is not the rate block_learning_rates gives that block. The head gets head_lr; "
-                           "the top block head_lr x decay; each block further down one more factor of decay.")
+        return Feedback(False, _("{value:g} is one factor of decay off: count the factors again, starting from the "
+                                 "head (which gets head_lr itself) and going down one block at a time.").format(
+            value=value))
+    return Feedback(False, _("{value:g} is not the rate block_learning_rates gives that block. The head gets head_lr; "
+                             "the top block head_lr x decay; each block further down one more factor of "
+                             "decay.").format(value=value))

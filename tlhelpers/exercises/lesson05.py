@@ -24,6 +24,7 @@ import numpy as np
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.exercises._common import not_answered
+from tlhelpers.i18n import _
 
 
 def _class_index(value: Any, names: tuple[str, ...]) -> int | None:
@@ -32,6 +33,10 @@ def _class_index(value: Any, names: tuple[str, ...]) -> int | None:
     if isinstance(value, str) and value in names:
         return names.index(value)
     return None
+
+
+def _unknown_class(name: str, names: tuple[str, ...]) -> str:
+    return _("unknown class {name!r}; choose one of: {choices}").format(name=name, choices=", ".join(names))
 
 
 def check_false_alarm_source(answer: Any, evaluation: Evaluation, predicted_class: str) -> Feedback:
@@ -51,7 +56,7 @@ def check_false_alarm_source(answer: Any, evaluation: Evaluation, predicted_clas
     """
     names = evaluation.class_names
     if predicted_class not in names:
-        raise ValueError(f"unknown class {predicted_class!r}; choose one of: {', '.join(names)}")
+        raise ValueError(_unknown_class(predicted_class, names))
     c = names.index(predicted_class)
     cm = evaluation.confusion
     column = cm[:, c].copy()
@@ -59,27 +64,34 @@ def check_false_alarm_source(answer: Any, evaluation: Evaluation, predicted_clas
     row = cm[c].copy()
     row[c] = 0
     if column.max() == 0:
-        return expect(answer is None, f"the model never predicts {predicted_class!r} wrongly, so there is no source.",
-                      f"{answer!r} is not it: look down the column {predicted_class!r} of the confusion matrix, "
-                      "off the diagonal, and count again.")
+        return expect(answer is None,
+                      _("the model never predicts {predicted!r} wrongly, so there is no source.").format(
+                          predicted=predicted_class),
+                      _("{answer!r} is not it: look down the column {predicted!r} of the confusion matrix, "
+                        "off the diagonal, and count again.").format(answer=answer, predicted=predicted_class))
     if answer is None:
-        return not_answered(f"set answer to the true class (a name from the class names, or its index) that the "
-                            f"wrong {predicted_class!r} predictions most often come from.")
+        return not_answered(_("set answer to the true class (a name from the class names, or its index) that the "
+                              "wrong {predicted!r} predictions most often come from.").format(predicted=predicted_class))
     t = _class_index(answer, names)
     if t is None:
-        return Feedback(False, f"use a class name from {list(names)} (or its index), got {answer!r}.")
+        return Feedback(False, _("use a class name from {names} (or its index), got {answer!r}.").format(
+            names=list(names), answer=answer))
     if t == c:
-        return Feedback(False, f"{predicted_class!r} images predicted {predicted_class!r} are the correct "
-                               "predictions (the diagonal); the question is about the wrong ones.")
+        return Feedback(False, _("{predicted!r} images predicted {predicted!r} are the correct "
+                                 "predictions (the diagonal); the question is about the wrong ones.").format(
+            predicted=predicted_class))
     if column[t] == column.max():
-        return Feedback(True, f"{int(column[t])} of the {int(column.sum())} wrong {predicted_class!r} predictions "
-                              f"were {names[t]!r} images, more than from any other class.")
+        return Feedback(True, _("{count} of the {total} wrong {predicted!r} predictions "
+                                "were {true!r} images, more than from any other class.").format(
+            count=int(column[t]), total=int(column.sum()), predicted=predicted_class, true=names[t]))
     if row[t] == row.max():
-        return Feedback(False, f"you read the row of {predicted_class!r}: {int(row[t])} {predicted_class!r} images "
-                               f"were predicted {names[t]!r}. The question is about the column: images "
-                               f"predicted {predicted_class!r} that are something else.")
-    return Feedback(False, f"{int(column[t])} wrong {predicted_class!r} predictions were {names[t]!r} images, but "
-                           f"another class gave {int(column.max())}. Look down the column {predicted_class!r}.")
+        return Feedback(False, _("you read the row of {predicted!r}: {count} {predicted!r} images "
+                                 "were predicted {true!r}. The question is about the column: images "
+                                 "predicted {predicted!r} that are something else.").format(
+            predicted=predicted_class, count=int(row[t]), true=names[t]))
+    return Feedback(False, _("{count} wrong {predicted!r} predictions were {true!r} images, but "
+                             "another class gave {most}. Look down the column {predicted!r}.").format(
+        count=int(column[t]), predicted=predicted_class, true=names[t], most=int(column.max())))
 
 
 def check_top_confusion(answer: Any, evaluation: Evaluation, class_name: str) -> Feedback:
@@ -97,14 +109,15 @@ def check_top_confusion(answer: Any, evaluation: Evaluation, class_name: str) ->
     """
     names = evaluation.class_names
     if class_name not in names:
-        raise ValueError(f"unknown class {class_name!r}; choose one of: {', '.join(names)}")
+        raise ValueError(_unknown_class(class_name, names))
     if answer is None:
-        return not_answered(f"set answer to the share (between 0 and 1) of the test images that are {class_name!r} "
-                            "which the model labelled as the class it confuses them with most.")
+        return not_answered(_("set answer to the share (between 0 and 1) of the test images that are {name!r} "
+                              "which the model labelled as the class it confuses them with most.").format(
+            name=class_name))
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"a share is a number between 0 and 1, got {answer!r}.")
+        return Feedback(False, _("a share is a number between 0 and 1, got {answer!r}.").format(answer=answer))
     c = names.index(class_name)
     cm = evaluation.confusion
     row = cm[c].astype(float)
@@ -114,22 +127,25 @@ def check_top_confusion(answer: Any, evaluation: Evaluation, class_name: str) ->
     right = row[other] / row.sum() if row.sum() else 0.0
     close = lambda v: abs(value - v) <= 1e-3  # noqa: E731
     if close(right):
-        return Feedback(True, f"{class_name!r} is most often mistaken for {names[other]!r}: {int(row[other])} of its "
-                              f"{int(row.sum())} test images ({right:.3g}).")
+        return Feedback(True, _("{name!r} is most often mistaken for {other!r}: {count} of its "
+                                "{total} test images ({share:.3g}).").format(
+            name=class_name, other=names[other], count=int(row[other]), total=int(row.sum()), share=right))
     if cm[:, other].sum() and close(cm[c, other] / cm[:, other].sum()):
-        return Feedback(False, "you divided by a column: that is a share of the images *predicted* as the other "
-                               f"class. The question is about the images that *are* {class_name!r}: their row.")
+        return Feedback(False, _("you divided by a column: that is a share of the images *predicted* as the other "
+                                 "class. The question is about the images that *are* {name!r}: their row.").format(
+            name=class_name))
     if abs(value - int(row[other])) < 0.5 and value >= 1:
-        return Feedback(False, "that is a count of images; divide it by the class's number of test images.")
+        return Feedback(False, _("that is a count of images; divide it by the class's number of test images."))
     if abs(value - 100 * right) <= 0.1:
-        return Feedback(False, "that looks like a percentage; give a fraction between 0 and 1.")
+        return Feedback(False, _("that looks like a percentage; give a fraction between 0 and 1."))
     if row.sum() and close(1 - row[c] / row.sum()):
-        return Feedback(False, "that counts every mistake of the row; take only the largest off-diagonal cell.")
+        return Feedback(False, _("that counts every mistake of the row; take only the largest off-diagonal cell."))
     if row.sum() > row[c] and close(row[other] / (row.sum() - row[c])):
-        return Feedback(False, "that is a share of the mistakes only; divide by all of the class's test images "
-                               "(the whole row).")
-    return Feedback(False, f"not {value:.3g}. In row {c} of cm (the true class {class_name!r}), find the largest "
-                           "cell off the diagonal and divide it by the row's sum.")
+        return Feedback(False, _("that is a share of the mistakes only; divide by all of the class's test images "
+                                 "(the whole row)."))
+    return Feedback(False, _("not {value:.3g}. In row {row} of cm (the true class {name!r}), find the largest "
+                             "cell off the diagonal and divide it by the row's sum.").format(
+        value=value, row=c, name=class_name))
 
 
 def check_saved_model(path: Any, model: Any, x: Any) -> Feedback:
@@ -141,31 +157,34 @@ def check_saved_model(path: Any, model: Any, x: Any) -> Feedback:
         False
     """
     if path is None:
-        return not_answered("save your model with tlhelpers.saving.save_model(model, path) under "
-                               "build/models (or a temporary folder) and set saved_path to what it returns.")
+        return not_answered(_("save your model with tlhelpers.saving.save_model(model, path) under "
+                              "build/models (or a temporary folder) and set saved_path to what it returns."))
     try:
         path = Path(os.fspath(path))
     except TypeError:
-        return Feedback(False, f"saved_path should be a path (str or Path), got {path!r}.")
+        return Feedback(False, _("saved_path should be a path (str or Path), got {path!r}.").format(path=path))
     if path.suffix != ".keras":
-        return Feedback(False, f"{path.name} should end in '.keras', the Keras 3 format.")
+        return Feedback(False, _("{name} should end in '.keras', the Keras 3 format.").format(name=path.name))
     if not path.is_file():
-        return Feedback(False, f"there is no file at {path}; did save_model run (without an error)?")
+        return Feedback(False, _("there is no file at {path}; did save_model run (without an error)?").format(path=path))
     if "notebooks" in path.resolve().parts:
-        return Feedback(False, f"{path} is inside the notebooks folder, which students reset and rerun; keep "
-                               "models under build/models or another folder of your own.")
+        return Feedback(False, _("{path} is inside the notebooks folder, which students reset and rerun; keep "
+                                 "models under build/models or another folder of your own.").format(path=path))
     from tlhelpers.saving import compare_predictions, load_model
 
     try:
         reloaded = load_model(path)
     except Exception as err:  # a damaged file: say so, do not crash the exercise cell
-        return Feedback(False, f"{path} could not be loaded ({type(err).__name__}: {err}).")
+        return Feedback(False, _("{path} could not be loaded ({error_type}: {error}).").format(
+            path=path, error_type=type(err).__name__, error=err))
     try:
         comparison = compare_predictions(model, reloaded, x)
     except Exception as err:
-        return Feedback(False, f"the reloaded model does not take the same inputs ({type(err).__name__}: {err}).")
+        return Feedback(False, _("the reloaded model does not take the same inputs ({error_type}: {error}).").format(
+            error_type=type(err).__name__, error=err))
     return expect(
         comparison.identical,
-        f"{path.name} reloads with identical predictions on {comparison.n} images.",
-        f"{path.name} reloads, but its predictions differ ({comparison!r}); save the model you trained.",
+        _("{name} reloads with identical predictions on {count} images.").format(name=path.name, count=comparison.n),
+        _("{name} reloads, but its predictions differ ({comparison!r}); save the model you trained.").format(
+            name=path.name, comparison=comparison),
     )

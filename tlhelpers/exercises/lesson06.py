@@ -19,9 +19,10 @@ from typing import Any
 from tlhelpers.backbones import get_spec
 from tlhelpers.checks import Feedback, check_choice
 from tlhelpers.exercises._common import as_number, not_answered
+from tlhelpers.i18n import N_, _
 
 LOW, HIGH, CUT = 1e-5, 1e-2, 1e-3
-_SHARE_HINT = "a uniform draw from [low, high] lands below x with probability (x - low) / (high - low)."
+_SHARE_HINT = N_("a uniform draw from [low, high] lands below x with probability (x - low) / (high - low).")
 
 
 def uniform_share(low: float = LOW, high: float = HIGH, cut: float = CUT) -> float:
@@ -42,21 +43,22 @@ def check_uniform_share(answer: Any) -> Feedback:
         True
     """
     if answer is None:
-        return not_answered(f"set answer to a share between 0 and 1. Hint: {_SHARE_HINT}")
+        return not_answered(_("set answer to a share between 0 and 1. Hint: {hint}").format(hint=_(_SHARE_HINT)))
     value = as_number(answer)
     if value is None:
-        return Feedback(False, f"the share should be a number between 0 and 1, got {answer!r}. Hint: {_SHARE_HINT}")
+        return Feedback(False, _("the share should be a number between 0 and 1, got {answer!r}. Hint: {hint}").format(
+            answer=answer, hint=_(_SHARE_HINT)))
     expected = uniform_share()
     if abs(value - expected) <= 0.005:
-        return Feedback(True, f"the share is {value:g}: only about 1 draw in 10 would try a rate below 1e-3, where "
-                              "fine-tuning rates usually live; log sampling gives each decade the same share (1/3 "
-                              "each here).")
+        return Feedback(True, _("the share is {value:g}: only about 1 draw in 10 would try a rate below 1e-3, where "
+                                "fine-tuning rates usually live; log sampling gives each decade the same share (1/3 "
+                                "each here).").format(value=value))
     if abs(value - 2 / 3) < 0.05:
-        return Feedback(False, "2/3 is the share with *log* sampling (two of the three decades lie below 1e-3); "
-                               "the question asks about uniform sampling.")
+        return Feedback(False, _("2/3 is the share with *log* sampling (two of the three decades lie below 1e-3); "
+                                 "the question asks about uniform sampling."))
     if 1 < value <= 100 and abs(value / 100 - expected) <= 0.005:
-        return Feedback(False, "that looks like a percentage; give the share as a fraction between 0 and 1.")
-    return Feedback(False, f"the share is not {value:g}. Hint: {_SHARE_HINT}")
+        return Feedback(False, _("that looks like a percentage; give the share as a fraction between 0 and 1."))
+    return Feedback(False, _("the share is not {value:g}. Hint: {hint}").format(value=value, hint=_(_SHARE_HINT)))
 
 
 def check_search_space(answer: Any, backbone: str) -> Feedback:
@@ -72,39 +74,44 @@ def check_search_space(answer: Any, backbone: str) -> Feedback:
     spec = get_spec(backbone)
     half = spec.num_blocks // 2
     if answer is None:
-        return not_answered("set answer to a tlhelpers.tuning.SearchSpace(...).")
+        return not_answered(_("set answer to a tlhelpers.tuning.SearchSpace(...)."))
     if not isinstance(answer, SearchSpace):
-        return Feedback(False, f"answer should be a tlhelpers.tuning.SearchSpace(...), got {answer!r}.")
+        return Feedback(False, _("answer should be a tlhelpers.tuning.SearchSpace(...), got {answer!r}.").format(
+            answer=answer))
     try:
         answer.validate(spec.num_blocks)
     except ValueError as err:
-        return Feedback(False, f"this space is not valid for {backbone}: {err}")
+        return Feedback(False, _("this space is not valid for {backbone}: {error}").format(backbone=backbone, error=err))
     low, high = answer.fine_lr
     if abs(low - 1e-5) > 1e-12 or abs(high - 1e-3) > 1e-10:
-        return Feedback(False, f"fine_lr should span (1e-5, 1e-3), got {answer.fine_lr!r}. SearchSpace samples it on a "
-                               "log scale by itself.")
+        return Feedback(False, _("fine_lr should span (1e-5, 1e-3), got {fine_lr!r}. SearchSpace samples it on a "
+                                 "log scale by itself.").format(fine_lr=answer.fine_lr))
     blocks = answer.block_range(spec.num_blocks)
     if blocks[0] < 1:
-        return Feedback(False, f"blocks={answer.blocks!r} allows K=0 (the base stays frozen); the exercise asks to "
-                               "always fine-tune at least one block.")
+        return Feedback(False, _("blocks={blocks!r} allows K=0 (the base stays frozen); the exercise asks to "
+                                 "always fine-tune at least one block.").format(blocks=answer.blocks))
     if blocks[1] > half:
-        return Feedback(False, f"blocks={answer.blocks!r} lets the search fine-tune more than half of {backbone}'s "
-                               "blocks. Count them with spec.num_blocks.")
+        return Feedback(False, _("blocks={blocks!r} lets the search fine-tune more than half of {backbone}'s "
+                                 "blocks. Count them with spec.num_blocks.").format(blocks=answer.blocks,
+                                                                                   backbone=backbone))
     if blocks[1] < half:
-        return Feedback(False, f"blocks={answer.blocks!r} stops short of half of {backbone}'s blocks. Count them "
-                               "with spec.num_blocks.")
+        return Feedback(False, _("blocks={blocks!r} stops short of half of {backbone}'s blocks. Count them "
+                                 "with spec.num_blocks.").format(blocks=answer.blocks, backbone=backbone))
     if not isinstance(answer.dropout, (tuple, list)) or tuple(answer.dropout) != (0.0, 0.5):
-        return Feedback(False, f"dropout should be searched as the pair (0.0, 0.5), got {answer.dropout!r}.")
-    return Feedback(True, f"fine_lr from 1e-5 to 1e-3 on a log scale, K from 1 to {half} of {spec.num_blocks} blocks "
-                          f"({', '.join(spec.block_names[-half:])} at most), dropout from 0.0 to 0.5 in steps of 0.1: "
-                          f"{', '.join(answer.searched())} are searched.")
+        return Feedback(False, _("dropout should be searched as the pair (0.0, 0.5), got {dropout!r}.").format(
+            dropout=answer.dropout))
+    return Feedback(True, _("fine_lr from 1e-5 to 1e-3 on a log scale, K from 1 to {half} of {num_blocks} blocks "
+                            "({top_blocks} at most), dropout from 0.0 to 0.5 in steps of 0.1: "
+                            "{searched} are searched.").format(
+        half=half, num_blocks=spec.num_blocks, top_blocks=", ".join(spec.block_names[-half:]),
+        searched=", ".join(answer.searched())))
 
 
 BEST_CHOICES = {
-    "a": "Yes: the validation split was never trained on, so its accuracy is unbiased.",
-    "b": "No: it is the largest of many noisy validation scores, so it is biased upwards; the test split, used "
-         "once after the search, gives the honest estimate.",
-    "c": "No: validation accuracy is always lower than test accuracy.",
+    "a": N_("Yes: the validation split was never trained on, so its accuracy is unbiased."),
+    "b": N_("No: it is the largest of many noisy validation scores, so it is biased upwards; the test split, used "
+            "once after the search, gives the honest estimate."),
+    "c": N_("No: validation accuracy is always lower than test accuracy."),
 }
 
 
@@ -117,12 +124,15 @@ def check_best_is_optimistic(answer: Any) -> Feedback:
     """
     options = ", ".join(repr(k) for k in BEST_CHOICES)
     if answer is None:
-        return not_answered(f"set answer to one of {options}.")
+        return not_answered(_("set answer to one of {keys}.").format(keys=options))
     if answer not in BEST_CHOICES:
-        return Feedback(False, f"{answer!r} is not one of the options: set answer to one of {options}.")
+        return Feedback(False, _("{answer!r} is not one of the options: set answer to one of {keys}.").format(
+            answer=answer, keys=options))
     return check_choice(
-        answer, {"b"}, "your answer",
-        "the search used the validation split to choose, so the winner's score includes the luck that made it win "
-        "(the more trials, the more luck). That is why the test split stays untouched until the one final measurement.",
-        hint="each trial's validation score is unbiased on its own; what happens when you keep only the largest of several?",
+        answer, {"b"}, _("your answer"),
+        _("the search used the validation split to choose, so the winner's score includes the luck that made it win "
+          "(the more trials, the more luck). That is why the test split stays untouched until the one final "
+          "measurement."),
+        hint=_("each trial's validation score is unbiased on its own; what happens when you keep only the largest of "
+               "several?"),
     )

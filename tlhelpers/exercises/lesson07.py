@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from tlhelpers.checks import Feedback
-from tlhelpers.exercises._common import architecture_at, as_number, multiply_adds, not_answered
+from tlhelpers.exercises._common import (
+    architecture_at,
+    as_number,
+    multiply_adds,
+    not_answered,
+)
+from tlhelpers.i18n import _
 
 
 def work_ratio(backbone: str, input_size: int, small_size: int) -> float:
@@ -38,10 +44,10 @@ def _measured_speedup(cost) -> str:
         images = int(cost["train_images"].max())
     except (KeyError, TypeError, AttributeError, IndexError, ValueError):
         return ""
-    return (f" Section 1 measured it end to end at {images} images: fine_tune {full:.2f} s, small_input "
-            f"{small:.2f} s, {full / small:.1f}x. Training also pays costs that do not shrink with the image "
-            "(Python and framework overhead per step, the head, reading the data), so the seconds fall by less "
-            "than the arithmetic, if at all.")
+    return _(" Section 1 measured it end to end at {images} images: fine_tune {full:.2f} s, small_input "
+             "{small:.2f} s, {speedup:.1f}x. Training also pays costs that do not shrink with the image "
+             "(Python and framework overhead per step, the head, reading the data), so the seconds fall by less "
+             "than the arithmetic, if at all.").format(images=images, full=full, small=small, speedup=full / small)
 
 
 def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: int, cost=None) -> Feedback:
@@ -59,11 +65,13 @@ def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: in
         'not 2: halving the side halves the height and the width of the image, and of every feature map inside the backbone. Count what that does to the number of positions a convolution visits.'
     """
     if answer is None:
-        return not_answered(f"set answer to how many times less arithmetic per image the backbone does at "
-                            f"{small_size} px than at {input_size} px (a number above 1).")
+        return not_answered(_("set answer to how many times less arithmetic per image the backbone does at "
+                              "{small_size} px than at {input_size} px (a number above 1).").format(
+            small_size=small_size, input_size=input_size))
     value = as_number(answer)
     if value is None or value <= 0:
-        return Feedback(False, f"answer should be a positive number (a factor such as 1.5), got {answer!r}.")
+        return Feedback(False, _("answer should be a positive number (a factor such as 1.5), got {answer!r}.").format(
+            answer=answer))
     truth = work_ratio(backbone, input_size, small_size)
     side = input_size / small_size
 
@@ -71,24 +79,26 @@ def check_work_ratio(answer: Any, backbone: str, input_size: int, small_size: in
         return 0.8 <= value / x <= 1.25
 
     if near(truth):
-        exact = "" if abs(truth - side**2) < 0.01 * truth else (
-            f" (not exactly {side**2:g}: at these small sizes the last feature maps round up, "
-            "which shrinks the saving a little)")
-        return Feedback(True, f"the backbone does {truth:.2f}x less arithmetic per image at {small_size} px than "
-                              f"at {input_size} px{exact}: a convolution costs the same per position, and the side "
-                              f"{side:g}x smaller leaves {side**2:g}x fewer positions.{_measured_speedup(cost)}")
+        exact = "" if abs(truth - side**2) < 0.01 * truth else _(
+            " (not exactly {pixels:g}: at these small sizes the last feature maps round up, "
+            "which shrinks the saving a little)").format(pixels=side**2)
+        return Feedback(True, _("the backbone does {truth:.2f}x less arithmetic per image at {small_size} px than "
+                                "at {input_size} px{exact}: a convolution costs the same per position, and the side "
+                                "{side:g}x smaller leaves {pixels:g}x fewer positions.{measured}").format(
+            truth=truth, small_size=small_size, input_size=input_size, exact=exact, side=side, pixels=side**2,
+            measured=_measured_speedup(cost)))
     if value < 1 and near(1 / truth):
-        why = "that is the fraction that remains; the question asks how many times less, a number above 1."
+        why = _("that is the fraction that remains; the question asks how many times less, a number above 1.")
     elif near(side):
-        why = ("halving the side halves the height and the width of the image, and of every feature map inside "
-               "the backbone. Count what that does to the number of positions a convolution visits.")
+        why = _("halving the side halves the height and the width of the image, and of every feature map inside "
+                "the backbone. Count what that does to the number of positions a convolution visits.")
     elif near(1.0):
-        why = ("the weights stay the same, but a convolution applies them at every position of its input: fewer "
-               "pixels, fewer positions.")
+        why = _("the weights stay the same, but a convolution applies them at every position of its input: fewer "
+                "pixels, fewer positions.")
     else:
-        why = ("a convolution does the same work at every position of its feature map, and the maps shrink with "
-               "the image: compare the number of pixels at the two sizes.")
-    return Feedback(False, f"not {value:g}: {why}")
+        why = _("a convolution does the same work at every position of its feature map, and the maps shrink with "
+                "the image: compare the number of pixels at the two sizes.")
+    return Feedback(False, _("not {value:g}: {why}").format(value=value, why=why))
 
 
 def check_per_replica(answer: Any, global_batch: int, replicas: int) -> Feedback:
@@ -112,28 +122,30 @@ def check_per_replica(answer: Any, global_batch: int, replicas: int) -> Feedback
         True
     """
     if not isinstance(replicas, (int, np.integer)) or replicas < 1:
-        raise ValueError(f"replicas must be a whole number of at least 1, got {replicas!r}")
+        raise ValueError(_("replicas must be a whole number of at least 1, got {replicas!r}").format(replicas=replicas))
     if not isinstance(global_batch, (int, np.integer)) or global_batch < 1 or global_batch % replicas:
-        raise ValueError(f"global_batch must be a positive multiple of replicas ({replicas}), got {global_batch!r}: "
-                         "choose one that splits into equal slices")
+        raise ValueError(_("global_batch must be a positive multiple of replicas ({replicas}), got {global_batch!r}: "
+                           "choose one that splits into equal slices").format(replicas=replicas,
+                                                                              global_batch=global_batch))
     right = global_batch // replicas
     if answer is None:
-        return not_answered("set answer to the number of images each replica processes per step: a whole number.")
+        return not_answered(_("set answer to the number of images each replica processes per step: a whole number."))
     value = as_number(answer)
     if isinstance(answer, str) or value is None or value != int(value):
-        return Feedback(False, f"a number of images is a whole number, got {answer!r}.")
+        return Feedback(False, _("a number of images is a whole number, got {answer!r}.").format(answer=answer))
     value = int(value)
     if value == right:
-        return Feedback(True, f"fit() takes the global batch: the strategy splits {global_batch} images into "
-                              f"{replicas} slices of {right}, one per replica, and averages their gradients.")
+        return Feedback(True, _("fit() takes the global batch: the strategy splits {global_batch} images into "
+                                "{replicas} slices of {right}, one per replica, and averages their gradients.").format(
+            global_batch=global_batch, replicas=replicas, right=right))
     if value == global_batch:
-        return Feedback(False, "that is the batch passed to fit(): the global batch, which the strategy splits "
-                               "among the replicas. What does each one get?")
+        return Feedback(False, _("that is the batch passed to fit(): the global batch, which the strategy splits "
+                                 "among the replicas. What does each one get?"))
     if value == global_batch * replicas:
-        return Feedback(False, "you multiplied: the batch passed to fit() is already the global one, and each "
-                               "replica gets a share of it, not a copy of it times the replicas.")
-    return Feedback(False, f"{value} is not it: the strategy cuts the batch passed to fit() into one equal slice "
-                           "per replica.")
+        return Feedback(False, _("you multiplied: the batch passed to fit() is already the global one, and each "
+                                 "replica gets a share of it, not a copy of it times the replicas."))
+    return Feedback(False, _("{value} is not it: the strategy cuts the batch passed to fit() into one equal slice "
+                             "per replica.").format(value=value))
 
 
 ADAPT_TOLERANCE = 0.03  # exercise 3: "adapted" = target accuracy within this of the best setting's
@@ -142,9 +154,9 @@ ADAPT_TOLERANCE = 0.03  # exercise 3: "adapted" = target accuracy within this of
 def _kept_measure(table) -> tuple[Any, str, str]:
     """What each setting lost of the old task (lower is better), what to call it, and where to read it."""
     if not table["forgotten"].isna().any():
-        return table["forgotten"], "source accuracy lost", "the forgotten column"
-    return (1 - table["feature_similarity"], "feature change (1 - feature_similarity)",
-            "the feature_similarity column (higher: the features moved less)")
+        return table["forgotten"], _("source accuracy lost"), _("the forgotten column")
+    return (1 - table["feature_similarity"], _("feature change (1 - feature_similarity)"),
+            _("the feature_similarity column (higher: the features moved less)"))
 
 
 def check_adapt_and_keep(answer: Any, table, tolerance: float = ADAPT_TOLERANCE) -> Feedback:
@@ -168,9 +180,10 @@ def check_adapt_and_keep(answer: Any, table, tolerance: float = ADAPT_TOLERANCE)
     """
     settings = list(table.index)
     if answer is None:
-        return not_answered("set answer to one setting, a name from the table's index (forgetting.index).")
+        return not_answered(_("set answer to one setting, a name from the table's index (forgetting.index)."))
     if answer not in settings:
-        return Feedback(False, f"{answer!r} is not a setting of the table; choose one of {settings}.")
+        return Feedback(False, _("{answer!r} is not a setting of the table; choose one of {settings}.").format(
+            answer=answer, settings=settings))
     lost, what, column = _kept_measure(table)
 
     def shown(value: float) -> str:
@@ -181,22 +194,31 @@ def check_adapt_and_keep(answer: Any, table, tolerance: float = ADAPT_TOLERANCE)
     adapted = [s for s in settings if float(accuracy[s]) >= best_accuracy - tolerance]
     least = min(float(lost[s]) for s in adapted)
     mine_accuracy, mine_lost = float(accuracy[answer]), float(lost[answer])
-    measured = f"target accuracy {mine_accuracy:.3f}, {what} {shown(mine_lost)}"
+    measured = _("target accuracy {accuracy:.3f}, {what} {lost}").format(
+        accuracy=mine_accuracy, what=what, lost=shown(mine_lost))
     if answer not in adapted:
         kept_most = mine_lost <= float(lost.min()) + 0.01
-        start = f"{answer!r} kept the most ({what} {shown(mine_lost)}), but reached" if kept_most else \
-            f"{answer!r} reached"
-        return Feedback(False, f"{start} target accuracy {mine_accuracy:.3f}, more than {tolerance:g} below the best "
-                               f"setting's {best_accuracy:.3f}: it did not adapt to the new task as well as the "
-                               "question asks. Read the target_accuracy column first.")
+        if kept_most:
+            message = _("{answer!r} kept the most ({what} {lost}), but reached target accuracy {accuracy:.3f}, more "
+                        "than {tolerance:g} below the best setting's {best:.3f}: it did not adapt to the new task as "
+                        "well as the question asks. Read the target_accuracy column first.")
+        else:
+            message = _("{answer!r} reached target accuracy {accuracy:.3f}, more than {tolerance:g} below the best "
+                        "setting's {best:.3f}: it did not adapt to the new task as well as the question asks. Read "
+                        "the target_accuracy column first.")
+        return Feedback(False, message.format(answer=answer, what=what, lost=shown(mine_lost), accuracy=mine_accuracy,
+                                              tolerance=tolerance, best=best_accuracy))
     if mine_lost > least + 0.01:
-        return Feedback(False, f"{answer!r} adapted ({measured}), but another setting within {tolerance:g} of the "
-                               f"best target accuracy lost less of the old task. Among the settings that adapted, "
-                               f"compare {column}.")
+        return Feedback(False, _("{answer!r} adapted ({measured}), but another setting within {tolerance:g} of the "
+                                 "best target accuracy lost less of the old task. Among the settings that adapted, "
+                                 "compare {column}.").format(answer=answer, measured=measured, tolerance=tolerance,
+                                                             column=column))
     others = [s for s in settings if s not in adapted and float(lost[s]) < mine_lost - 0.01]
     trade = "".join(
-        f" {s!r} lost less ({shown(float(lost[s]))}) but reached only {float(accuracy[s]):.3f}: it barely adapted."
+        _(" {setting!r} lost less ({lost}) but reached only {accuracy:.3f}: it barely adapted.").format(
+            setting=s, lost=shown(float(lost[s])), accuracy=float(accuracy[s]))
         for s in others
     )
-    return Feedback(True, f"{answer!r}: {measured}; of the {len(adapted)} setting(s) within {tolerance:g} of the best "
-                          f"target accuracy ({best_accuracy:.3f}) it lost the least of the old task.{trade}")
+    return Feedback(True, _("{answer!r}: {measured}; of the {count} setting(s) within {tolerance:g} of the best "
+                            "target accuracy ({best:.3f}) it lost the least of the old task.{trade}").format(
+        answer=answer, measured=measured, count=len(adapted), tolerance=tolerance, best=best_accuracy, trade=trade))

@@ -21,6 +21,7 @@ import numpy as np
 from tlhelpers.plots_lessons import image_grid
 from tlhelpers.preprocessing import augment_examples, make_augmentation
 from tlhelpers.display import show
+from tlhelpers.i18n import _
 
 
 class AugmentationPreview:
@@ -44,18 +45,19 @@ class AugmentationPreview:
     def __init__(self, images: Any, copies: int = 4, seed: int = 0) -> None:
         self.images = np.asarray(images)
         if self.images.ndim != 4 or len(self.images) == 0:
-            raise ValueError(f"images must be a non-empty (N, H, W, C) batch, got shape {self.images.shape}")
+            raise ValueError(_("images must be a non-empty (N, H, W, C) batch, got shape {shape}").format(
+                shape=self.images.shape))
         if copies < 1:
-            raise ValueError(f"copies must be at least 1, got {copies}")
+            raise ValueError(_("copies must be at least 1, got {copies}").format(copies=copies))
         self.copies = copies
         self.seed = seed
         slider = dict(min=0.0, max=0.5, step=0.05, continuous_update=False, readout_format=".2f")
-        self.flip = widgets.Checkbox(value=True, description="horizontal flip")
-        self.rotation = widgets.FloatSlider(value=0.05, description="rotation", **slider)
-        self.zoom = widgets.FloatSlider(value=0.1, description="zoom", **slider)
-        self.contrast = widgets.FloatSlider(value=0.2, description="contrast", **{**slider, "max": 0.9})
-        self.translation = widgets.FloatSlider(value=0.0, description="translation", **slider)
-        self.resample = widgets.Button(description="new draw", icon="refresh")
+        self.flip = widgets.Checkbox(value=True, description=_("horizontal flip"))
+        self.rotation = widgets.FloatSlider(value=0.05, description=_("rotation"), **slider)
+        self.zoom = widgets.FloatSlider(value=0.1, description=_("zoom"), **slider)
+        self.contrast = widgets.FloatSlider(value=0.2, description=_("contrast"), **{**slider, "max": 0.9})
+        self.translation = widgets.FloatSlider(value=0.0, description=_("translation"), **slider)
+        self.resample = widgets.Button(description=_("new draw"), icon="refresh")
         self.info = widgets.Label()
         self.output = widgets.Output()
         self.augmentation = None
@@ -85,8 +87,9 @@ class AugmentationPreview:
         augmented = augment_examples(self.images, self.augmentation, copies=self.copies)  # (copies, N, ...)
         self.grid = np.concatenate([self.images[:, None].astype(np.float32), augmented.transpose(1, 0, 2, 3, 4)], axis=1)
         n, cols = self.grid.shape[:2]
-        titles = [("original" if j == 0 else f"draw {j}") if i == 0 else "" for i in range(n) for j in range(cols)]
+        titles = [(_("original") if j == 0 else _("draw {j}").format(j=j)) if i == 0 else ""
+                  for i in range(n) for j in range(cols)]
         self.figure = image_grid(self.grid.reshape(-1, *self.grid.shape[2:]), titles, columns=cols, size=1.2)
-        names = [layer.name for layer in self.augmentation.layers if layer.name != "identity"] or ["none"]
-        self.info.value = f"layers: {', '.join(names)}"
+        names = [layer.name for layer in self.augmentation.layers if layer.name != "identity"] or [_("none")]
+        self.info.value = _("layers: {names}").format(names=", ".join(names))
         show(self.output, self.figure)

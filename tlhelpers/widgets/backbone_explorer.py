@@ -17,7 +17,18 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 
 from tlhelpers.backbones import BACKBONES, get_spec, load_backbone
+from tlhelpers.i18n import N_, _
 from tlhelpers.inspection import measure_size, measure_throughput
+
+# the keys of BackboneExplorer.results (code reads them) -> the row label shown
+FACT_LABELS = {
+    "parameters": N_("parameters"),
+    "native input size": N_("native input size"),
+    "measured at": N_("measured at"),
+    "channels": N_("channels"),
+    "blocks": N_("blocks"),
+    "images/second": N_("images/second"),
+}
 
 
 class BackboneExplorer:
@@ -52,8 +63,8 @@ class BackboneExplorer:
         self.batch_size = batch_size
         self.min_seconds = min_seconds
         self.results: dict[str, dict[str, Any]] = {}
-        self.dropdown = widgets.Dropdown(options=self.names, value=value or self.names[0], description="backbone")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="measuring")
+        self.dropdown = widgets.Dropdown(options=self.names, value=value or self.names[0], description=_("backbone"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description=_("measuring"))
         self.status = widgets.Label()
         self.table = widgets.HTML()
         self.dropdown.observe(lambda change: self.show(change["new"]), names="value")
@@ -70,7 +81,7 @@ class BackboneExplorer:
             return self.results[name]
         spec = get_spec(name)
         size = measure_size(name, self.input_size if self.input_size is not None else spec.input_size)
-        self.status.value = f"building {name} and measuring at {size} px ..."
+        self.status.value = _("building {name} and measuring at {size} px ...").format(name=name, size=size)
         self.progress.value = 0
         model = load_backbone(name, weights=None, input_size=size, pooling="avg")
         speed = measure_throughput(model, batch_size=self.batch_size, min_seconds=self.min_seconds,
@@ -88,10 +99,11 @@ class BackboneExplorer:
     def show(self, name: str) -> None:
         """Measure if needed, then fill the table for ``name``."""
         facts = self.measure(name)
-        self.status.value = f"done: {facts['images/second']:,.0f} images/second on this machine"
+        self.status.value = _("done: {speed} images/second on this machine").format(speed=f"{facts['images/second']:,.0f}")
         rows = "".join(
-            f"<tr><td>{key}</td><td style='text-align:right'>{value:,.0f}</td></tr>" if isinstance(value, float)
-            else f"<tr><td>{key}</td><td style='text-align:right'>{value:,}</td></tr>"
+            f"<tr><td>{_(FACT_LABELS.get(key, key))}</td><td style='text-align:right'>{value:,.0f}</td></tr>"
+            if isinstance(value, float)
+            else f"<tr><td>{_(FACT_LABELS.get(key, key))}</td><td style='text-align:right'>{value:,}</td></tr>"
             for key, value in facts.items()
         )
         self.table.value = f"<b>{name}</b><table>{rows}</table>"

@@ -19,6 +19,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from tlhelpers.evaluation import Evaluation
+from tlhelpers.i18n import _
 from tlhelpers.plots_lessons import image_grid
 
 
@@ -43,12 +44,12 @@ class ConfusionExplorer:
 
     def __init__(self, images: Any, evaluation: Evaluation, max_images: int = 12, ncols: int = 6) -> None:
         if len(images) != len(evaluation.y_true):
-            raise ValueError(
-                f"got {len(images)} images for an evaluation of {len(evaluation.y_true)} examples; "
+            raise ValueError(_(
+                "got {images} images for an evaluation of {examples} examples; "
                 "pass the images the model was evaluated on, in the same order"
-            )
+            ).format(images=len(images), examples=len(evaluation.y_true)))
         if max_images < 1:
-            raise ValueError(f"max_images must be at least 1, got {max_images}")
+            raise ValueError(_("max_images must be at least 1, got {n}").format(n=max_images))
         self.images = images
         self.evaluation = evaluation
         self.max_images = max_images
@@ -62,8 +63,8 @@ class ConfusionExplorer:
         # start on the largest mistake, which is what one wants to look at first
         start = evaluation.most_confused(1)
         t0, p0 = (names.index(start[0][0]), names.index(start[0][1])) if start else (0, 0)
-        self.true_class = widgets.Dropdown(options=options, value=t0, description="true class")
-        self.predicted_class = widgets.Dropdown(options=options, value=p0, description="predicted")
+        self.true_class = widgets.Dropdown(options=options, value=t0, description=_("true class"))
+        self.predicted_class = widgets.Dropdown(options=options, value=p0, description=_("predicted"))
         self.summary = widgets.HTML()
         self.output = widgets.Output()
         self.cells: dict[tuple[int, int], widgets.Button] = {}
@@ -81,13 +82,14 @@ class ConfusionExplorer:
         """Buttons laid out like the confusion matrix, shaded by the share of their row."""
         n = len(names)
         shares = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        children: list[widgets.Widget] = [widgets.HTML("<b>true ↓ / predicted →</b>")]
+        children: list[widgets.Widget] = [widgets.HTML(_("<b>true ↓ / predicted →</b>"))]
         children += [widgets.HTML(f"<small>{html.escape(name)}</small>") for name in names]
         for t in range(n):
             children.append(widgets.HTML(f"<small>{html.escape(names[t])}</small>"))
             for p in range(n):
                 button = widgets.Button(
-                    description=str(int(cm[t, p])), tooltip=f"true {names[t]}, predicted {names[p]}",
+                    description=str(int(cm[t, p])),
+                    tooltip=_("true {true}, predicted {predicted}").format(true=names[t], predicted=names[p]),
                     layout=widgets.Layout(width="auto", height="28px"),
                 )
                 light = int(255 - 180 * shares[t, p])
@@ -123,12 +125,13 @@ class ConfusionExplorer:
         self.indices = found[np.argsort(-confidence, kind="stable")]
         names = ev.class_names
         total = int(np.sum(ev.y_true == t))
-        kind = "correct" if t == p else "mistakes"
+        kind = _("correct") if t == p else _("mistakes")
         share = f" ({len(found) / total:.1%})" if total else ""
         self.summary.value = (
-            f"{kind}: <b>{len(found)}</b> of {total} <b>{html.escape(names[t])}</b> images{share} were "
-            f"predicted as <b>{html.escape(names[p])}</b>"
-            + (f"; showing the {min(len(found), self.max_images)} most confident" if len(found) else "")
+            _("{kind}: <b>{found}</b> of {total} <b>{true}</b> images{share} were predicted as <b>{predicted}</b>").format(
+                kind=kind, found=len(found), total=total, true=html.escape(names[t]), share=share,
+                predicted=html.escape(names[p]))
+            + (_("; showing the {n} most confident").format(n=min(len(found), self.max_images)) if len(found) else "")
         )
         for cell, button in self.cells.items():
             button.layout.border = "2px solid #1f2937" if cell == (t, p) else ""

@@ -17,6 +17,7 @@ import numpy as np
 
 from tlhelpers.inspection import plot_feature_maps, spatial_layers
 from tlhelpers.display import show
+from tlhelpers.i18n import _
 
 
 class FeatureMapExplorer:
@@ -44,20 +45,21 @@ class FeatureMapExplorer:
     def __init__(self, base: keras.Model, image: Any, layers: Sequence[str] | None = None, max_channels: int = 16) -> None:
         self.layers = list(layers) if layers is not None else spatial_layers(base)
         if not self.layers:
-            raise ValueError(f"{base.name} has no layer with a spatial (H, W, C) output to show")
+            raise ValueError(_("{model} has no layer with a spatial (H, W, C) output to show").format(model=base.name))
         unknown = [name for name in self.layers if name not in {l.name for l in base.layers}]
         if unknown:
-            raise ValueError(f"layer(s) {unknown} not in {base.name}; choose from: {', '.join(spatial_layers(base))}")
+            raise ValueError(_("layer(s) {names} not in {model}; choose from: {choices}").format(
+                names=unknown, model=base.name, choices=", ".join(spatial_layers(base))))
         image = np.asarray(image, dtype=np.float32)
         if image.ndim != 3:
-            raise ValueError(f"image must be one (H, W, C) input, got shape {image.shape}")
+            raise ValueError(_("image must be one (H, W, C) input, got shape {shape}").format(shape=image.shape))
         probe = keras.Model(base.inputs[0], [base.get_layer(name).output for name in self.layers])
         outputs = probe(image[None], training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         self.all_maps = [keras.ops.convert_to_numpy(o)[0] for o in outputs]
         self.max_channels = max_channels
         self.slider = widgets.IntSlider(
-            value=0, min=0, max=len(self.layers) - 1, description="layer", continuous_update=False,
+            value=0, min=0, max=len(self.layers) - 1, description=_("layer"), continuous_update=False,
         )
         self.info = widgets.Label()
         self.output = widgets.Output()
@@ -79,9 +81,10 @@ class FeatureMapExplorer:
     def redraw(self) -> None:
         """Update the label and the plot for the slider's layer."""
         h, w, c = self.maps.shape
-        self.info.value = (f"{self.slider.value + 1}/{len(self.layers)}: {self.layer}: "
-                           f"{h}x{w} maps, {c} channels")
+        self.info.value = _("{position}/{count}: {layer}: {h}x{w} maps, {c} channels").format(
+            position=self.slider.value + 1, count=len(self.layers), layer=self.layer, h=h, w=w, c=c)
         self.figure = plot_feature_maps(
-            self.maps, f"{self.layer}: first {min(c, self.max_channels)} of {c} channels", self.max_channels
+            self.maps, _("{layer}: first {shown} of {c} channels").format(
+                layer=self.layer, shown=min(c, self.max_channels), c=c), self.max_channels
         )
         show(self.output, self.figure)

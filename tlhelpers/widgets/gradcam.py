@@ -20,6 +20,7 @@ import numpy as np
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.gradcam import gradcam, gradcam_layer, overlay
 from tlhelpers.display import finished, show
+from tlhelpers.i18n import _
 
 PREDICTED = -1  # the "explain" dropdown's value for "the predicted class"
 
@@ -51,26 +52,27 @@ class GradCamExplorer:
         candidates: Sequence[int] | np.ndarray | None = None, layer_name: str | None = None,
     ) -> None:
         if not len(images) == len(inputs) == len(evaluation.y_true):
-            raise ValueError(
-                f"images ({len(images)}), inputs ({len(inputs)}) and the evaluation "
-                f"({len(evaluation.y_true)}) must hold the same examples in the same order"
-            )
+            raise ValueError(_(
+                "images ({images}), inputs ({inputs}) and the evaluation "
+                "({examples}) must hold the same examples in the same order"
+            ).format(images=len(images), inputs=len(inputs), examples=len(evaluation.y_true)))
         self.model, self.images, self.inputs, self.evaluation = model, images, inputs, evaluation
         self.layer_name = layer_name or gradcam_layer(model)
         positions = list(range(min(20, len(images)))) if candidates is None else [int(i) for i in candidates]
         bad = [i for i in positions if not 0 <= i < len(images)]
         if bad or not positions:
-            raise ValueError(f"candidates must be positions 0..{len(images) - 1}; got {bad or 'none'}")
+            raise ValueError(_("candidates must be positions 0..{last}; got {bad}").format(
+                last=len(images) - 1, bad=bad or _("none")))
         names = evaluation.class_names
         self.image = widgets.Dropdown(
-            options=[(self._label(i), i) for i in positions], value=positions[0], description="image",
+            options=[(self._label(i), i) for i in positions], value=positions[0], description=_("image"),
             layout=widgets.Layout(width="420px"),
         )
         self.target = widgets.Dropdown(
-            options=[("the predicted class", PREDICTED)] + [(name, c) for c, name in enumerate(names)],
-            value=PREDICTED, description="explain",
+            options=[(_("the predicted class"), PREDICTED)] + [(name, c) for c, name in enumerate(names)],
+            value=PREDICTED, description=_("explain"),
         )
-        self.alpha = widgets.FloatSlider(value=0.45, min=0.0, max=1.0, step=0.05, description="heatmap",
+        self.alpha = widgets.FloatSlider(value=0.45, min=0.0, max=1.0, step=0.05, description=_("heatmap"),
                                          continuous_update=False)
         self.summary = widgets.HTML()
         self.output = widgets.Output()
@@ -92,7 +94,7 @@ class GradCamExplorer:
         ev = self.evaluation
         true, pred = ev.class_names[ev.y_true[i]], ev.class_names[ev.y_pred[i]]
         mark = "✓" if ev.y_true[i] == ev.y_pred[i] else "✗"
-        return f"#{i} {mark} true {true}, predicted {pred}"
+        return _("#{i} {mark} true {true}, predicted {predicted}").format(i=i, mark=mark, true=true, predicted=pred)
 
     def update(self) -> None:
         """Compute the heatmap of the chosen image for the chosen class and draw it."""
@@ -106,11 +108,12 @@ class GradCamExplorer:
             self._key = (i, cls)
         self.explained = cls
         names = ev.class_names
-        self.summary.value = (
-            f"true <b>{html.escape(names[ev.y_true[i]])}</b>, predicted <b>{html.escape(names[ev.y_pred[i]])}</b> "
-            f"({ev.probs[i, ev.y_pred[i]]:.0%}); the heatmap shows what speaks for "
-            f"<b>{html.escape(names[cls])}</b> (p = {ev.probs[i, cls]:.2f})"
-        )
+        self.summary.value = _(
+            "true <b>{true}</b>, predicted <b>{predicted}</b> ({confidence}); the heatmap shows what speaks for "
+            "<b>{explained}</b> (p = {p})"
+        ).format(true=html.escape(names[ev.y_true[i]]), predicted=html.escape(names[ev.y_pred[i]]),
+                 confidence=f"{ev.probs[i, ev.y_pred[i]]:.0%}", explained=html.escape(names[cls]),
+                 p=f"{ev.probs[i, cls]:.2f}")
         image = np.asarray(self.images[i])
         fig, axes = plt.subplots(1, 2, figsize=(4.4, 2.3))
         axes[0].imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)

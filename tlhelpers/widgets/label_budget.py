@@ -21,12 +21,14 @@ import numpy as np
 
 from tlhelpers.data import Task
 from tlhelpers.display import finished, show
+from tlhelpers.i18n import N_, _, ngettext
 from tlhelpers.strategies import PreparedTask
+from tlhelpers.i18n import LazyText
 
-STRATEGY_LABELS = {
-    "scratch": "from scratch (random weights)",
-    "probe": "pretrained, frozen (new head only)",
-    "fine_tune": "pretrained, fine-tuned",
+STRATEGY_LABELS = {  # shown in the active language (LazyText)
+    "scratch": LazyText(N_("from scratch (random weights)")),
+    "probe": LazyText(N_("pretrained, frozen (new head only)")),
+    "fine_tune": LazyText(N_("pretrained, fine-tuned")),
 }
 STRATEGY_STYLES = {"scratch": ("#b42318", "o--"), "probe": ("#1f5fa8", "s-"), "fine_tune": ("#1a7f37", "^-")}
 
@@ -52,7 +54,8 @@ def at_budget(task: Task, prepared: PreparedTask, labels_per_class: int) -> tupl
     """
     have = len(task.y_train) // task.num_classes
     if not 1 <= labels_per_class <= have:
-        raise ValueError(f"labels_per_class must be between 1 and the task's {have}, got {labels_per_class}")
+        raise ValueError(_("labels_per_class must be between 1 and the task's {have}, got {k}").format(
+            have=have, k=labels_per_class))
     keep = _first_per_class(task.y_train, labels_per_class)
     keep_val = _first_per_class(task.y_val, labels_per_class)
 
@@ -119,7 +122,7 @@ def budget_experiment(
 
     budgets = sorted(set(int(b) for b in budgets))
     frames = []
-    for k in tqdm(budgets, desc="label budgets", disable=not progress):
+    for k in tqdm(budgets, desc=_("label budgets"), disable=not progress):
         small_task, small_prepared = at_budget(task, prepared, k)
         args = dict(compare_args)
         if args.get("batch_size", "auto") == "auto":
@@ -137,7 +140,8 @@ def summarize(results):  # -> pandas.DataFrame
     """
     missing = {"strategy", "labels_per_class", "test_accuracy"} - set(results.columns)
     if missing:
-        raise ValueError(f"results lack column(s) {sorted(missing)}; pass the output of budget_experiment")
+        raise ValueError(_("results lack column(s) {names}; pass the output of budget_experiment").format(
+            names=sorted(missing)))
     return results.groupby(["strategy", "labels_per_class"])["test_accuracy"].agg(["mean", "min", "max", "count"])
 
 
@@ -158,20 +162,20 @@ def plot_budget_curve(results, highlight: int | None = None, chance: float | Non
         rows = table.loc[strategy]
         color, style = STRATEGY_STYLES.get(strategy, ("0.3", "x-"))
         ks = rows.index.to_numpy()
-        ax.plot(ks, rows["mean"], style, color=color, label=STRATEGY_LABELS.get(strategy, strategy))
+        ax.plot(ks, rows["mean"], style, color=color, label=str(STRATEGY_LABELS.get(strategy, strategy)))
         if (rows["max"] > rows["min"]).any():
             ax.errorbar(ks, rows["mean"], yerr=[rows["mean"] - rows["min"], rows["max"] - rows["mean"]],
                         fmt="none", ecolor=color, capsize=3)
     if chance is not None:
-        ax.axhline(chance, color="0.6", lw=1, ls=":", label=f"chance ({chance:.0%})")
+        ax.axhline(chance, color="0.6", lw=1, ls=":", label=_("chance ({chance})").format(chance=f"{chance:.0%}"))
     if highlight is not None:
         ax.axvline(highlight, color="0.5", lw=6, alpha=0.2)
     ax.set_xscale("log")
     budgets = sorted(results["labels_per_class"].unique())
     ax.set_xticks(budgets, [str(b) for b in budgets])
     ax.minorticks_off()
-    ax.set_xlabel("labelled training images per class")
-    ax.set_ylabel("test accuracy")
+    ax.set_xlabel(_("labelled training images per class"))
+    ax.set_ylabel(_("test accuracy"))
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -199,7 +203,7 @@ class LabelBudgetExplorer:
         self.chance = chance
         budgets = sorted(int(b) for b in results["labels_per_class"].unique())
         self.slider = widgets.SelectionSlider(
-            options=budgets, value=budgets[0], description="labels/class",
+            options=budgets, value=budgets[0], description=_("labels/class"),
             continuous_update=False, style={"description_width": "initial"},
         )
         self.summary = widgets.HTML()
@@ -219,15 +223,20 @@ class LabelBudgetExplorer:
         """One sentence on the accuracies at a budget, pretrained vs scratch."""
         k = self.slider.value if labels_per_class is None else labels_per_class
         acc = self.accuracies(k)
-        parts = [f"{STRATEGY_LABELS.get(s, s)}: <b>{a:.1%}</b>" for s, a in acc.items()]
-        text = f"With <b>{k}</b> labelled image{'s' if k != 1 else ''} per class, test accuracy: " + "; ".join(parts) + "."
+        parts = [_("{strategy}: <b>{accuracy}</b>").format(strategy=STRATEGY_LABELS.get(s, s), accuracy=f"{a:.1%}")
+                 for s, a in acc.items()]
+        text = ngettext("With <b>{k}</b> labelled image per class, test accuracy: {parts}.",
+                        "With <b>{k}</b> labelled images per class, test accuracy: {parts}.", k).format(
+            k=k, parts=_("; ").join(parts))
         if "scratch" in acc and "probe" in acc:
             gap = 100 * (acc["probe"] - acc["scratch"])
-            word = "ahead of" if gap > 0 else "behind" if gap < 0 else "level with"
-            text += f" The pretrained backbone is {abs(gap):.1f} points {word} training from scratch."
+            sentence = (_(" The pretrained backbone is {points} points ahead of training from scratch.") if gap > 0 else
+                        _(" The pretrained backbone is {points} points behind training from scratch.") if gap < 0 else
+                        _(" The pretrained backbone is {points} points level with training from scratch."))
+            text += sentence.format(points=f"{abs(gap):.1f}")
             if self.scratch_at_chance(k):
-                text += (" <b>Training from scratch never left chance here</b>: it did not learn at all, "
-                         "so this gap says little about how well it could do.")
+                text += _(" <b>Training from scratch never left chance here</b>: it did not learn at all, "
+                          "so this gap says little about how well it could do.")
         return text
 
     def scratch_at_chance(self, labels_per_class: int | None = None) -> bool:

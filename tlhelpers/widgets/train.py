@@ -23,10 +23,12 @@ from typing import Any
 import ipywidgets as widgets
 import keras
 
+from tlhelpers.i18n import _
 from tlhelpers.live_plot import LivePlot
 from tlhelpers.learning_rates import check_learning_rate
 from tlhelpers.recipe import warmup_cosine
 from tlhelpers.training import compile_classifier
+from tlhelpers.tables import header, shown_frame
 
 
 class _Progress(keras.callbacks.Callback):
@@ -77,19 +79,20 @@ class TrainPanel:
     ) -> None:
         check_learning_rate(learning_rate)
         if not 1 <= epochs <= max_epochs:
-            raise ValueError(f"epochs must be between 1 and max_epochs={max_epochs}, got {epochs}")
+            raise ValueError(_("epochs must be between 1 and max_epochs={max_epochs}, got {epochs}").format(
+                max_epochs=max_epochs, epochs=epochs))
         self.model, self.x, self.y, self.validation_data = model, x, y, validation_data
         self.batch_size, self.seed = batch_size, seed
         self._start_weights = [w.copy() for w in model.get_weights()]
         self.lr = widgets.FloatLogSlider(
-            value=learning_rate, base=10, min=-6, max=0, step=0.25, description="Learning rate",
+            value=learning_rate, base=10, min=-6, max=0, step=0.25, description=_("Learning rate"),
             readout_format=".1e", continuous_update=False, style={"description_width": "initial"},
         )
-        self.epochs = widgets.IntSlider(value=epochs, min=1, max=max_epochs, description="Epochs")
-        self.button = widgets.Button(description="Train", button_style="primary", icon="play",
-                                     tooltip="train a fresh copy of the model at this learning rate")
-        self.progress = widgets.IntProgress(value=0, min=0, max=epochs, description="Progress")
-        self.status = widgets.Label(value="Pick a learning rate, then press Train.")
+        self.epochs = widgets.IntSlider(value=epochs, min=1, max=max_epochs, description=_("Epochs"))
+        self.button = widgets.Button(description=_("Train"), button_style="primary", icon="play",
+                                     tooltip=_("train a fresh copy of the model at this learning rate"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=epochs, description=_("Progress"))
+        self.status = widgets.Label(value=_("Pick a learning rate, then press Train."))
         self.live_plot = LivePlot(output=widgets.Output())
         self.runs: list[dict[str, float]] = []
         self.last_model: keras.Model | None = None
@@ -120,17 +123,17 @@ class TrainPanel:
         try:
             lr = check_learning_rate(lr)
             if not isinstance(n, int) or n < 1:
-                raise ValueError(f"epochs must be a positive integer, got {n!r}")
+                raise ValueError(_("epochs must be a positive integer, got {n!r}").format(n=n))
         except ValueError as err:
-            self.status.value = f"Not trained: {err}"
+            self.status.value = _("Not trained: {error}").format(error=err)
             return None
         from tlhelpers.config import set_seed
 
         self.button.disabled = True
         self.progress.max, self.progress.value = n, 0
-        self.status.value = f"training at learning rate {lr:.1e} for {n} epoch(s)..."
+        self.status.value = _("training at learning rate {rate} for {n} epoch(s)...").format(rate=f"{lr:.1e}", n=n)
         self.live_plot.reset()
-        self.live_plot.title = f"learning rate {lr:.1e}"
+        self.live_plot.title = _("learning rate {rate}").format(rate=f"{lr:.1e}")
         try:
             set_seed(self.seed)
             steps = math.ceil(len(self.y) / self.batch_size)
@@ -141,7 +144,7 @@ class TrainPanel:
                 callbacks=[self.live_plot, _Progress(self.progress)], verbose=0,
             )
         except Exception as err:  # show it in the widget; the notebook keeps running
-            self.status.value = f"Training failed: {type(err).__name__}: {err}"
+            self.status.value = _("Training failed: {kind}: {error}").format(kind=type(err).__name__, error=err)
             return None
         finally:
             self.button.disabled = False
@@ -155,18 +158,17 @@ class TrainPanel:
 
     @staticmethod
     def _describe(result: dict[str, float]) -> str:
-        parts = [f"learning rate {result['learning_rate']:.1e}, {result['epochs']} epoch(s)"]
+        parts = [_("learning rate {rate}, {n} epoch(s)").format(rate=f"{result['learning_rate']:.1e}", n=result["epochs"])]
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             if key in result:
                 value = result[key]
-                parts.append(f"{key} {value:.3f}" if math.isfinite(value) else f"{key} {value} (diverged)")
-        return ": ".join(parts[:1]) + ": " + ", ".join(parts[1:])
+                parts.append(f"{header(key)} {value:.3f}" if math.isfinite(value)
+                             else _("{metric} {value} (diverged)").format(metric=header(key), value=value))
+        return _("{run}: {metrics}").format(run=parts[0], metrics=_(", ").join(parts[1:]))
 
     def runs_table(self):  # -> pandas.DataFrame
         """All runs so far, one row each."""
-        import pandas as pd
-
-        return pd.DataFrame(self.runs)
+        return shown_frame(self.runs)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from tlhelpers import tuning
+from tlhelpers.i18n import _
 
 STYLE = {"description_width": "initial"}
 
@@ -73,17 +75,18 @@ class TunerDashboard:
         self.hypermodel, self.prefix, self.directory, self.factor = hypermodel, project_prefix, directory, factor
         self._setup = setup_id(hypermodel)
         self.tuner_kind = widgets.Dropdown(
-            options=[(f"{name}: {kind.description.split(';')[0]}", name) for name, kind in tuning.TUNERS.items()],
-            value=tuner, description="tuner", style=STYLE, layout=widgets.Layout(width="520px"),
+            options=[(f"{name}: {re.split('[;；]', str(kind.description))[0]}", name) for name, kind in tuning.TUNERS.items()],
+            value=tuner, description=_("tuner"), style=STYLE, layout=widgets.Layout(width="520px"),
         )
-        self.trials = widgets.BoundedIntText(value=max_trials, min=1, max=500, description="trials (random, bayesian)", style=STYLE)
-        self.epochs = widgets.BoundedIntText(value=epochs, min=1, max=200, description="fine-tuning epochs per trial", style=STYLE)
+        self.trials = widgets.BoundedIntText(value=max_trials, min=1, max=500, description=_("trials (random, bayesian)"), style=STYLE)
+        self.epochs = widgets.BoundedIntText(value=epochs, min=1, max=200, description=_("fine-tuning epochs per trial"), style=STYLE)
         self.budget = widgets.Label()
-        self.project = widgets.Text(value=self._auto_name(), description="project", style=STYLE, layout=widgets.Layout(width="520px"))
-        self.overwrite = widgets.Checkbox(value=False, description="start over: delete this project's finished trials", style=STYLE, indent=False)
-        self.start_button = widgets.Button(description="Start search", button_style="primary", icon="play", tooltip="run the trials still missing from the budget")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="new trials", style=STYLE)
-        self.status = widgets.HTML(value="Set the budget, then press <b>Start search</b>.")
+        self.project = widgets.Text(value=self._auto_name(), description=_("project"), style=STYLE, layout=widgets.Layout(width="520px"))
+        self.overwrite = widgets.Checkbox(value=False, description=_("start over: delete this project's finished trials"), style=STYLE, indent=False)
+        self.start_button = widgets.Button(description=_("Start search"), button_style="primary", icon="play",
+                                           tooltip=_("run the trials still missing from the budget"))
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description=_("new trials"), style=STYLE)
+        self.status = widgets.HTML(value=_("Set the budget, then press <b>Start search</b>."))
         self.output = widgets.Output()
         self.search: tuning.Search | None = None
         self.summary: tuning.RunSummary | None = None
@@ -108,8 +111,8 @@ class TunerDashboard:
     def _settings_changed(self, change: Any = None) -> None:
         hyperband = self.tuner_kind.value == "hyperband"
         self.trials.disabled = hyperband  # Hyperband's schedule sets the number of trials
-        self.epochs.description = "max epochs (longest trial)" if hyperband else "fine-tuning epochs per trial"
-        self.budget.value = f"Budget: {self.current_budget()}"
+        self.epochs.description = _("max epochs (longest trial)") if hyperband else _("fine-tuning epochs per trial")
+        self.budget.value = _("Budget: {budget}").format(budget=self.current_budget())
         if self.project.value == self._last_auto:  # follow the settings until the user types a name
             self.project.value = self._last_auto = self._auto_name()
 
@@ -148,19 +151,22 @@ class TunerDashboard:
             finished = len(search.finished_trials())
             todo = search.remaining_trials()
             self.progress.max, self.progress.value = max(todo, 1), 0
-            self._say(f"{'resumed' if search.resumed else 'new'} project {search.project_dir.name}: "
-                      f"{finished} finished trial(s) reused, {todo} to run")
+            opened = (_("resumed project {name}: {finished} finished trial(s) reused, {todo} to run") if search.resumed
+                      else _("new project {name}: {finished} finished trial(s) reused, {todo} to run"))
+            self._say(opened.format(name=search.project_dir.name, finished=finished, todo=todo))
 
             def on_trial(record: tuning.TrialRecord, done: int, total: int) -> None:
                 self.progress.value = done
-                self._say(f"trial {done}/{total}: K={record.values['blocks']}, fine_lr={record.values['fine_lr']:.1e}"
-                          f" -> best validation accuracy {record.val_accuracy:.3f}")
+                self._say(_("trial {done}/{total}: K={blocks}, fine_lr={rate} -> best validation accuracy {accuracy}").format(
+                    done=done, total=total, blocks=record.values["blocks"], rate=f"{record.values['fine_lr']:.1e}",
+                    accuracy=f"{record.val_accuracy:.3f}"))
 
             self.summary = search.run(progress=on_trial)
             self.progress.value = self.progress.max
             self.results = search.results()
             self.figure = search.plot()
-            self._say(f"{self.summary}. Best validation accuracy: {self.results['val_accuracy'].max():.3f}")
+            self._say(_("{summary}. Best validation accuracy: {accuracy}").format(
+                summary=self.summary, accuracy=f"{self.results['val_accuracy'].max():.3f}"))
             self.output.clear_output()
             with self.output:
                 display(self.results)

@@ -24,6 +24,7 @@ import keras
 
 from tlhelpers.transfer import TrainabilityReport, check_blocks, find_backbone, unfreeze_top
 from tlhelpers.display import show
+from tlhelpers.i18n import _
 
 
 class UnfreezeExplorer:
@@ -47,12 +48,12 @@ class UnfreezeExplorer:
     """
 
     def __init__(self, model: keras.Model, blocks: int = 0, plot: bool = True) -> None:
-        _, self.spec = find_backbone(model)  # a clear error for a foreign model, before any widget
+        self.spec = find_backbone(model)[1]  # a clear error for a foreign model, before any widget
         check_blocks(blocks, self.spec)
         self.model = model
         self.plot = plot
         self.slider = widgets.IntSlider(
-            value=blocks, min=0, max=self.spec.num_blocks, step=1, description="Unfrozen blocks",
+            value=blocks, min=0, max=self.spec.num_blocks, step=1, description=_("Unfrozen blocks"),
             continuous_update=False, style={"description_width": "initial"},
         )
         self.params_label = widgets.Label(value="")
@@ -68,10 +69,9 @@ class UnfreezeExplorer:
     def update(self, blocks: int) -> TrainabilityReport:
         """Unfreeze the top ``blocks`` blocks and refresh every view; return the report."""
         self.report = unfreeze_top(self.model, blocks)
-        self.params_label.value = (
-            f"trainable parameters: {self.report.trainable_params:,} of {self.report.total_params:,} "
-            f"({self.report.trainable_params / self.report.total_params:.1%})"
-        )
+        self.params_label.value = _("trainable parameters: {trainable} of {total} ({share})").format(
+            trainable=f"{self.report.trainable_params:,}", total=f"{self.report.total_params:,}",
+            share=f"{self.report.trainable_params / self.report.total_params:.1%}")
         self.report_html.value = f"<pre style='line-height:1.25'>{html.escape(self.report_text)}</pre>"
         if self.plot:
             self.draw()
@@ -101,11 +101,11 @@ class UnfreezeExplorer:
         frozen = [data[n][1] for n in names]
         fig, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1))
         plt.close(fig)
-        ax.barh(names, trainable, color="C2", label="trainable")
-        ax.barh(names, frozen, left=trainable, color="0.7", label="frozen (incl. BatchNorm)")
+        ax.barh(names, trainable, color="C2", label=_("trainable"))
+        ax.barh(names, frozen, left=trainable, color="0.7", label=_("frozen (incl. BatchNorm)"))
         ax.invert_yaxis()
-        ax.set_xlabel("parameters")
-        ax.set_title(f"top {self.slider.value} of {self.spec.num_blocks} blocks unfrozen")
+        ax.set_xlabel(_("parameters"))
+        ax.set_title(_("top {k} of {n} blocks unfrozen").format(k=self.slider.value, n=self.spec.num_blocks))
         ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
         return fig

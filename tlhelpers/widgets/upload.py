@@ -30,6 +30,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from tlhelpers.display import finished, show
+from tlhelpers.i18n import _
 from tlhelpers.predictions import top_k
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MB: more than any phone photo
@@ -131,38 +132,39 @@ def decode_image(
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not content:
-        raise UploadError(f"{name!r} is empty (0 bytes). Upload a PNG or JPEG image.")
+        raise UploadError(_("{name!r} is empty (0 bytes). Upload a PNG or JPEG image.").format(name=name))
     if len(content) > MAX_BYTES:
-        raise UploadError(
-            f"{name!r} is {len(content) / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB. "
-            "Upload a smaller image."
-        )
+        raise UploadError(_("{name!r} is {size} MB; the limit is {limit} MB. Upload a smaller image.").format(
+            name=name, size=f"{len(content) / 1e6:.1f}", limit=f"{MAX_BYTES / 1e6:.0f}"))
     try:
         with warnings.catch_warnings():  # huge images: our own limit below says it better
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(content))
     except Image.DecompressionBombError:
-        raise UploadError(f"{name!r} has too many pixels to open safely. Upload a smaller image.") from None
+        raise UploadError(_("{name!r} has too many pixels to open safely. Upload a smaller image.").format(
+            name=name)) from None
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise UploadError(
-            f"{name!r} is not an image Pillow can read ({type(err).__name__}). Upload a PNG or JPEG image."
+            _("{name!r} is not an image Pillow can read ({kind}). Upload a PNG or JPEG image.").format(
+                name=name, kind=type(err).__name__)
         ) from None
     width, height = image.size
     if min(width, height) < min_side:
-        raise UploadError(
-            f"{name!r} is {width}x{height} pixels; it needs at least {min_side} pixels on each side. "
+        raise UploadError(_(
+            "{name!r} is {width}x{height} pixels; it needs at least {min_side} pixels on each side. "
             "Upload a larger image."
-        )
+        ).format(name=name, width=width, height=height, min_side=min_side))
     if width * height > max_pixels:
-        raise UploadError(
-            f"{name!r} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
-            f"{max_pixels / 1e6:.0f}. Upload a smaller image."
-        )
+        raise UploadError(_(
+            "{name!r} is {width}x{height} pixels ({megapixels} megapixels); the limit is "
+            "{limit}. Upload a smaller image."
+        ).format(name=name, width=width, height=height, megapixels=f"{width * height / 1e6:.0f}",
+                 limit=f"{max_pixels / 1e6:.0f}"))
     if max(width, height) / min(width, height) > max_aspect:
-        raise UploadError(
-            f"{name!r} is {width}x{height} pixels, more than {max_aspect:g} times as wide as high (or "
+        raise UploadError(_(
+            "{name!r} is {width}x{height} pixels, more than {ratio} times as wide as high (or "
             "high as wide); crop it to the object first."
-        )
+        ).format(name=name, width=width, height=height, ratio=f"{max_aspect:g}"))
     try:
         image = ImageOps.exif_transpose(image)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -177,10 +179,9 @@ def decode_image(
         image = image.convert("L" if channels == 1 else "RGB")
         array = np.asarray(image, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError) as err:  # truncated or corrupt data
-        raise UploadError(
-            f"{name!r} looks like an image but its data is damaged ({type(err).__name__}: {err}). "
-            "Upload another file."
-        ) from None
+        raise UploadError(_(
+            "{name!r} looks like an image but its data is damaged ({kind}: {error}). Upload another file."
+        ).format(name=name, kind=type(err).__name__, error=err)) from None
     return array[..., None] if array.ndim == 2 else array
 
 
@@ -281,13 +282,13 @@ class UploadPredictor:
         self.prepared: Prepared | None = None
         self.figure = None
         self.upload = widgets.FileUpload(
-            accept="image/*", multiple=False, description="Upload image", layout=widgets.Layout(width="auto")
+            accept="image/*", multiple=False, description=_("Upload image"), layout=widgets.Layout(width="auto")
         )
         self.match_background = widgets.Checkbox(
-            value=True, description="match the training images' background", indent=False,
+            value=True, description=_("match the training images' background"), indent=False,
             layout=widgets.Layout(display="flex" if self.background else "none"),  # nothing to match
         )
-        self.message = widgets.HTML(value="Upload a PNG or JPEG image.")
+        self.message = widgets.HTML(value=_("Upload a PNG or JPEG image."))
         self.result = widgets.HTML(value="")
         self.output = widgets.Output()
         self.upload.observe(self._on_upload, names="value")
@@ -323,7 +324,8 @@ class UploadPredictor:
         name = str(entry.get("name", "upload")) if hasattr(entry, "get") else "upload"
         try:
             if not hasattr(entry, "get") or "content" not in entry:
-                raise UploadError(f"unexpected upload value {type(entry).__name__}: expected ipywidgets 8 entries")
+                raise UploadError(_("unexpected upload value {kind}: expected ipywidgets 8 entries").format(
+                    kind=type(entry).__name__))
             content = entry["content"]
             data = content.tobytes() if isinstance(content, memoryview) else bytes(content)
             self._last = (data, name)
@@ -331,7 +333,7 @@ class UploadPredictor:
         except UploadError as err:
             self._fail(str(err))
         except Exception as err:  # never a traceback in the widget: say what happened instead
-            self._fail(f"Could not use {name!r}: {type(err).__name__}: {err}")
+            self._fail(_("Could not use {name!r}: {kind}: {error}").format(name=name, kind=type(err).__name__, error=err))
         return False
 
     def _repredict(self) -> None:
@@ -339,7 +341,8 @@ class UploadPredictor:
             try:
                 self.predict_bytes(*self._last)
             except Exception as err:  # the same promise as handle()
-                self._fail(f"Could not use {self._last[1]!r}: {type(err).__name__}: {err}")
+                self._fail(_("Could not use {name!r}: {kind}: {error}").format(
+                    name=self._last[1], kind=type(err).__name__, error=err))
 
     def _fail(self, text: str) -> None:
         self.predictions, self.prepared, self.figure = [], None, None
@@ -360,19 +363,20 @@ class UploadPredictor:
         x = prepared.image[None].astype(np.float32) if self.raw_input else prepared.model_input
         probs = np.asarray(self.model(x, training=False))[0]
         if probs.shape != (len(self.class_names),):
-            raise UploadError(
-                f"the model outputs {probs.shape[0]} values but there are {len(self.class_names)} class names"
-            )
+            raise UploadError(_("the model outputs {outputs} values but there are {classes} class names").format(
+                outputs=probs.shape[0], classes=len(self.class_names)))
         self.prepared, self.predictions = prepared, top_k(probs[None], self.class_names, self.k)[0]
         h, w = prepared.original.shape[:2]
-        note = " Colours inverted to match the training images' background." if prepared.inverted else ""
-        self.message.value = html.escape(f"{name}: {w}x{h} pixels, shown to the model as below.{note}")
+        note = _(" Colours inverted to match the training images' background.") if prepared.inverted else ""
+        self.message.value = html.escape(_("{name}: {w}x{h} pixels, shown to the model as below.{note}").format(
+            name=name, w=w, h=h, note=note))
         rows = "".join(
             f"<tr><td>{i}.</td><td><b>{html.escape(label)}</b></td><td style='text-align:right'>{p:.1%}</td>"
             f"<td><div style='background:#4c78a8;height:10px;width:{max(1, round(120 * p))}px'></div></td></tr>"
             for i, (label, p) in enumerate(self.predictions, start=1)
         )
-        self.result.value = f"<table class='tl-predictions'><caption>top {len(self.predictions)}</caption>{rows}</table>"
+        caption = _("top {k}").format(k=len(self.predictions))
+        self.result.value = f"<table class='tl-predictions'><caption>{caption}</caption>{rows}</table>"
         self._draw()
         return True
 
@@ -382,7 +386,7 @@ class UploadPredictor:
         assert self.prepared is not None
         fig, axes = plt.subplots(1, 2, figsize=(4.2, 2.2))
         for ax, image, title in zip(
-            axes, (self.prepared.original, self.prepared.image), ("your image", "what the model sees")
+            axes, (self.prepared.original, self.prepared.image), (_("your image"), _("what the model sees"))
         ):
             ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
             ax.set_title(title, fontsize=9)
