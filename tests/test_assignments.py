@@ -21,6 +21,7 @@ import keras
 import nbformat
 import numpy as np
 import pytest
+from image_folders import make_stripes
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from tlhelpers import backbones, grading, transfer
@@ -30,8 +31,6 @@ from tlhelpers.data import load_folder_task, make_task
 from tlhelpers.exercises import assignment_checks as grade
 from tlhelpers.pipeline import prepare_images, to_model_input
 from tlhelpers.training import compile_classifier
-
-from image_folders import make_stripes
 
 SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
 ZH_SOURCE = PACKAGE_DIR.parent / "assignments" / "zh" / "source"  # the Chinese twins: same cells, tests and points

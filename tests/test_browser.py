@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from browser_helpers import (
     BROKEN_WIDGET_TEXT,
     CHROMIUM,
@@ -228,7 +227,7 @@ def check_unfreeze_slider_in_chinese(notebook, name: str) -> None:
     cell = widget_cell(notebook)
     slider = slider_named(cell, in_chinese("Unfrozen blocks"))
     expect(slider).to_have_count(1)
-    box = cell.locator(".widget-vbox").filter(has=slider).first
+    box = cell.locator(".widget-vbox").filter(has=slider_named(notebook.page, in_chinese("Unfrozen blocks"))).first
     label = box.locator(LABEL_WIDGET).first
     before = label.inner_text()
     assert re.search(r"[\u4e00-\u9fff]", before), f"the count is not in Chinese: {before!r}"

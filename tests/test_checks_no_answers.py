@@ -33,7 +33,15 @@ from tlhelpers.config import PACKAGE_DIR, current_track
 from tlhelpers.data import make_task
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.exercises import assignment_checks as grade
-from tlhelpers.exercises import lesson00, lesson01, lesson02, lesson04, lesson05, lesson06, lesson07
+from tlhelpers.exercises import (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+)
 from tlhelpers.lr_finder import LRFinder
 from tlhelpers.training import compile_classifier
 from tlhelpers.tuning import SearchSpace

@@ -44,7 +44,7 @@ def test_feedback_verdict_in_english(en) -> None:
 
 
 def test_exercise_checks_in_chinese(zh) -> None:
-    assert lesson00.check_update(None).message.startswith("还没有答案：请把 answer 设为走一步之后的 θ")
+    assert lesson00.check_update(None).message.startswith("还没有答案。请把 answer 设为走一步之后的 θ")
     assert "沿着梯度方向" in lesson00.check_update(2.05).message
     assert lesson03.check_batchnorm("b").message.startswith("（b）在 Keras 3 中，trainable = False")
     assert lesson03.check_batchnorm("a").message.endswith("再试一次。")

@@ -18,10 +18,10 @@ import pytest  # noqa: E402
 
 from tlhelpers import backbones, challenges, strategies, transfer, tuning  # noqa: E402
 from tlhelpers.evaluation import Evaluation  # noqa: E402
-from tlhelpers.widgets import label_budget  # noqa: E402
-from tlhelpers.widgets.confusion_explorer import ConfusionExplorer  # noqa: E402
 from tlhelpers.i18n import LazyText
 from tlhelpers.tables import shown_frame  # noqa: E402
+from tlhelpers.widgets import label_budget  # noqa: E402
+from tlhelpers.widgets.confusion_explorer import ConfusionExplorer  # noqa: E402
 from tlhelpers.widgets.train import TrainPanel  # noqa: E402
 from tlhelpers.widgets.tuner import TunerDashboard  # noqa: E402
 from tlhelpers.widgets.unfreeze import UnfreezeExplorer  # noqa: E402
@@ -97,9 +97,9 @@ def test_tuner_dashboard_in_chinese(zh, tmp_path) -> None:
     hypermodel = tuning.TwoPhaseHyperModel("fashion_cnn", x, y, x[:9], y[:9], weights=None, batch_size=8, seed=0)
     dash = TunerDashboard(hypermodel, project_prefix="t", directory=tmp_path, max_trials=4, epochs=2)
     assert [dash.tuner_kind.description, dash.start_button.description] == ["调优器", "开始搜索"]
-    assert dash.budget.value == "预算：random：4 次试验，共微调 8 轮（另加只拟合一次的线性探测）"
+    assert dash.budget.value == "预算：random 调优器，4 次试验，共微调 8 轮（另加只拟合一次的线性探测）"
     labels = [label for label, _ in dash.tuner_kind.options]
-    assert labels[0] == "random: 相互独立的随机抽样" and [value for _, value in dash.tuner_kind.options] == list(tuning.TUNERS)
+    assert labels[0] == "random：相互独立的随机抽样" and [value for _, value in dash.tuner_kind.options] == list(tuning.TUNERS)
     dash.tuner_kind.value = "hyperband"
     assert dash.epochs.description == "最大轮数（最长的试验）"
     dash.project.value = "a/b"
@@ -110,7 +110,7 @@ def test_confusion_explorer_in_chinese(zh) -> None:
     images = np.zeros((10, 5, 5, 1), np.uint8)
     explorer = ConfusionExplorer(images, _evaluation(), max_images=4)
     assert [explorer.true_class.description, explorer.predicted_class.description] == ["真实类别", "预测类别"]
-    assert explorer.summary.value.startswith("错误：4 张 <b>Pullover</b> 图像中有 <b>2</b> 张 (50.0%)被预测为 <b>Coat</b>")
+    assert explorer.summary.value.startswith("错误：4 张 <b>Pullover</b> 图像中有 <b>2</b> 张被预测为 <b>Coat</b>（50.0%）")
     assert explorer.cells[(0, 1)].tooltip == "真实 Pullover，预测 Coat"
     with pytest.raises(ValueError, match="传入了 3 张图像，但评估包含 10 个样本"):
         ConfusionExplorer(np.zeros((3, 5, 5, 1)), _evaluation())
@@ -173,7 +173,7 @@ def test_messages_in_chinese(zh) -> None:
         challenges.shift_images(np.zeros((1, 2, 2, 1), np.uint8), "upside")
     with pytest.raises(ValueError, match="fine_lr=\\(0.01, 1e-05\\) 必须是一对 \\(low, high\\)"):
         tuning.SearchSpace(fine_lr=(1e-2, 1e-5)).validate(4)
-    assert str(tuning.Budget.of("random", max_trials=6, epochs=3)) == "random：6 次试验，共微调 18 轮（另加只拟合一次的线性探测）"
+    assert str(tuning.Budget.of("random", max_trials=6, epochs=3)) == "random 调优器，6 次试验，共微调 18 轮（另加只拟合一次的线性探测）"
     assert tuning.fingerprint_differences({"epochs": 2}, {"epochs": 3}) == ["epochs：原为 2，现为 3"]
     assert "16 位运算只能模拟执行" in challenges.mixed_precision_support(flags=set(), gpus=0)[1]
 

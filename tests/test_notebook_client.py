@@ -8,7 +8,12 @@ import nbformat
 import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 
-from tlhelpers.notebook_client import POLL_SLICE, SlicedPollChannel, SlicedPollClient, notebook_client
+from tlhelpers.notebook_client import (
+    POLL_SLICE,
+    SlicedPollChannel,
+    SlicedPollClient,
+    notebook_client,
+)
 
 
 def _polls(monkeypatch, answer_on: int | None) -> list[float]:

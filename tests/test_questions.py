@@ -102,9 +102,9 @@ def test_the_answers_are_chinese_in_the_chinese_lesson(measured, monkeypatch) ->
     lines = text.splitlines()
     assert lines[0] == "1. 迁移学习与从头训练有什么不同？"
     assert "从头训练 0.612，在冻结的特征上做线性探测 0.700（+0.088）；从头训练需要把整个网络训练 9 轮" in lines[1]
-    assert "（3 个随机种子的中位数）" in lines[2] and lines[2].endswith("5: +28.9, 20: +16.4。")
+    assert "（3 个随机种子的中位数）" in lines[2] and lines[2].endswith("5: +28.9、20: +16.4。")
     assert "用缓存特征训练很便宜：在 480 张图像上只需 0.50 s，端到端训练则要 12.00 s。" in text
-    assert "none +0.088，noisy -0.050" in text
+    assert "none +0.088、noisy -0.050" in text
     assert "在原样的目标任务上从每类 20 个标注起" in text
     assert "每秒处理的图像数相差 125.9 倍" in text
     assert "训练用 10 类 × 每类 4 个标注" in text and "2 种方法中有 1 种的测试准确率上升了（cached）" in text

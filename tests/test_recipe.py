@@ -11,7 +11,13 @@ import pytest
 
 from tlhelpers import backbones, recipe, transfer
 from tlhelpers.features import linear_probe
-from tlhelpers.recipe import EarlyStoppingFromStart, Recipe, fine_tune, split_at, warmup_cosine
+from tlhelpers.recipe import (
+    EarlyStoppingFromStart,
+    Recipe,
+    fine_tune,
+    split_at,
+    warmup_cosine,
+)
 from tlhelpers.training import accuracy, compile_classifier
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"

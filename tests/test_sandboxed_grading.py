@@ -29,19 +29,29 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
-
 from image_folders import make_stripes
+from nbformat.v4 import new_code_cell, new_notebook
 
 from tlhelpers import sandbox
 from tlhelpers.__main__ import main
-from tlhelpers.evidence import MIME, key_of, records
 from tlhelpers.config import PACKAGE_DIR
+from tlhelpers.evidence import MIME, key_of, records
 from tlhelpers.exercises.assignment_checks import make_demo_folder
 from tlhelpers.grading import release_notebook
 from tlhelpers.sandboxed_grading import (
-    NETWORK, OUT_OF_MEMORY, TAMPERED, TIMED_OUT, TOO_MANY_PROCESSES, Grader, Reference, Row, Run, _score, grade_folder,
-    limit_verdict, write_csv,
+    NETWORK,
+    OUT_OF_MEMORY,
+    TAMPERED,
+    TIMED_OUT,
+    TOO_MANY_PROCESSES,
+    Grader,
+    Reference,
+    Row,
+    Run,
+    _score,
+    grade_folder,
+    limit_verdict,
+    write_csv,
 )
 
 SOURCE = PACKAGE_DIR.parent / "assignments" / "source"
@@ -113,7 +123,12 @@ def _published(check: str, key: dict, **data) -> dict:
 def test_the_time_budget_is_judged_on_the_runners_clock_not_the_kernels(solve_cell_seconds: float, score: float,
                                                                          status: str) -> None:
     """a3: the kernel says solve took 1 s each time; the grader believes the time its runner measured for the cell."""
-    from tlhelpers.exercises.assignment_checks import GroundTruth, challenge_task, predictions_evidence, task_key
+    from tlhelpers.exercises.assignment_checks import (
+        GroundTruth,
+        challenge_task,
+        predictions_evidence,
+        task_key,
+    )
     from tlhelpers.grading import prepare
 
     source = SOURCE / "a3_label_budget" / "label_budget.ipynb"

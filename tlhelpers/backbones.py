@@ -22,8 +22,7 @@ from typing import Any, Callable
 import keras
 
 from tlhelpers.config import ASSETS_DIR
-from tlhelpers.i18n import LazyText
-from tlhelpers.i18n import N_, _
+from tlhelpers.i18n import N_, LazyText, _
 
 BUNDLED_NAME = "fashion_cnn"
 BUNDLED_FILE = ASSETS_DIR / f"{BUNDLED_NAME}.keras"

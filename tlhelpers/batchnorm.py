@@ -28,8 +28,7 @@ import keras
 import numpy as np
 
 from tlhelpers.config import set_seed
-from tlhelpers.i18n import LazyText
-from tlhelpers.i18n import N_, _
+from tlhelpers.i18n import N_, LazyText, _
 from tlhelpers.recipe import Recipe, compile_for
 from tlhelpers.training import epoch_bar
 from tlhelpers.transfer import unfreeze_top

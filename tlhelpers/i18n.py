@@ -11,11 +11,11 @@ reads (``scripts/translations.py catalog`` updates it from the code). A message 
 lacks stays English: a missing translation never breaks a lesson.
 
 Example:
-    >>> from tlhelpers.i18n import _, current_language
-    >>> current_language("zh")
-    'zh'
-    >>> _("Not yet") in ("Not yet", "还不对")
-    True
+    >>> from tlhelpers.i18n import _, translations
+    >>> _("✅ Correct: {message}").format(message="2 + 2 is 4.")  # the course's language: English
+    '✅ Correct: 2 + 2 is 4.'
+    >>> translations("zh").gettext("✅ Correct: {message}").format(message="2 + 2 等于 4。")
+    '✅ 正确：2 + 2 等于 4。'
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def _translations(language: str, stamp: float) -> gettext.NullTranslations:
     if language == SOURCE_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()
     from babel.messages.mofile import write_mo
+
     from tlhelpers.display import show_chinese
 
     show_chinese()  # before the first translated title: figures and tables get a font and widths for it

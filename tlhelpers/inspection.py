@@ -69,8 +69,6 @@ def registry_table(names: list[str] | tuple[str, ...] | None = None) -> pd.DataF
         >>> int(registry_table(["fashion_cnn"]).loc["fashion_cnn", "parameters"])
         218576
     """
-    import pandas as pd
-
     rows = []
     for name in names or list(BACKBONES):
         spec = get_spec(name)
@@ -85,7 +83,7 @@ def registry_table(names: list[str] | tuple[str, ...] | None = None) -> pd.DataF
             "preprocessing built in": "yes" if spec.built_in_preprocessing else "no",
             "pretrained on": spec.pretrained_on,
         })
-    return shown_frame(rows).set_index("backbone")
+    return shown_frame(rows, headers={"blocks": N_("blocks")}).set_index("backbone")
 
 
 def output_shapes(base_builder: Callable[..., keras.Model]) -> dict[str, tuple]:
@@ -138,8 +136,6 @@ def blocks_table(base: keras.Model, spec: BackboneSpec | str) -> pd.DataFrame:
         >>> blocks_table(base, "fashion_cnn")["output shape"].tolist()
         ['(16, 16, 16)', '(8, 8, 32)', '(4, 4, 64)', '(4, 4, 256)']
     """
-    import pandas as pd
-
     spec = get_spec(spec) if isinstance(spec, str) else spec
     groups = block_of_layers(base, spec)
     rows = []

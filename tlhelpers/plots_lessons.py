@@ -145,7 +145,7 @@ def transfer_diagram(
         budget = _("{n} labels per class").format(n=labels_per_class)
     else:
         budget = _("a few labels per class")
-    box(0.1, rows["top"], 1.9, 0.9, _("source data\n{source}").format(source=textwrap.fill(source, 28)), "#fde9c9",
+    box(0.1, rows["top"], 1.9, 0.9, _("source data\n{source}").format(source=textwrap.fill(str(source), 28)), "#fde9c9",
         fontsize=7)
     box(0.1, rows["bottom"], 1.9, 0.9, _("target data\n{budget}").format(budget=budget), "#d8ecd2", fontsize=7)
     for i, name in enumerate(shown):

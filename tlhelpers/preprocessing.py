@@ -35,8 +35,7 @@ import keras
 import numpy as np
 
 from tlhelpers.backbones import BackboneSpec, get_spec
-from tlhelpers.i18n import LazyText
-from tlhelpers.i18n import N_, _
+from tlhelpers.i18n import N_, LazyText, _
 
 RAW_RANGE = (0.0, 255.0)
 
@@ -238,7 +237,7 @@ class BatchReport:
 
     def message(self) -> str:
         """One-line form for warnings."""
-        return repr(self).replace("\n", "; ")
+        return repr(self).replace("\n", _("; "))
 
 
 def check_batch(batch: Any, backbone: str, warn: bool = True) -> BatchReport:

@@ -60,7 +60,17 @@ from nbformat import NotebookNode
 
 from tlhelpers import evidence, sandbox
 from tlhelpers.config import PACKAGE_DIR, current_track, find_config
-from tlhelpers.grading import SKIPPED_NAMES, CheckReport, Prepared, QuestionScore, _atomic_write, _meta, is_grade, prepare, score
+from tlhelpers.grading import (
+    SKIPPED_NAMES,
+    CheckReport,
+    Prepared,
+    QuestionScore,
+    _atomic_write,
+    _meta,
+    is_grade,
+    prepare,
+    score,
+)
 
 TIMED_OUT = "timed out"
 OUT_OF_MEMORY = "out of memory"

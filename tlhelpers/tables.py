@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from tlhelpers.i18n import SOURCE_LANGUAGE, N_, current_language, translations
+from tlhelpers.i18n import N_, SOURCE_LANGUAGE, current_language, translations
 
 # column and index names of the tables lessons show -> the header a student reads
 HEADERS: dict[str, str] = {
@@ -124,8 +124,10 @@ VALUES: dict[str, dict[Any, str]] = {
 }
 
 
-def header(name: Any, language: str | None = None) -> Any:
+def header(name: Any, language: str | None = None, headers: dict[str, str] | None = None) -> Any:
     """The header a student reads for a column ``name``: ``name`` itself in English, else its translation.
+
+    ``headers`` takes precedence over :data:`HEADERS` (a table whose column means something else).
 
     Example:
         >>> header("val_loss", "en")
@@ -133,9 +135,10 @@ def header(name: Any, language: str | None = None) -> Any:
         >>> header("val_loss", "zh") in ("validation loss", "验证损失")
         True
     """
-    if current_language(language) == SOURCE_LANGUAGE or not isinstance(name, str) or name not in HEADERS:
+    found = {**HEADERS, **(headers or {})}
+    if current_language(language) == SOURCE_LANGUAGE or not isinstance(name, str) or name not in found:
         return name
-    return translations(language).gettext(HEADERS[name])
+    return translations(language).gettext(found[name])
 
 
 class ShownFrame(pd.DataFrame):
@@ -158,7 +161,7 @@ class ShownFrame(pd.DataFrame):
         gettext = translations(language).gettext
 
         def shown_header(name: Any) -> Any:
-            return header(name, language)
+            return header(name, language, self.attrs.get("headers"))
 
         plain = plain.copy()
         for column, values in VALUES.items():
@@ -187,11 +190,16 @@ class ShownFrame(pd.DataFrame):
         return self.shown()._repr_html_()
 
 
-def shown_frame(*args: Any, **kwargs: Any) -> ShownFrame:
+def shown_frame(*args: Any, headers: dict[str, str] | None = None, **kwargs: Any) -> ShownFrame:
     """``pandas.DataFrame(...)`` as a :class:`ShownFrame` (or an existing frame turned into one).
+
+    ``headers``: this table's own headers for some columns (``N_``-marked), over :data:`HEADERS`.
 
     Example:
         >>> type(shown_frame({"seed": [0]})).__name__
         'ShownFrame'
     """
-    return ShownFrame(*args, **kwargs)
+    frame = ShownFrame(*args, **kwargs)
+    if headers:
+        frame.attrs["headers"] = headers
+    return frame

@@ -18,7 +18,6 @@ import numpy as np
 from tlhelpers.i18n import N_, _
 from tlhelpers.learning_rates import check_learning_rate
 
-
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 
 

@@ -47,14 +47,13 @@ from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.config import DEFAULT_SEED, build_dir, set_seed
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe
-from tlhelpers.i18n import N_, _
+from tlhelpers.i18n import N_, LazyText, _
 from tlhelpers.keras_internals import learning_rate_schedule
 from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.recipe import Recipe, compile_for, default_recipe, fine_tune
+from tlhelpers.tables import shown_frame
 from tlhelpers.training import compile_classifier
 from tlhelpers.transfer import build_classifier, trainability_report, unfreeze_top
-from tlhelpers.i18n import LazyText
-from tlhelpers.tables import shown_frame
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from tlhelpers.backbones import BACKBONES, get_spec, load_backbone
 from tlhelpers.challenges.cost import plain_log_ticks
 from tlhelpers.display import finished
-from tlhelpers.i18n import _
+from tlhelpers.i18n import _, pgettext
 from tlhelpers.tables import shown_frame
 
 
@@ -40,7 +40,7 @@ def backbone_speed(
     """
     rows = []
     names = list(BACKBONES if names is None else names)
-    for name in tqdm(names, desc=_("backbones"), unit=_("backbone"), disable=not progress):
+    for name in tqdm(names, desc=_("backbones"), unit=pgettext("progress unit", "backbone"), disable=not progress):
         spec = get_spec(name)
         size = spec.nearest_size(input_size)
         model = load_backbone(name, weights=None, input_size=size, pooling="avg")

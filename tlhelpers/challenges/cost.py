@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 from tqdm.auto import tqdm
 
 from tlhelpers.backbones import get_spec
@@ -25,9 +25,9 @@ from tlhelpers.features import extract_features, linear_probe
 from tlhelpers.i18n import N_, LazyText, _, pgettext
 from tlhelpers.pipeline import to_model_input
 from tlhelpers.quiet import tensorflow_errors_only
+from tlhelpers.tables import shown_frame
 from tlhelpers.training import accuracy, compile_classifier
 from tlhelpers.transfer import build_classifier, unfreeze_top
-from tlhelpers.tables import shown_frame
 
 COST_METHODS = ("fine_tune", "cached", "small_input", "mixed_precision")
 

@@ -14,7 +14,12 @@ from typing import Iterator, Sequence
 import keras
 import tensorflow as tf
 
-from tlhelpers.backbones import BUNDLED_TOP_LAYER, build_fashion_cnn, get_spec, load_backbone
+from tlhelpers.backbones import (
+    BUNDLED_TOP_LAYER,
+    build_fashion_cnn,
+    get_spec,
+    load_backbone,
+)
 from tlhelpers.i18n import _
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -20,13 +20,12 @@ from tlhelpers.backbones import load_backbone
 from tlhelpers.data import Task
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe, single_threaded_blas
-from tlhelpers.i18n import N_, _
+from tlhelpers.i18n import N_, LazyText, _, pgettext
 from tlhelpers.pipeline import prepare_images, to_model_input
 from tlhelpers.quiet import tensorflow_errors_only
 from tlhelpers.strategies import compare
-from tlhelpers.training import accuracy
-from tlhelpers.i18n import LazyText
 from tlhelpers.tables import shown_frame
+from tlhelpers.training import accuracy
 
 
 def _inverted(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -242,7 +241,7 @@ def shift_gains(
     rows = []
     shifts = list(shifts)
     with tensorflow_errors_only():
-        for shift in tqdm(shifts, desc=_("scratch and probe"), unit=_("shift"), disable=not progress):
+        for shift in tqdm(shifts, desc=_("scratch and probe"), unit=pgettext("progress unit", "shift"), disable=not progress):
             shifted = shift_task(task, shift)
             runs = compare(shifted, backbone, strategies=("scratch",),
                            input_size=input_size if scratch_size is None else scratch_size, **compare_args)

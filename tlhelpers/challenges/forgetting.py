@@ -20,9 +20,9 @@ from tlhelpers.features import extract_features
 from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 from tlhelpers.recipe import Recipe, compile_for, probe_head
+from tlhelpers.tables import shown_frame
 from tlhelpers.training import accuracy
 from tlhelpers.transfer import build_classifier, unfreeze_top
-from tlhelpers.tables import shown_frame
 
 
 def source_data(backbone: str, test_images: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:

@@ -49,7 +49,7 @@ class FewShotEvidence:
             >>> FewShotEvidence("offline", 3, {5: 28.94, 20: 16.4}, {"near": 20}, {"near": 20}, None).gains()
             '5: +28.9, 20: +16.4'
         """
-        return ", ".join(f"{k}: {gain:+.1f}" for k, gain in self.gain_over_scratch.items())
+        return _(", ").join(f"{k}: {gain:+.1f}" for k, gain in self.gain_over_scratch.items())
 
     def crossovers(self) -> str:
         """Where fine-tuning overtook the probe, per target, in words.

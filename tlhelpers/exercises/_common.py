@@ -36,7 +36,7 @@ def multiple_choice(answer: Any, choices: dict[str, tuple[str, str]], right: str
         >>> multiple_choice("(A)", {"a": ("yes", "right."), "b": ("no", "no: wrong.")}, "a")
         ✅ Correct: (a) right.
     """
-    keys = ", ".join(repr(k) for k in choices)
+    keys = _(", ").join(repr(k) for k in choices)
     if answer is None:
         return not_answered(_("set answer to one of {keys}.").format(keys=keys))
     key = str(answer).strip().lower().strip("()")

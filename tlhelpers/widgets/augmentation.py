@@ -18,10 +18,10 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from tlhelpers.plots_lessons import image_grid
-from tlhelpers.preprocessing import augment_examples, make_augmentation
 from tlhelpers.display import show
 from tlhelpers.i18n import _
+from tlhelpers.plots_lessons import image_grid
+from tlhelpers.preprocessing import augment_examples, make_augmentation
 
 
 class AugmentationPreview:

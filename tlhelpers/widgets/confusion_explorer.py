@@ -126,7 +126,7 @@ class ConfusionExplorer:
         names = ev.class_names
         total = int(np.sum(ev.y_true == t))
         kind = _("correct") if t == p else _("mistakes")
-        share = f" ({len(found) / total:.1%})" if total else ""
+        share = _(" ({share:.1%})").format(share=len(found) / total) if total else ""
         self.summary.value = (
             _("{kind}: <b>{found}</b> of {total} <b>{true}</b> images{share} were predicted as <b>{predicted}</b>").format(
                 kind=kind, found=len(found), total=total, true=html.escape(names[t]), share=share,

@@ -15,9 +15,9 @@ import ipywidgets as widgets
 import keras
 import numpy as np
 
-from tlhelpers.inspection import plot_feature_maps, spatial_layers
 from tlhelpers.display import show
 from tlhelpers.i18n import _
+from tlhelpers.inspection import plot_feature_maps, spatial_layers
 
 
 class FeatureMapExplorer:

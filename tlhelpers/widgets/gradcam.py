@@ -17,9 +17,9 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import numpy as np
 
+from tlhelpers.display import finished, show
 from tlhelpers.evaluation import Evaluation
 from tlhelpers.gradcam import gradcam, gradcam_layer, overlay
-from tlhelpers.display import finished, show
 from tlhelpers.i18n import _
 
 PREDICTED = -1  # the "explain" dropdown's value for "the predicted class"

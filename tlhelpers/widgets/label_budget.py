@@ -21,9 +21,8 @@ import numpy as np
 
 from tlhelpers.data import Task
 from tlhelpers.display import finished, show
-from tlhelpers.i18n import N_, _, ngettext
+from tlhelpers.i18n import N_, LazyText, _, ngettext
 from tlhelpers.strategies import PreparedTask
-from tlhelpers.i18n import LazyText
 
 STRATEGY_LABELS = {  # shown in the active language (LazyText)
     "scratch": LazyText(N_("from scratch (random weights)")),

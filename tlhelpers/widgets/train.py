@@ -24,11 +24,11 @@ import ipywidgets as widgets
 import keras
 
 from tlhelpers.i18n import _
-from tlhelpers.live_plot import LivePlot
 from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.live_plot import LivePlot
 from tlhelpers.recipe import warmup_cosine
-from tlhelpers.training import compile_classifier
 from tlhelpers.tables import header, shown_frame
+from tlhelpers.training import compile_classifier
 
 
 class _Progress(keras.callbacks.Callback):

@@ -75,7 +75,8 @@ class TunerDashboard:
         self.hypermodel, self.prefix, self.directory, self.factor = hypermodel, project_prefix, directory, factor
         self._setup = setup_id(hypermodel)
         self.tuner_kind = widgets.Dropdown(
-            options=[(f"{name}: {re.split('[;；]', str(kind.description))[0]}", name) for name, kind in tuning.TUNERS.items()],
+            options=[(_("{name}: {description}").format(name=name, description=re.split("[;；]", str(kind.description))[0]), name)
+                     for name, kind in tuning.TUNERS.items()],
             value=tuner, description=_("tuner"), style=STYLE, layout=widgets.Layout(width="520px"),
         )
         self.trials = widgets.BoundedIntText(value=max_trials, min=1, max=500, description=_("trials (random, bayesian)"), style=STYLE)

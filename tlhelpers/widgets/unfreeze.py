@@ -22,9 +22,14 @@ import html
 import ipywidgets as widgets
 import keras
 
-from tlhelpers.transfer import TrainabilityReport, check_blocks, find_backbone, unfreeze_top
 from tlhelpers.display import show
 from tlhelpers.i18n import _
+from tlhelpers.transfer import (
+    TrainabilityReport,
+    check_blocks,
+    find_backbone,
+    unfreeze_top,
+)
 
 
 class UnfreezeExplorer:
