@@ -42,14 +42,14 @@ def make_class(folder: Path, count: int) -> Path:
     """``count`` students' a2 submissions: reference, blank and one wrong answer, in turn."""
     import nbformat
 
-    from tlhelpers.grading import _meta, release_notebook
+    from tlhelpers.grading import grade_id, release_notebook
 
     source = REPO_DIR / "assignments" / "source" / ASSIGNMENT / "preprocessing.ipynb"
     reference = nbformat.read(source, as_version=4)
     blank, _ = release_notebook(reference)
     wrong = nbformat.from_dict(reference)
     for cell in wrong.cells:
-        if _meta(cell).get("grade_id") == "a2_wrong_pipelines":
+        if grade_id(cell) == "a2_wrong_pipelines":
             cell.source = 'wrong_pipelines = {"B", "C"}'
     for n in range(count):
         target = folder / f"student{n:02d}" / ASSIGNMENT / source.name

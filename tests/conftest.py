@@ -23,6 +23,24 @@ def offline_laptop_track():
         yield
 
 
+@pytest.fixture
+def searches(monkeypatch) -> list[str]:
+    """The names of the models searched for their backbone (``transfer.find_backbone``), in order,
+    wherever the search is called from (tests count how often a helper looks)."""
+    from tlhelpers import recipe, transfer
+
+    calls: list[str] = []
+    real = transfer.find_backbone
+
+    def counting(model):
+        calls.append(model.name)
+        return real(model)
+
+    for module in (transfer, recipe):
+        monkeypatch.setattr(module, "find_backbone", counting)
+    return calls
+
+
 def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> Path:
     """Write ``array`` (uint8) as an idx file, the format Fashion-MNIST ships in."""
     header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)

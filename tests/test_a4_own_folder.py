@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tlhelpers import evidence
 from tlhelpers.config import PACKAGE_DIR, current_track
+from tlhelpers.data import image_files
 from tlhelpers.exercises import assignment_checks as grade
 
 A4 = PACKAGE_DIR.parent / "assignments" / "source" / "a4_own_images" / "own_images.ipynb"
@@ -59,6 +61,50 @@ def test_demo_images_renamed_or_mixed_in_still_count_as_the_demo(tmp_path: Path)
         path.rename(path.with_name(f"my_photo_{i}.png"))
     feedback = grade.check_own_folder(mine, OFFLINE)
     assert not feedback and "2 of the 14 images" in feedback.message
+
+
+def _nest(folder: Path) -> Path:
+    """``folder`` with some images moved into nested folders, and files and folders Keras' loader skips."""
+    (folder / "disc" / "more" / "deeper").mkdir(parents=True)
+    for name in ("00.jpg", "01.png"):
+        (folder / "disc" / name).rename(folder / "disc" / "more" / "deeper" / name)
+    (folder / "square" / "2024").mkdir()
+    (folder / "square" / "03.png").rename(folder / "square" / "2024" / "03.png")
+    (folder / ".thumbnails").mkdir()
+    (folder / ".thumbnails" / "x.png").write_bytes(b"")
+    (folder / "notes.txt").write_text("not a class")
+    (folder / "square" / ".DS_Store").write_bytes(b"")
+    return folder
+
+
+def test_nested_images_count_as_keras_loads_them(tmp_path: Path) -> None:
+    feedback = grade.check_own_folder(_nest(own_images(tmp_path / "my_images")), OFFLINE)
+    assert feedback and "12 images of your own in 2 classes (disc, square)" in feedback.message
+
+
+def test_the_graders_listing_gives_the_classes_and_files_data_image_files_gives(tmp_path: Path) -> None:
+    """The grader judges the listing it made before the notebook ran: class_files reads it as image_files reads the disk."""
+    root = _nest(own_images(tmp_path / "my_images"))
+    (root / "empty_class").mkdir()
+    on_disk = {c: [p.relative_to(root / c).as_posix() for p in files] for c, files in image_files(root).items()}
+    assert "more/deeper/00.jpg" in on_disk["disc"] and "empty_class" in on_disk
+    listing = evidence.files(root, images=False)
+    assert grade.class_files(listing, "") == on_disk
+    assert grade.class_files({f"work/my_images/{path}": None for path in listing}, "work/my_images") == on_disk
+
+
+def test_predict_file_is_asked_about_nested_images(tmp_path: Path) -> None:
+    root = _nest(own_images(tmp_path / "my_images"))
+    asked = []
+
+    def predict_file(path: Path) -> str:
+        asked.append(path.relative_to(root).as_posix())
+        return path.relative_to(root).parts[0]
+
+    assert grade.check_predict_file(predict_file, root, ("disc", "square"), per_class=6)
+    assert asked == ["disc/02.jpg", "disc/03.png", "disc/04.jpg", "disc/05.png", "disc/more/deeper/00.jpg",
+                     "disc/more/deeper/01.png", "square/00.jpg", "square/01.png", "square/02.jpg", "square/04.jpg",
+                     "square/05.png", "square/2024/03.png"]  # hidden files left out
 
 
 def test_missing_or_empty_folders_are_explained(tmp_path: Path) -> None:

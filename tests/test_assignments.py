@@ -444,14 +444,31 @@ def test_the_challenge_hides_test_labels_and_checks_target_and_budget() -> None:
     assert predictions.shape == (8,) and seconds < 5
 
 
-def test_quiet_keeps_warnings_and_cpp_logs_off_stderr(capfd) -> None:
-    with grade.quiet():
+def test_stderr_as_notes_keeps_warnings_and_cpp_logs_off_stderr(capfd) -> None:
+    assert grade.quiet is grade.stderr_as_notes  # the name assignments/README.md uses
+    with grade.stderr_as_notes():
         warnings.warn("a library warning")
         sys.stderr.write("python stderr\n")
         os.write(2, b"C++ stderr\n")
     out, err = capfd.readouterr()
     assert err == ""
     assert "note: UserWarning: a library warning" in out and "python stderr" in out and "C++ stderr" in out
+
+
+def test_the_facade_holds_every_assignment_check_and_judge() -> None:
+    """assignment_checks re-exports the four assignment modules' names; its JUDGES gathers theirs, in order."""
+    from tlhelpers.exercises import a1_freezing, a2_preprocessing, a3_label_budget, a4_own_images, assignment_common
+
+    modules = (a1_freezing, a2_preprocessing, a3_label_budget, a4_own_images)
+    for module in (*modules, assignment_common):
+        names = [name for name in module.__all__ if name != "JUDGES"]
+        assert all(getattr(grade, name) is getattr(module, name) for name in names if name in grade.__all__)
+    for module in modules:
+        assert {name for name in module.__all__ if name != "JUDGES"} <= set(grade.__all__), module.__name__
+    assert list(grade.JUDGES) == [name for module in modules for name in module.JUDGES]
+    assert list(grade.JUDGES) == ["classifier", "unfrozen", "fine_tuned", "prepare", "wrong_pipelines_format",
+                                  "wrong_pipelines", "solve", "predictions", "challenge", "own_folder", "folder_task",
+                                  "own_model", "predict", "predict_file"]
 
 
 def test_folder_checks(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def test_the_checks_speak_chinese_when_the_notebook_does(monkeypatch, capsys) ->
     with pytest.raises(grade.HiddenLabelsError, match="验证集"):
         np.mean(np.zeros(8) == grade.without_test_labels(task).y_test)
     grade.run_timed(lambda t: np.zeros(len(t.x_test), int), task, budget=5)
-    with grade.quiet():
+    with grade.stderr_as_notes():
         warnings.warn("a library warning")
     out = capsys.readouterr().out
     assert "（预算：5 s）" in out and "注意：UserWarning：a library warning" in out
@@ -175,4 +175,7 @@ def test_the_chinese_course_folder_is_an_nbgrader_course_like_the_english() -> N
     en, zh = load(ASSIGNMENTS), load(ASSIGNMENTS / "zh")
     assert Path(zh.CourseDirectory.root) == ASSIGNMENTS / "zh" and Path(en.CourseDirectory.root) == ASSIGNMENTS
     assert zh.Execute.timeout == en.Execute.timeout and zh.CourseDirectory.course_id != en.CourseDirectory.course_id
+    from tlhelpers.sandbox import CELL_TIMEOUT
+
+    assert en.Execute.timeout == CELL_TIMEOUT  # nbgrader and tlhelpers' grading give a cell the same time
     assert Course.read(ASSIGNMENTS / "zh").root == ASSIGNMENTS / "zh"

@@ -344,6 +344,51 @@ def test_shift_gains_trains_scratch_at_scratch_size(monkeypatch) -> None:
     assert sizes == [32] and 0 <= gains.loc["none", "scratch"] <= 1
 
 
+@pytest.mark.parametrize("backbone, input_size, scratch_size, same", [
+    ("fashion_cnn", None, None, True),
+    ("fashion_cnn", None, 32, True),  # None is the registry's size, 32 for the bundled backbone
+    ("mobilenet_v2", 48, 32, False),
+])
+def test_shift_gains_turns_each_shifted_task_into_inputs_once(monkeypatch, backbone, input_size, scratch_size,
+                                                              same) -> None:
+    from tlhelpers import pipeline, strategies
+    from tlhelpers.backbones import load_backbone
+    from tlhelpers.challenges import domain_shift
+    from tlhelpers.features import extract_features
+
+    made = []  # (module, size) of every conversion to model inputs
+
+    def converter(module: str):
+        return lambda x, name, size=None: made.append((module, size)) or pipeline.to_model_input(x, name, size)
+
+    for module in (strategies, domain_shift):
+        monkeypatch.setattr(module, "to_model_input", converter(module.__name__))
+    given = []
+
+    def fake_compare(task, name, *, strategies, input_size, prepared, **kw):  # scratch's training is not the point
+        given.append((input_size, prepared))
+        return pd.DataFrame({"test_accuracy": [0.5], "epochs": [3]})
+
+    monkeypatch.setattr(domain_shift, "compare", fake_compare)
+    task = tiny_task(per_class=3, size=32, channels=1 if backbone == "fashion_cnn" else 3)
+    base = load_backbone(backbone, weights=None, input_size=input_size)
+    gains = challenges.shift_gains(task, backbone, ["none", "rotated"], base=base, input_size=input_size,
+                                   scratch_size=scratch_size)
+    scratch_input = input_size if scratch_size is None else scratch_size
+    assert [size for size, _prepared in given] == [scratch_input] * 2
+    per_shift = [("tlhelpers.strategies", scratch_input)] * 3  # train, validation, test: prepared for compare
+    if not same:  # the backbone takes another size: its own train and test inputs
+        per_shift += [("tlhelpers.challenges.domain_shift", input_size)] * 2
+    assert made == per_shift * 2
+    for shift, (_size, prepared) in zip(["none", "rotated"], given):
+        shifted = challenges.shift_task(task, shift)
+        np.testing.assert_array_equal(prepared.x_test, pipeline.to_model_input(shifted.x_test, backbone, scratch_input))
+        f_train, f_test = (extract_features(base, pipeline.to_model_input(x, backbone, input_size))
+                           for x in (shifted.x_train, shifted.x_test))  # what shift_gains computed before
+        probe = challenges.linear_probe_accuracy(f_train, shifted.y_train, f_test, shifted.y_test)
+        assert gains.loc[shift, "probe"] == probe and gains.loc[shift, "gain"] == probe - 0.5
+
+
 # ---- forgetting ------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tlhelpers.checks import Feedback, check_equal
+from tlhelpers.checks import Feedback, check_choice
 from tlhelpers.evaluation import (
     Evaluation,
     check_leakage,
@@ -33,14 +33,16 @@ def en(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_feedback_verdict_in_chinese(zh) -> None:
     assert repr(Feedback(True, "好。")) == "✅ 正确：好。"
     assert repr(Feedback(False, "再想想。")) == "❌ 还不对：再想想。"
-    wrong = check_equal(5, 4, "2 + 2", hint="把两个数相加")
-    assert repr(wrong) == "❌ 还不对：2 + 2 不是 5。提示：把两个数相加"
+    wrong = check_choice("max", ["avg"], "池化方式", "每张图像得到一个向量。", hint="看第 3 节")
+    assert repr(wrong) == "❌ 还不对：池化方式 'max' 不对。提示：看第 3 节"
     assert "还不对" in wrong._repr_html_()
+    assert str(wrong) == repr(wrong) and wrong.correct is wrong.ok is False
 
 
 def test_feedback_verdict_in_english(en) -> None:
     assert repr(Feedback(True, "fine.")) == "✅ Correct: fine."
-    assert repr(check_equal(5, 4, "2 + 2", hint="add")) == "❌ Not yet: 2 + 2 is not 5. Hint: add"
+    assert repr(check_choice("max", ["avg"], "the pooling", "one vector.", hint="add")) == \
+        "❌ Not yet: the pooling 'max' is not right. Hint: add"
 
 
 def test_exercise_checks_in_chinese(zh) -> None:
@@ -74,6 +76,7 @@ def test_sanity_checks_in_chinese_keep_english_names(zh) -> None:
     spread = check_prediction_spread([1, 1, 1, 1], ("a", "b"))
     assert spread.name == "predictions spread"  # code reads the name; only the display translates
     assert repr(spread).startswith("⚠️ 预测分布：被预测得最多的类别 'b'")
+    assert str(spread) == repr(spread) and not spread and spread._repr_html_() is None
     x = np.arange(5 * 4).reshape(5, 2, 2, 1).astype(np.uint8)
     report = sanity_report([spread, check_leakage({"train": x[:3], "test": x[2:]})])
     assert "train/test 有 1 张相同的图像" in report and report.endswith("2 项检查中有 2 项未通过")

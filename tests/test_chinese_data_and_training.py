@@ -74,6 +74,7 @@ def test_batch_report_and_contract_table(language: str) -> None:
     report = preprocessing.check_batch(twice, "mobilenet_v2", warn=False)
     assert report.verdict == "double"
     assert shows(language, str(report), "结论：DOUBLE：预处理了两次", "verdict: DOUBLE: preprocessed twice")
+    assert shows(language, report.message, "；结论：DOUBLE：预处理了两次", "; verdict: DOUBLE: preprocessed twice")
     table = preprocessing.contract_table(["fashion_cnn", "mobilenet_v2"])
     assert table.loc["mobilenet_v2", "after"] == "-1 .. 1"  # code reads the English column names
     shown = table.drop(columns="scheme").to_string()
@@ -82,7 +83,7 @@ def test_batch_report_and_contract_table(language: str) -> None:
 
 def test_blocks_out_of_range(language: str) -> None:
     with pytest.raises(ValueError) as err:
-        transfer.check_blocks(9, backbones.get_spec("fashion_cnn"))
+        transfer.validate_blocks(9, backbones.get_spec("fashion_cnn"))
     assert shows(language, str(err.value), "超出了 fashion_cnn 的范围", "is out of range for fashion_cnn")
 
 

@@ -184,3 +184,44 @@ def test_with_test_subset_draws_the_same_images_for_the_same_seed() -> None:
     assert task.with_test_subset(None) is task and task.with_test_subset(40) is task
     with pytest.raises(ValueError, match="n must be at least 1"):
         task.with_test_subset(0)
+
+
+def test_image_files_lists_what_keras_loads(tmp_path: Path) -> None:
+    import keras
+
+    folder = _image_folder(tmp_path / "pets")
+    (folder / "cats" / "indoor" / "deeper").mkdir(parents=True)  # nested: Keras reads these too
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "cats" / "indoor" / "deeper" / "x.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "cats" / "indoor" / "a.png")
+    (folder / ".thumbnails").mkdir()  # a hidden folder is no class
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / ".thumbnails" / "t.png")
+    (folder / "dogs" / "notes.txt").write_text("listed, not loaded")
+    (folder / "README").write_text("a file beside the classes is no class")
+    files = data.image_files(folder)
+    assert list(files) == ["cats", "dogs"]
+    assert [p.relative_to(folder).as_posix() for p in files["cats"]] == [
+        "cats/0.png", "cats/1.png", "cats/2.png", "cats/3.png", "cats/indoor/a.png", "cats/indoor/deeper/x.png"]
+    assert files["dogs"][-1].name == "notes.txt" and all(p.is_absolute() == folder.is_absolute() for p in files["dogs"])
+    loaded = keras.utils.image_dataset_from_directory(folder, batch_size=None, shuffle=False, image_size=(8, 8),
+                                                      verbose=False)
+    assert loaded.class_names == list(files)
+    images = [p for c in files for p in files[c] if p.suffix.lower() in data.IMAGE_EXTENSIONS]
+    assert sorted(map(str, images)) == sorted(loaded.file_paths)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        data.image_files(folder / "nowhere")
+
+
+def test_per_class_subsets_share_one_home() -> None:
+    x, y = np.arange(12) * 10, np.array([2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 0])
+    idx = data.first_per_class(y, 2)
+    assert idx.tolist() == [1, 4, 2, 5, 0, 3]  # class by class, first ones first
+    assert data.first_per_class(y, 1).tolist() == [1, 2, 0] and set(data.first_per_class(y, 1)) <= set(idx)
+    xs, ys = data.take_per_class(x, y, 2)
+    assert xs.tolist() == x[idx].tolist() and ys.tolist() == [0, 0, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match=r"k must be between 1 and 3 \(the smallest class\), got 4"):
+        data.take_per_class(x, y, 4)
+    with pytest.raises(ValueError, match="got 0"):
+        data.take_per_class(x, y, 0)
+    bx, by = data.balanced_subset((x, y), 2, seed=1)
+    assert np.bincount(by).tolist() == [2, 2, 2] and list(bx) == sorted(bx)  # drawn, in the split's order
+    assert np.array_equal(bx, data.balanced_subset((x, y), 2, seed=1)[0])

@@ -33,9 +33,9 @@ def _one_step(model: keras.Model, optimizer, batch) -> dict[str, list[np.ndarray
     """Weight changes of one training step from ``model``'s current weights (model restored after)."""
     start = model.get_weights()
     model.compile(optimizer=optimizer, loss=LOSS)
-    before = discriminative.snapshot(model)
+    before = discriminative.trainable_weights_by_block(model)
     model.train_on_batch(*batch)
-    after = discriminative.snapshot(model)
+    after = discriminative.trainable_weights_by_block(model)
     model.set_weights(start)
     return {k: [a - b for a, b in zip(after[k], before[k])] for k in before}
 
@@ -107,13 +107,40 @@ def test_gradient_scaling_would_not_work_with_adam(model, batch) -> None:
 def test_fit_trains_blocks_at_their_rates(model, batch) -> None:
     rates = discriminative.block_learning_rates(model, 1e-3, decay=0.2)
     model.compile(optimizer=discriminative.discriminative_optimizer(model, rates), loss=LOSS, metrics=["accuracy"])
-    before = discriminative.snapshot(model)
+    before = discriminative.trainable_weights_by_block(model)
     model.fit(*batch, epochs=3, batch_size=8, verbose=0)
     sizes = discriminative.update_sizes(model, before)
     assert sizes["block1"] == sizes["block2"] == 0.0
     assert 0 < sizes["block3"] < sizes["block4"] < sizes["head"]
     fig = discriminative.plot_update_sizes(sizes, rates)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["block3", "block4", "head"]
+
+
+def test_the_helpers_take_the_backbone_found_once(model, batch, monkeypatch) -> None:
+    """Lesson 04's walk through one model: with ``base=`` the backbone is found once."""
+    searches = []
+    real = transfer.find_backbone
+    monkeypatch.setattr(discriminative, "find_backbone", lambda m: searches.append(m.name) or real(m))
+    monkeypatch.setattr(transfer, "find_backbone", lambda m: searches.append(m.name) or real(m))
+    found = transfer.find_backbone(model)
+    rates = discriminative.block_learning_rates(model, 1e-3, decay=0.5, base=found)
+    frozen = transfer.trainability_report(model, base=found).frozen_blocks
+    optimizer = discriminative.discriminative_optimizer(model, rates, base=found)
+    model.compile(optimizer=optimizer, loss=LOSS)
+    before = discriminative.trainable_weights_by_block(model, base=found)
+    model.train_on_batch(*batch)
+    sizes = discriminative.update_sizes(model, before, base=found)
+    assert searches == [model.name]
+    assert frozen == ["block1", "block2"] and sizes["block1"] == 0.0 < sizes["block4"]
+    assert list(discriminative.variable_groups(model, base=found)) == list(rates) and len(searches) == 1
+    # without base= each helper finds it itself, with the same result
+    assert discriminative.block_learning_rates(model, 1e-3, decay=0.5) == rates
+    assert discriminative.discriminative_optimizer(model, rates).lr_factors == optimizer.lr_factors
+    assert len(searches) == 3
+
+
+def test_snapshot_is_the_old_name_of_trainable_weights_by_block() -> None:
+    assert discriminative.snapshot is discriminative.trainable_weights_by_block  # lesson 04 calls it
 
 
 def test_the_optimizer_serializes(model) -> None:
@@ -161,7 +188,7 @@ def test_imagenet_track_backbone_gets_rates_per_registry_block() -> None:
     assert list(rates) == [*backbones.get_spec("mobilenet_v2").block_names, "head"]
     optimizer = discriminative.discriminative_optimizer(model, rates)
     model.compile(optimizer=optimizer, loss=LOSS)
-    before = discriminative.snapshot(model)
+    before = discriminative.trainable_weights_by_block(model)
     rng = np.random.default_rng(0)
     model.train_on_batch(rng.uniform(-1, 1, (8, 32, 32, 3)).astype("float32"), rng.integers(0, 4, 8))
     assert discriminative.update_sizes(model, before)["stage5_160"] == 0.0  # frozen

@@ -173,6 +173,28 @@ def test_average_hash_finds_a_brightened_copy() -> None:
         ev.image_hashes(train, method="md5")
 
 
+def test_pixel_hashing_is_public_and_one_hash_per_image() -> None:
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    images[3] = images[1]
+    assert {"exact_hash", "average_hash", "image_hashes", "find_leaks", "HASHERS"} <= set(ev.__all__)
+    exact = ev.image_hashes(images)
+    assert exact == [ev.exact_hash(x) for x in images] and exact[1] == exact[3] and len(set(exact)) == 3
+    assert ev.exact_hash(images[0]) != ev.exact_hash(images[0].astype(np.float32))  # dtype is part of the pixels
+    assert ev.image_hashes(images, method="average") == [ev.average_hash(x) for x in images]
+    assert ev.HASHERS == {"exact": ev.exact_hash, "average": ev.average_hash}
+
+
+def test_sanity_checks_are_verdicts() -> None:
+    from tlhelpers.verdict import Verdict
+
+    check = ev.SanityCheck("a", False, "broken")
+    assert isinstance(check, Verdict) and not check and repr(check) == str(check) == "⚠️ a: broken"
+    assert check._repr_html_() is None  # notebooks show the plain text
+    with pytest.raises(AssertionError, match="broken"):
+        check.require()
+
+
 def test_sanity_report_summarises() -> None:
     checks = [ev.SanityCheck("a", True, "fine"), ev.SanityCheck("b", False, "broken")]
     report = ev.sanity_report(checks)

@@ -53,7 +53,8 @@ def test_checker_tells_ok_missing_and_double(backbone: str) -> None:
         assert pp.check_batch(once, backbone).verdict == "ok"
     with pytest.warns(pp.PreprocessingWarning, match="preprocessed twice"):
         report = pp.check_batch(twice, backbone)
-    assert report.verdict == "double" and not report.ok and "once" in report.fix
+    assert report.verdict == "double" and not report.ok and not report and "once" in report.fix
+    assert report.message == repr(report).replace("\n", "; ")  # the warning's one line
     assert pp.check_batch(raw, backbone, warn=False).verdict == "missing"
     assert pp.check_batch(raw / 255.0, backbone, warn=False).verdict == "scaled"
     assert pp.check_batch(pp.apply_preprocess(raw / 255.0, backbone), backbone, warn=False).verdict == "scaled_then_preprocessed"

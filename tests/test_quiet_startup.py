@@ -12,6 +12,7 @@ TensorFlow logs before it reads the variable (tlhelpers/kernel_stream.py), fails
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,3 +113,19 @@ def test_install_is_idempotent_and_keeps_other_settings(tmp_path: Path) -> None:
         os.environ.pop(quiet.VARIABLE, None)
         if saved is not None:
             os.environ[quiet.VARIABLE] = saved
+
+
+def test_importing_quiet_loads_neither_tensorflow_nor_the_translations() -> None:
+    """Every kernel imports tlhelpers.quiet at start-up (the config block): it must stay light."""
+    code = ("import sys, tlhelpers.quiet\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'numpy', 'tlhelpers.i18n') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_stderr_as_notes_shows_warnings_and_stderr_on_stdout(capfd) -> None:
+    with quiet.stderr_as_notes():
+        print("python stderr", file=sys.stderr)
+        os.write(2, b"C++ stderr\n")
+    out, err = capfd.readouterr()
+    assert err == "" and "note: python stderr" in out and "C++ stderr" in out

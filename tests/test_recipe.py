@@ -217,6 +217,46 @@ def test_fine_tune_at_depth_zero_keeps_the_head(model, toy_data) -> None:
         np.testing.assert_array_equal(old, new)
 
 
+@pytest.fixture
+def no_reports(monkeypatch) -> None:
+    """Fail on any trainability report: fine_tune shows none, so it must build none."""
+    monkeypatch.setattr(transfer, "trainability_report", lambda *a, **k: pytest.fail("a report fine_tune throws away"))
+
+
+def test_fine_tune_finds_the_backbone_once_and_builds_no_report(model, toy_data, searches, no_reports) -> None:
+    x, y = toy_data
+    fine_tune(model, x, y, validation_data=(x[:12], y[:12]), probe=True, recipe=Recipe(blocks=0, learning_rate=1e-3))
+    assert searches == [model.name]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("augment", [False, True])
+def test_fine_tune_finds_the_backbone_once_while_it_trains(model, toy_data, searches, no_reports, augment) -> None:
+    x, y = toy_data
+    settings = Recipe(blocks=2, learning_rate=1e-3, max_epochs=1, warmup_epochs=0, augment=augment)
+    run = fine_tune(model, x, y, validation_data=(x[:12], y[:12]), probe=True, recipe=settings)
+    assert searches == [model.name] and run.cached == (not augment) and run.epochs == 1
+
+
+def test_split_at_and_probe_head_take_the_backbone_found(model, toy_data, searches) -> None:
+    x, y = toy_data
+    found = transfer.find_backbone(model)
+    searches.clear()
+    bottom, top = split_at(model, 2, base=found)
+    recipe.probe_head(model, x, y, x[:12], y[:12], base=found)
+    assert searches == []
+    np.testing.assert_allclose(top.predict(bottom.predict(x[:4], verbose=0), verbose=0),
+                               model.predict(x[:4], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_validate_learning_rate_is_the_check_renamed() -> None:
+    from tlhelpers import learning_rates
+
+    assert learning_rates.validate_learning_rate(3e-4) == 3e-4
+    with pytest.raises(ValueError, match="head_lr must be greater than 0, got 0"):
+        learning_rates.validate_learning_rate(0, "head_lr")
+
+
 @pytest.mark.slow
 def test_fine_tune_with_augmentation_trains_the_whole_model(model, toy_data) -> None:
     x, y = toy_data

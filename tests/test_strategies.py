@@ -61,6 +61,15 @@ def test_compare_reuses_prepared_features_without_loading_the_backbone_again(mon
     assert list(result.strategy) == ["probe"]
 
 
+@pytest.mark.slow
+def test_compare_trains_scratch_on_the_prepared_inputs_without_converting_again(monkeypatch) -> None:
+    task = _toy_task()
+    prepared = strategies.prepare(task, "fashion_cnn")  # inputs only: all scratch needs
+    monkeypatch.setattr(strategies, "to_model_input", lambda *a, **k: pytest.fail("converted again"))
+    result = strategies.compare(task, "fashion_cnn", strategies=["scratch"], prepared=prepared, max_epochs=1, patience=1)
+    assert list(result.strategy) == ["scratch"]
+
+
 def test_compare_caches_features_with_the_base_it_is_given(monkeypatch) -> None:
     base = load_backbone("fashion_cnn")
     calls = []

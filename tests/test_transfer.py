@@ -155,11 +155,58 @@ def test_unfreeze_top_on_a_bare_backbone() -> None:
     assert report.trainable_params == sum(int(np.prod(w.shape)) for w in base.trainable_weights)
 
 
-def test_check_blocks_names_the_range() -> None:
+def test_validate_blocks_names_the_range() -> None:
     spec = backbones.get_spec("resnet50")
-    assert transfer.check_blocks(5, spec) == 5
+    assert transfer.validate_blocks(5, spec) == 5
     with pytest.raises(ValueError, match="resnet50, which has 5 blocks .* from 0 to 5"):
-        transfer.check_blocks(6, spec)
+        transfer.validate_blocks(6, spec)
+
+
+def test_find_backbone_gives_a_pair_to_unpack_or_name(model) -> None:
+    found = transfer.find_backbone(model)
+    base, spec = found
+    assert found.base is base is model.layers[1] and found.spec is spec and spec.name == "fashion_cnn"
+
+
+def test_each_helper_searches_once_without_base_and_never_with_it(model, searches) -> None:
+    transfer.trainability_report(model)
+    transfer.unfreeze_top(model, blocks=1)
+    transfer.freeze(model)
+    transfer.set_top_blocks_trainable(model, 2)
+    assert len(searches) == 4  # one search per call, the report built inside included
+    found = transfer.find_backbone(model)
+    searches.clear()
+    transfer.trainability_report(model, base=found)
+    transfer.unfreeze_top(model, 1, base=found)
+    transfer.freeze(model, base=found)
+    transfer.set_top_blocks_trainable(model, 2, base=found)
+    assert searches == []
+
+
+@pytest.mark.parametrize("blocks, batchnorm", [(0, False), (2, False), (4, True)])
+def test_the_backbone_given_gives_the_same_as_the_backbone_found(blocks, batchnorm) -> None:
+    models = []
+    for given in (False, True):
+        keras.utils.set_random_seed(0)
+        m = transfer.build_classifier(backbones.load_backbone("fashion_cnn", weights=None), num_classes=3)
+        compile_classifier(m, 1e-3)
+        base = transfer.find_backbone(m) if given else None
+        models.append((m, transfer.unfreeze_top(m, blocks, batchnorm, base=base)))
+    (plain, plain_report), (given, given_report) = models
+    assert repr(given_report) == repr(plain_report) and given_report.by_layer(False) == plain_report.by_layer(False)
+    assert [l.trainable for l in given.layers[1].layers] == [l.trainable for l in plain.layers[1].layers]
+    assert repr(transfer.freeze(given, base=transfer.find_backbone(given))) == repr(transfer.freeze(plain))
+
+
+def test_set_top_blocks_trainable_sets_what_unfreeze_top_does_without_a_report(model, monkeypatch) -> None:
+    keras.utils.set_random_seed(0)
+    twin = transfer.build_classifier(backbones.load_backbone("fashion_cnn", weights=None), num_classes=3)
+    transfer.unfreeze_top(twin, blocks=3)
+    monkeypatch.setattr(transfer, "trainability_report", lambda *a, **k: pytest.fail("a report nobody reads"))
+    assert transfer.set_top_blocks_trainable(model, 3) is None
+    assert [l.trainable for l in model.layers[1].layers] == [l.trainable for l in twin.layers[1].layers]
+    with pytest.raises(ValueError, match="blocks=5 is out of range for fashion_cnn"):
+        transfer.set_top_blocks_trainable(model, 5)
 
 
 @pytest.mark.slow

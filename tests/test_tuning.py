@@ -15,7 +15,13 @@ matplotlib.use("Agg")
 
 from tlhelpers import backbones, tuning  # noqa: E402
 from tlhelpers.data import Task  # noqa: E402
+from tlhelpers.pipeline import to_model_input  # noqa: E402
+from tlhelpers.recipe import default_recipe  # noqa: E402
 from tlhelpers.transfer import trainability_report  # noqa: E402
+from tlhelpers.tuning import hypermodel as tuning_hypermodel  # noqa: E402
+from tlhelpers.tuning import plots as tuning_plots  # noqa: E402
+from tlhelpers.tuning import search as tuning_search  # noqa: E402
+from tlhelpers.tuning import space as tuning_space  # noqa: E402
 
 BLOCKS = backbones.get_spec("fashion_cnn").block_names  # ('block1', ..., 'block4')
 
@@ -204,11 +210,12 @@ def test_results_table(first_search) -> None:
 
 
 @pytest.mark.slow
-def test_resumed_search_runs_no_finished_trial_again(first_search, project) -> None:
+def test_resumed_search_runs_no_finished_trial_again(first_search, project, capsys) -> None:
     finished = set(first_search.finished_trials())
     again = _hypermodel()  # a fresh kernel: same data, same space, new object
     search = tuning.open_search(again, "random", max_trials=2, epochs=1, project_name="tiny", directory=project, seed=3)
     assert search.resumed and search.remaining_trials() == 0
+    assert "Reloading" not in capsys.readouterr().out  # Keras Tuner's own note stays quiet; search.resumed says it
     summary = search.run()  # with the default tqdm progress bar
     assert summary.ran == [] and set(summary.reused) == finished and again.records == []
 
@@ -253,6 +260,14 @@ def test_unknown_folder_is_refused(tmp_path) -> None:
     with pytest.raises(tuning.SearchChangedError, match="holds no tlhelpers search fingerprint"):
         tuning.open_search(_hypermodel(), "random", project_name="mine", directory=tmp_path)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "a student's file"
+
+
+def test_a_project_no_trial_ended_in_is_not_resumed(hypermodel, tmp_path) -> None:
+    """Resuming is read from Keras Tuner's state file, which it writes only as a trial ends."""
+    opened = [tuning.open_search(hypermodel, "random", max_trials=1, epochs=1, project_name="r", directory=tmp_path)
+              for _ in range(2)]
+    assert [search.resumed for search in opened] == [False, False]
+    assert (tmp_path / "r" / tuning.FINGERPRINT_FILE).is_file() and not (tmp_path / "r" / "tuner0.json").exists()
 
 
 def test_default_directory_is_build_tuner_not_notebooks() -> None:
@@ -337,7 +352,7 @@ def test_best_is_retrained_and_tested_once(first_search) -> None:
     assert best.retrain_val_accuracy >= best.probe_val_accuracy  # the retrain keeps the probe unless beaten
     probe = first_search.hypermodel.probe_model().predict(x_test, verbose=0).argmax(axis=1)
     assert best.probe_test_accuracy == pytest.approx(np.mean(probe == y_test))
-    assert best.default_recipe == tuning.default_recipe() and 0 <= best.default_test_accuracy <= 1
+    assert best.default_recipe == default_recipe() and 0 <= best.default_test_accuracy <= 1
     table = best.table()
     assert list(table["test_accuracy"]) == [best.probe_test_accuracy, best.default_test_accuracy, best.test_accuracy]
 
@@ -364,6 +379,17 @@ def test_best_before_any_trial_is_a_clear_error(tmp_path) -> None:
         search.evaluate_best(*_data(1))
 
 
+def test_test_accuracy_is_the_same_in_chunks_or_at_once(hypermodel) -> None:
+    x_test, y_test = _data(5, seed=9)
+    probe = hypermodel.probe_model()
+    at_once = tuning_search._test_accuracy(probe, x_test, y_test, "fashion_cnn", 32)
+    assert tuning_search._test_accuracy(probe, x_test, y_test, "fashion_cnn", 32, chunk=4) == at_once
+    predicted = probe.predict(to_model_input(x_test, "fashion_cnn", 32), verbose=0).argmax(axis=1)
+    assert at_once == np.mean(predicted == y_test)
+    with pytest.raises(ValueError, match="15 images but 14 labels"):
+        tuning_search._test_accuracy(probe, x_test, y_test[:-1], "fashion_cnn", 32)
+
+
 # ---- imagenet track, offline ----------------------------------------------------------------------
 
 
@@ -388,5 +414,5 @@ def test_imagenet_track_hypermodel_from_task(monkeypatch) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    results = doctest.testmod(tuning)
-    assert results.attempted >= 8 and results.failed == 0
+    results = [doctest.testmod(module) for module in (tuning, tuning_space, tuning_hypermodel, tuning_search, tuning_plots)]
+    assert sum(r.attempted for r in results) >= 8 and sum(r.failed for r in results) == 0

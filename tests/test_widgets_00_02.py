@@ -7,10 +7,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
-import pandas as pd
 import pytest
+from test_budget import budget_results
 
-from tlhelpers import data, strategies
+from tlhelpers import strategies
 from tlhelpers.backbones import load_backbone
 from tlhelpers.plots_lessons import image_grid, transfer_diagram
 from tlhelpers.widgets import label_budget
@@ -19,18 +19,9 @@ from tlhelpers.widgets.backbone_explorer import BackboneExplorer
 from tlhelpers.widgets.feature_maps import FeatureMapExplorer
 
 
-def _results() -> pd.DataFrame:
-    rows = []
-    for k, scratch, probe in [(1, 0.30, 0.50), (5, 0.45, 0.60), (20, 0.70, 0.72)]:
-        for seed, jitter in [(0, -0.01), (1, 0.01)]:
-            rows.append({"strategy": "scratch", "labels_per_class": k, "seed": seed, "test_accuracy": scratch + jitter})
-            rows.append({"strategy": "probe", "labels_per_class": k, "seed": seed, "test_accuracy": probe + jitter})
-    return pd.DataFrame(rows)
-
-
 def test_label_budget_slider_redraws_without_training(monkeypatch) -> None:
     monkeypatch.setattr(strategies, "compare", lambda *a, **k: pytest.fail("the slider must not train"))
-    explorer = label_budget.LabelBudgetExplorer(_results(), chance=0.2)
+    explorer = label_budget.LabelBudgetExplorer(budget_results(), chance=0.2)
     assert explorer.slider.options == (1, 5, 20) and explorer.slider.description == "labels/class"
     explorer.slider.value = 5
     assert explorer.accuracies() == pytest.approx({"probe": 0.60, "scratch": 0.45})
@@ -43,67 +34,6 @@ def test_label_budget_slider_redraws_without_training(monkeypatch) -> None:
     probe = lines[label_budget.STRATEGY_LABELS["probe"]]
     np.testing.assert_allclose(probe.get_ydata(), [0.50, 0.60, 0.72])  # the means over seeds
     np.testing.assert_allclose(probe.get_xdata(), [1, 5, 20])
-
-
-def test_summarize_needs_the_right_columns() -> None:
-    table = label_budget.summarize(_results())
-    assert table.loc[("scratch", 20), "min"] == pytest.approx(0.69) and table.loc[("scratch", 20), "count"] == 2
-    with pytest.raises(ValueError, match="test_accuracy"):
-        label_budget.summarize(pd.DataFrame({"strategy": [], "labels_per_class": []}))
-
-
-def _toy_task(k: int) -> data.Task:
-    """Like ``load_task(labels_per_class=k)`` with a track that validates on at most 4 per class."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (90, 28, 28, 1)).astype(np.uint8)
-    y = np.repeat(np.arange(3), 30)
-    return data.make_task("toy", (x, y), (x[:12], y[:12]), ("a", "b", "c"), k, val_per_class=min(k, 4), seed=3)
-
-
-def test_at_budget_gives_what_load_task_would() -> None:
-    big = _toy_task(10)
-    prepared = strategies.PreparedTask(big.x_train, big.x_val, big.x_test, f_train=np.arange(30.0)[:, None])
-    for k in (1, 4, 10):
-        small, small_prepared = label_budget.at_budget(big, prepared, k)
-        direct = _toy_task(k)
-        np.testing.assert_array_equal(small.x_train, direct.x_train)
-        np.testing.assert_array_equal(small.y_train, direct.y_train)
-        np.testing.assert_array_equal(small.x_val, direct.x_val)  # at most k validation labels per class
-        np.testing.assert_array_equal(small.y_val, direct.y_val)
-        np.testing.assert_array_equal(small_prepared.x_val, direct.x_val)
-        assert small_prepared.f_train.shape == (3 * k, 1) and small.labels == 3 * k + 3 * min(k, 4)
-    with pytest.raises(ValueError, match="between 1 and the task's 10, got 11"):
-        label_budget.at_budget(big, prepared, 11)
-
-
-def test_budget_experiment_calls_compare_per_budget(monkeypatch) -> None:
-    calls = []
-
-    def fake_compare(task, backbone, strategies, seeds, input_size, prepared, **kwargs):
-        calls.append((len(task.y_train), len(prepared.f_train), kwargs))
-        return pd.DataFrame([{"strategy": s, "labels_per_class": len(task.y_train) // 3, "test_accuracy": 0.5} for s in strategies])
-
-    monkeypatch.setattr(strategies, "compare", fake_compare)
-    big = _toy_task(10)
-    prepared = strategies.PreparedTask(big.x_train, big.x_val, big.x_test, f_train=np.zeros((30, 2)))
-    results = label_budget.budget_experiment(big, prepared, "fashion_cnn", budgets=(5, 1, 10), progress=False, max_epochs=3)
-    assert [c[:2] for c in calls] == [(3, 3), (15, 15), (30, 30)]
-    assert [c[2] for c in calls] == [{"max_epochs": 3, "batch_size": b} for b in (4, 4, 6)]  # auto: ~5 steps/epoch, >= 4
-    assert [label_budget.auto_batch_size(n) for n in (5, 25, 100, 1000)] == [4, 5, 16, 16]
-    label_budget.budget_experiment(big, prepared, "fashion_cnn", budgets=(1,), progress=False, batch_size=32)
-    assert calls[-1][2] == {"batch_size": 32}  # an explicit batch size wins
-    assert sorted(results["labels_per_class"].unique()) == [1, 5, 10] and len(results) == 6
-
-
-@pytest.mark.slow
-def test_budget_experiment_runs_for_real_on_a_tiny_task() -> None:
-    big = _toy_task(4)
-    base = load_backbone("fashion_cnn")
-    prepared = strategies.prepare(big, "fashion_cnn", base=base)
-    results = label_budget.budget_experiment(big, prepared, "fashion_cnn", budgets=(1, 4), strategies=("probe",),
-                                             progress=False, max_epochs=1, patience=1)
-    assert list(results["labels_per_class"]) == [1, 4]
-    assert results["test_accuracy"].between(0, 1).all()
 
 
 def test_feature_map_slider() -> None:

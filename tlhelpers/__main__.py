@@ -199,10 +199,17 @@ def _assignments_sandbox(args: argparse.Namespace) -> int:
 
 
 def _limit_options(q: argparse.ArgumentParser, unsafe: bool = True) -> None:
-    q.add_argument("--timeout", type=int, default=600, help="seconds each cell may take (default: 600)")
-    q.add_argument("--notebook-timeout", type=int, default=1800, help="seconds a whole notebook may take (default: 1800)")
-    q.add_argument("--memory", type=float, default=8, help="GiB of address space per process (default: 8)")
-    q.add_argument("--processes", type=int, default=512, help="processes and threads in the sandbox (default: 512)")
+    from tlhelpers.sandbox import Limits
+
+    default = Limits()
+    q.add_argument("--timeout", type=int, default=default.cell_seconds,
+                   help=f"seconds each cell may take (default: {default.cell_seconds})")
+    q.add_argument("--notebook-timeout", type=int, default=default.notebook_seconds,
+                   help=f"seconds a whole notebook may take (default: {default.notebook_seconds})")
+    q.add_argument("--memory", type=float, default=default.memory_bytes / 2**30,
+                   help=f"GiB of address space per process (default: {default.memory_bytes / 2**30:g})")
+    q.add_argument("--processes", type=int, default=default.processes,
+                   help=f"processes and threads in the sandbox (default: {default.processes})")
     if unsafe:
         q.add_argument("--unsafe", action="store_true",
                        help="run submissions without a sandbox, with your rights (only where none can run)")

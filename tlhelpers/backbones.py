@@ -22,7 +22,10 @@ from typing import Any, Callable
 import keras
 
 from tlhelpers.config import ASSETS_DIR
+from tlhelpers.errors import ChecksumError
 from tlhelpers.i18n import N_, LazyText, _
+
+__all__ = ["block_of_layers", "bundled_manifest", "get_spec", "load_backbone"]
 
 BUNDLED_NAME = "fashion_cnn"
 BUNDLED_FILE = ASSETS_DIR / f"{BUNDLED_NAME}.keras"
@@ -147,10 +150,6 @@ def small_cnn(input_size: int, channels: int) -> keras.Model:
     """
     full = build_fashion_cnn(input_size=input_size, channels=channels)
     return keras.Model(full.inputs, full.get_layer(BUNDLED_TOP_LAYER).output, name="small_cnn")
-
-
-class ChecksumError(RuntimeError):
-    """The bundled weights file does not match its manifest."""
 
 
 def sha256_of(path: str | Path) -> str:

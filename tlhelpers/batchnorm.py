@@ -36,6 +36,8 @@ from tlhelpers.transfer import unfreeze_top
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["experiment"]
+
 Statistics = dict[str, tuple[np.ndarray, np.ndarray]]
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from tlhelpers.i18n import N_, LazyText, _
 from tlhelpers.settings import CONFIG_NAME, PACKAGE_DIR, find_config, read_settings
 
+__all__ = ["current_track", "set_seed"]
+
 ASSETS_DIR = PACKAGE_DIR / "assets"
 DEFAULT_SEED = 42
 

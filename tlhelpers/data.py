@@ -7,11 +7,14 @@
   :mod:`tlhelpers.render` and cached); the ``*_clean`` datasets are the published images.
 * CIFAR-10 through ``keras.datasets`` (imagenet track).
 * A folder of images, one sub-folder per class, through
-  ``keras.utils.image_dataset_from_directory`` (a student's own data).
+  ``keras.utils.image_dataset_from_directory`` (a student's own data); :func:`image_files`
+  lists the files it reads.
 
 Every loader returns uint8 images ``(N, H, W, C)`` and integer labels; :func:`load_task`
 turns one into a :class:`Task`: k labelled training examples per class and at most k
-validation examples per class (stratified, seeded), and the untouched test split.
+validation examples per class (stratified, seeded), and the untouched test split. Per-class
+subsets live here too: :func:`take_per_class` (the first k of each class),
+:func:`balanced_subset` (k of each class, drawn at random).
 
 Example:
     >>> from tlhelpers import data
@@ -32,7 +35,23 @@ from typing import Callable
 
 import numpy as np
 
+from tlhelpers.errors import DataNotFoundError
 from tlhelpers.i18n import N_, _
+
+__all__ = [
+    # the datasets
+    "FASHION_MNIST_CLASSES", "CIFAR10_CLASSES", "SOURCE_CLASSES", "TARGET_CLASSES", "RENDER_SEEDS",
+    "DEBIAN_FASHION_DIR", "FASHION_FILES", "FETCH_FASHION", "FETCH_CIFAR10", "CIFAR10_BATCHES", "Arrays",
+    "DataNotFoundError", "read_idx", "keras_cache_dir", "fashion_mnist_search_dirs", "find_fashion_mnist",
+    "load_fashion_mnist", "find_cifar10", "load_cifar10", "in_the_wild_cache", "load_fashion_in_the_wild",
+    "DATASETS", "load_dataset",
+    # a folder of images
+    "IMAGE_EXTENSIONS", "image_files", "load_image_folder", "load_folder_task",
+    # tasks and label budgets
+    "TASK_SUMMARY", "Task", "label_budget", "make_task", "load_task",
+    # per-class subsets
+    "balanced_subset", "first_per_class", "take_per_class",
+]
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -69,10 +88,6 @@ CIFAR10_BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")  # t
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-class DataNotFoundError(FileNotFoundError):
-    """A dataset is not on this machine and could not be downloaded."""
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -242,20 +257,49 @@ def _download(dataset: str, command: str, module: str) -> Arrays:
         ).format(dataset=dataset, error_type=type(err).__name__, error=err, command=_(command))) from err
 
 
+def image_files(folder: str | os.PathLike) -> dict[str, list[Path]]:
+    """The files of an image folder, by class: what ``keras.utils.image_dataset_from_directory`` reads.
+
+    Each class sub-folder (sorted by name; hidden ones, whose names start with ".", skipped)
+    maps to every file under it, nested folders included (Keras looks into them too), sorted.
+    Files of any kind are listed: Keras reads only those with an image extension
+    (:data:`IMAGE_EXTENSIONS`); keep those to get what it loads.
+
+    Args:
+        folder: e.g. ``"my_photos"`` holding ``my_photos/cats/*.jpg``, ``my_photos/dogs/*.jpg``.
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a folder.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for name in ("dogs/a.png", "cats/b.jpg", "cats/more/c.jpg", ".hidden/d.png"):
+        ...     (root / name).parent.mkdir(parents=True, exist_ok=True)
+        ...     _ = (root / name).write_bytes(b"")
+        >>> {c: [p.relative_to(root).as_posix() for p in files] for c, files in image_files(root).items()}
+        {'cats': ['cats/b.jpg', 'cats/more/c.jpg'], 'dogs': ['dogs/a.png']}
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(_("image folder {folder!r} does not exist").format(folder=str(folder)))
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return {c: sorted(p for p in (folder / c).rglob("*") if p.is_file()) for c in classes}
+
+
 def _check_folder(folder: Path) -> list[str]:
     """Return class names; raise on corrupt images, warn on files that will be skipped."""
     from PIL import Image, UnidentifiedImageError
 
-    if not folder.is_dir():
-        raise FileNotFoundError(_("image folder {folder!r} does not exist").format(folder=str(folder)))
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files = image_files(folder)
+    classes = list(files)
     if len(classes) < 2:
         raise ValueError(_(
             "image folder {folder!r} has {n} class sub-folders; it needs at "
             "least two, one per class (e.g. photos/cats/*.jpg, photos/dogs/*.jpg)"
         ).format(folder=str(folder), n=len(classes)))
     corrupt = []
-    for path in sorted(p for c in classes for p in (folder / c).rglob("*") if p.is_file()):
+    for path in sorted(p for paths in files.values() for p in paths):
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
             warnings.warn(_("skipping {path}: not an image file (accepted: {accepted})").format(
                 path=path, accepted=", ".join(IMAGE_EXTENSIONS)))
@@ -571,7 +615,9 @@ def load_task(
 
 
 def balanced_subset(split: tuple[np.ndarray, np.ndarray], per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``per_class`` examples of each class of ``(x, y)``, in their original order; fixed by ``seed``.
+    """``per_class`` examples of each class of ``(x, y)``, drawn at random (fixed by ``seed``), in their original order.
+
+    For the first ones of each class instead, nested from one size to the next, see :func:`take_per_class`.
 
     Example:
         >>> x, y = np.arange(6), np.array([0, 1, 0, 1, 0, 1])
@@ -579,11 +625,47 @@ def balanced_subset(split: tuple[np.ndarray, np.ndarray], per_class: int, seed: 
         [0, 1, 0, 1]
     """
     x, y = split
-    rng = np.random.default_rng(seed)
-    keep = np.sort(np.concatenate([
-        rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)
-    ]))
+    keep = np.sort(_per_class_indices(y, per_class, np.random.default_rng(seed)))
     return x[keep], y[keep]
+
+
+def _per_class_indices(y: np.ndarray, k: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Indices of ``k`` examples of each class, class by class: the first ``k``, or (with ``rng``) ``k`` drawn."""
+    return np.concatenate([
+        (np.flatnonzero(y == c) if rng is None else rng.permutation(np.flatnonzero(y == c)))[:k]
+        for c in np.unique(y)
+    ])
+
+
+def first_per_class(y: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the first ``k`` examples of each class, class by class (nested: k=5 is inside k=10).
+
+    A class with fewer than ``k`` examples gives all it has; :func:`take_per_class` refuses that.
+
+    Example:
+        >>> first_per_class(np.array([0, 1, 0, 1, 0, 1]), 2).tolist()
+        [0, 2, 1, 3]
+    """
+    return _per_class_indices(y, k)
+
+
+def take_per_class(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` examples of each class, in class order (nested: k=5 is inside k=10).
+
+    Raises:
+        ValueError: ``k`` below 1 or above the smallest class.
+
+    Example:
+        >>> x, y = take_per_class(np.arange(6), np.array([0, 1, 0, 1, 0, 1]), 2)
+        >>> x.tolist(), y.tolist()
+        ([0, 2, 1, 3], [0, 0, 1, 1])
+    """
+    counts = np.bincount(y)
+    if k < 1 or k > counts[counts > 0].min():
+        raise ValueError(_("k must be between 1 and {most} (the smallest class), got {k}").format(
+            most=counts[counts > 0].min(), k=k))
+    idx = first_per_class(y, k)
+    return x[idx], y[idx]
 
 
 def load_folder_task(

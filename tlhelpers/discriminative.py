@@ -14,9 +14,13 @@ Why not simply scale the gradients of lower blocks? For SGD that would do, but A
 RMSprop) divide each gradient by its own running magnitude, so a scaled gradient gives
 the same step: scaling the learning rate is what makes Adam's steps smaller.
 
+Every helper that reads the model's blocks takes ``base=``, the backbone
+:func:`tlhelpers.transfer.find_backbone` found, so that it is found once per model.
+
 Example:
-    >>> rates = block_learning_rates(model, head_lr=1e-3, decay=0.3)  # doctest: +SKIP
-    >>> model.compile(optimizer=discriminative_optimizer(model, rates), loss=..., metrics=[...])  # doctest: +SKIP
+    >>> found = find_backbone(model)  # doctest: +SKIP
+    >>> rates = block_learning_rates(model, head_lr=1e-3, decay=0.3, base=found)  # doctest: +SKIP
+    >>> model.compile(optimizer=discriminative_optimizer(model, rates, base=found), loss=..., metrics=[...])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -29,11 +33,17 @@ import numpy as np
 from tlhelpers.backbones import block_of_layers
 from tlhelpers.i18n import _
 from tlhelpers.keras_internals import variable_index
-from tlhelpers.learning_rates import check_learning_rate
-from tlhelpers.transfer import find_backbone
+from tlhelpers.learning_rates import validate_learning_rate
+from tlhelpers.transfer import FoundBackbone, find_backbone
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+__all__ = [
+    "HEAD", "OPTIMIZERS", "DiscriminativeAdam", "DiscriminativeAdamW", "DiscriminativeRMSprop", "DiscriminativeSGD",
+    "block_learning_rates", "discriminative_optimizer", "plot_update_sizes", "snapshot", "trainable_weights_by_block",
+    "update_sizes", "variable_groups",
+]  # snapshot: the old name of trainable_weights_by_block, which lesson 04 calls
 
 HEAD = "head"
 
@@ -91,8 +101,10 @@ OPTIMIZERS: dict[str, type] = {
 }
 
 
-def variable_groups(model: keras.Model) -> dict[str, list]:
+def variable_groups(model: keras.Model, *, base: FoundBackbone | None = None) -> dict[str, list]:
     """The model's weights by block (bottom to top), then ``"head"`` for everything else.
+
+    ``base``: ``find_backbone(model)``, if already found (found here otherwise).
 
     Raises:
         ValueError: the model holds no registry backbone.
@@ -101,18 +113,21 @@ def variable_groups(model: keras.Model) -> dict[str, list]:
         >>> list(variable_groups(model))  # doctest: +SKIP
         ['block1', 'block2', 'block3', 'block4', 'head']
     """
-    base, spec = find_backbone(model)
+    base, spec = find_backbone(model) if base is None else base
     groups = {block: [w for layer in layers for w in layer.weights] for block, layers in block_of_layers(base, spec).items()}
     in_base = {id(w) for ws in groups.values() for w in ws}
     groups[HEAD] = [w for w in model.weights if id(w) not in in_base]
     return groups
 
 
-def block_learning_rates(model: keras.Model, head_lr: float, decay: float = 0.5) -> dict[str, float]:
+def block_learning_rates(
+    model: keras.Model, head_lr: float, decay: float = 0.5, *, base: FoundBackbone | None = None
+) -> dict[str, float]:
     """Learning rates falling geometrically from the head down the blocks.
 
     The head gets ``head_lr``, the top block ``head_lr * decay``, the one below
     ``head_lr * decay**2``, ... (frozen blocks are listed too; they do not train anyway).
+    ``base``: ``find_backbone(model)``, if already found (found here otherwise).
 
     Raises:
         ValueError: ``head_lr`` <= 0 or ``decay`` outside (0, 1].
@@ -121,17 +136,18 @@ def block_learning_rates(model: keras.Model, head_lr: float, decay: float = 0.5)
         >>> block_learning_rates(model, 1e-3, decay=0.1)  # doctest: +SKIP
         {'block1': 1e-07, 'block2': 1e-06, 'block3': 1e-05, 'block4': 0.0001, 'head': 0.001}
     """
-    head_lr = check_learning_rate(head_lr, "head_lr")
+    head_lr = validate_learning_rate(head_lr, "head_lr")
     if not 0 < decay <= 1:
         raise ValueError(_("decay must be in (0, 1] (1 = the same rate everywhere), got {decay!r}").format(decay=decay))
-    _base, spec = find_backbone(model)
+    _base, spec = find_backbone(model) if base is None else base
     rates = {block: head_lr * decay ** (spec.num_blocks - i) for i, block in enumerate(spec.block_names)}
     rates[HEAD] = head_lr
     return rates
 
 
 def discriminative_optimizer(
-    model: keras.Model, rates: dict[str, float], optimizer: str = "adam", **kwargs: Any
+    model: keras.Model, rates: dict[str, float], optimizer: str = "adam", *, base: FoundBackbone | None = None,
+    **kwargs: Any,
 ) -> keras.optimizers.Optimizer:
     """An optimizer that gives each block of ``model`` (and its head) its own learning rate.
 
@@ -143,6 +159,7 @@ def discriminative_optimizer(
         rates: block name (or ``"head"``) -> learning rate, e.g. from
             :func:`block_learning_rates`; blocks left out get the largest rate.
         optimizer: one of :data:`OPTIMIZERS`.
+        base: ``find_backbone(model)``, if already found (found here otherwise).
         **kwargs: passed to the optimizer (e.g. ``weight_decay`` for AdamW).
 
     Raises:
@@ -155,14 +172,14 @@ def discriminative_optimizer(
     if optimizer not in OPTIMIZERS:
         raise ValueError(_("unknown optimizer {optimizer!r}; choose one of: {choices}").format(
             optimizer=optimizer, choices=", ".join(OPTIMIZERS)))
-    groups = variable_groups(model)
+    groups = variable_groups(model, base=base)
     unknown = [name for name in rates if name not in groups]
     if unknown:
         raise ValueError(_("unknown block {block!r} in rates; choose from: {choices}").format(
             block=unknown[0], choices=", ".join(groups)))
     if not rates:
         raise ValueError(_("rates is empty; give at least the head's learning rate, e.g. {'head': 1e-3}"))
-    checked = {name: check_learning_rate(lr, _("rate of {block!r}").format(block=name)) for name, lr in rates.items()}
+    checked = {name: validate_learning_rate(lr, _("rate of {block!r}").format(block=name)) for name, lr in rates.items()}
     top = max(checked.values())
     factors: dict[str, float] = {}
     for name, ws in groups.items():
@@ -175,28 +192,40 @@ def discriminative_optimizer(
     return OPTIMIZERS[optimizer](learning_rate=top, lr_factors=factors, **kwargs)
 
 
-def snapshot(model: keras.Model) -> dict[str, list[np.ndarray]]:
+def trainable_weights_by_block(
+    model: keras.Model, *, base: FoundBackbone | None = None
+) -> dict[str, list[np.ndarray]]:
     """Copies of the trainable weights per block (and head), to measure updates later.
 
+    ``base``: ``find_backbone(model)``, if already found (found here otherwise).
+
     Example:
-        >>> before = snapshot(model)  # doctest: +SKIP
+        >>> before = trainable_weights_by_block(model)  # doctest: +SKIP
     """
     trainable = {id(w) for w in model.trainable_weights}
     return {
         name: [w.numpy().copy() for w in ws if id(w) in trainable]
-        for name, ws in variable_groups(model).items()
+        for name, ws in variable_groups(model, base=base).items()
     }
 
 
-def update_sizes(model: keras.Model, before: dict[str, list[np.ndarray]]) -> dict[str, float]:
+snapshot = trainable_weights_by_block  # the old name, which lesson 04 calls
+
+
+def update_sizes(
+    model: keras.Model, before: dict[str, list[np.ndarray]], *, base: FoundBackbone | None = None
+) -> dict[str, float]:
     """Mean absolute change of each block's trainable weights since ``before`` (0.0 if none train).
 
+    ``before`` is :func:`trainable_weights_by_block`'s copy; ``base``: ``find_backbone(model)``,
+    if already found (found here otherwise).
+
     Example:
-        >>> before = snapshot(model); model.fit(x, y, epochs=1)  # doctest: +SKIP
-        >>> update_sizes(model, before)                            # doctest: +SKIP
+        >>> before = trainable_weights_by_block(model); model.fit(x, y, epochs=1)  # doctest: +SKIP
+        >>> update_sizes(model, before)                                            # doctest: +SKIP
         {'block1': 0.0, 'block2': 0.0, 'block3': 2.1e-05, 'block4': 7.0e-05, 'head': 0.0009}
     """
-    now = snapshot(model)
+    now = trainable_weights_by_block(model, base=base)
     sizes = {}
     for name, old in before.items():
         new = now.get(name, [])

@@ -5,11 +5,17 @@ so it serves any model: :func:`evaluate` runs the model once over the untouched 
 split and returns an :class:`Evaluation` that the tables, plots and widgets share.
 Metrics come from :mod:`sklearn.metrics`; nothing is hand-counted.
 
-The sanity checks catch the classic mistakes before anyone believes a number:
+The sanity checks catch the classic mistakes before anyone believes a number; each
+returns a :class:`SanityCheck`, a :class:`tlhelpers.verdict.Verdict` (``ok``, ``message``):
 
 * :func:`check_prediction_spread`: (almost) every prediction is one class;
 * :func:`check_preprocessing`: train and test inputs were preprocessed differently;
 * :func:`check_leakage`: the same image sits in two splits (found by image hashes).
+
+Pixel hashing lives here, and only here: :func:`image_hashes` gives one hash per image
+(:func:`exact_hash` for identical pixels, :func:`average_hash` for look-alike copies), and
+:func:`find_leaks` pairs up the images two sets share. The leakage check uses them, and so
+should any other code that compares images (the assignments' checks): no second hasher.
 
 Example:
     >>> import numpy as np
@@ -32,10 +38,17 @@ from tlhelpers.display import finished
 from tlhelpers.i18n import N_, _
 from tlhelpers.plots_lessons import image_grid
 from tlhelpers.tables import shown_frame
+from tlhelpers.verdict import Verdict
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+
+__all__ = [
+    "HASHERS", "Evaluation", "SanityCheck", "average_hash", "check_leakage", "check_prediction_spread",
+    "check_preprocessing", "confusion", "evaluate", "exact_hash", "example_losses", "find_leaks", "image_hashes",
+    "per_class_metrics", "plot_confusion", "plot_top_losses", "predict_proba", "sanity_report", "top_losses",
+]
 
 # ---- metrics -----------------------------------------------------------------------------
 
@@ -318,18 +331,111 @@ def plot_top_losses(images: np.ndarray, evaluation: Evaluation, k: int = 12, nco
     return image_grid(np.asarray(images)[table.index.to_numpy()], titles, columns=ncols, size=1.9, colors=colors)
 
 
+# ---- pixel hashing: the one place that hashes images (leakage checks, assignment checks) ----
+
+
+def exact_hash(image: np.ndarray) -> str:
+    """SHA-1 of an image's pixels, dtype and shape (40 hex digits): equal only for identical images.
+
+    Example:
+        >>> a = np.zeros((4, 4, 1), np.uint8)
+        >>> exact_hash(a) == exact_hash(a.copy()), exact_hash(a) == exact_hash(a.astype(np.float32))
+        (True, False)
+    """
+    image = np.ascontiguousarray(image)
+    digest = hashlib.sha1(f"{image.dtype}{image.shape}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+def average_hash(image: np.ndarray, size: int = 8) -> str:
+    """Perceptual hash: shrink to ``size`` x ``size`` gray, one bit per pixel above the mean.
+
+    Resized, re-compressed or re-exposed copies of an image usually get the same 64 bits;
+    so, now and then, do two different images that look alike.
+
+    Example:
+        >>> a = np.random.default_rng(0).integers(0, 200, (16, 16, 1), dtype=np.uint8)
+        >>> brighter = (a.astype(int) + 40).astype(np.uint8)
+        >>> average_hash(a) == average_hash(brighter), len(average_hash(a))
+        (True, 64)
+    """
+    from PIL import Image
+
+    image = np.asarray(image, dtype=np.float64)
+    gray = image.mean(axis=-1) if image.ndim == 3 else image
+    span = gray.max() - gray.min()
+    gray = (gray - gray.min()) / span * 255 if span > 0 else np.zeros_like(gray)
+    small = np.asarray(Image.fromarray(gray.astype(np.uint8)).resize((size, size), Image.BILINEAR), dtype=float)
+    bits = (small > small.mean()).flatten()
+    return "".join("1" if b else "0" for b in bits)
+
+
+# method -> image -> hash; "exact" finds identical pixels, "average" also re-encoded/resized copies
+HASHERS: dict[str, Callable[[np.ndarray], str]] = {"exact": exact_hash, "average": average_hash}
+
+
+def image_hashes(images: Sequence[np.ndarray] | np.ndarray, method: str = "exact") -> list[str]:
+    """One hash per image: the package's one way to tell whether two images are the same.
+
+    Args:
+        images: ``(N, H, W, C)`` (or a list of arrays).
+        method: ``"exact"`` (:func:`exact_hash`, sha1 of the pixels: identical images only) or
+            ``"average"`` (:func:`average_hash`, an 8x8 perceptual hash: also finds resized or
+            re-compressed copies, with some false alarms among look-alike images).
+
+    Returns:
+        A list of strings, one per image, in order; equal strings mean the same image.
+
+    Raises:
+        ValueError: an unknown ``method``.
+
+    Example:
+        >>> a = np.zeros((2, 4, 4, 1), np.uint8)
+        >>> h = image_hashes(a)
+        >>> h[0] == h[1], len(h[0])
+        (True, 40)
+    """
+    if method not in HASHERS:
+        raise ValueError(_("unknown hash method {method!r}; choose one of: {choices}").format(
+            method=method, choices=", ".join(HASHERS)))
+    return [HASHERS[method](image) for image in images]
+
+
+def find_leaks(
+    first: np.ndarray, second: np.ndarray, method: str = "exact"
+) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` where ``first[i]`` and ``second[j]`` hash the same (see :func:`image_hashes`).
+
+    Example:
+        >>> a = np.arange(3 * 4).reshape(3, 2, 2, 1).astype(np.uint8)
+        >>> find_leaks(a, a[[2, 0]])
+        [(0, 1), (2, 0)]
+    """
+    where: dict[str, list[int]] = {}
+    for i, h in enumerate(image_hashes(first, method)):
+        where.setdefault(h, []).append(i)
+    return sorted((i, j) for j, h in enumerate(image_hashes(second, method)) for i in where.get(h, []))
+
+
 # ---- sanity checks -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SanityCheck:
-    """The verdict of one sanity check.
+@dataclass(frozen=True, repr=False)
+class SanityCheck(Verdict):
+    """The verdict of one sanity check (a :class:`~tlhelpers.verdict.Verdict`).
+
+    Shown as "✅ name: message" or "⚠️ name: message" (plain text, also in notebooks).
 
     Attributes:
-        name: what was checked.
+        name: what was checked (English; shown translated).
         ok: True when nothing suspicious was found.
         message: what was measured, and what to do if it failed.
         details: the numbers behind the verdict (for tests and follow-up).
+
+    Example:
+        >>> SanityCheck("same preprocessing", False, "the test values span 0.00392x the training range")
+        ⚠️ same preprocessing: the test values span 0.00392x the training range
     """
 
     name: str
@@ -337,10 +443,8 @@ class SanityCheck:
     message: str
     details: dict | None = None
 
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __repr__(self) -> str:
+    def render(self) -> str:
+        """The line a student reads: a mark, the check's name and the message."""
         return _("{mark} {name}: {message}").format(mark="✅" if self.ok else "⚠️", name=_(self.name),
                                                    message=self.message)
 
@@ -458,67 +562,6 @@ def check_preprocessing(
         message = _("same shape {shape} and matching value ranges: {measured}").format(
             shape=train["shape"], measured=measured)
     return SanityCheck(N_("same preprocessing"), not problems, message, {"train": train, "test": test})
-
-
-def _exact_hash(image: np.ndarray) -> str:
-    image = np.ascontiguousarray(image)
-    digest = hashlib.sha1(f"{image.dtype}{image.shape}".encode())
-    digest.update(image.tobytes())
-    return digest.hexdigest()
-
-
-def _average_hash(image: np.ndarray, size: int = 8) -> str:
-    """64-bit perceptual hash: shrink to 8x8 gray, one bit per pixel above the mean."""
-    from PIL import Image
-
-    image = np.asarray(image, dtype=np.float64)
-    gray = image.mean(axis=-1) if image.ndim == 3 else image
-    span = gray.max() - gray.min()
-    gray = (gray - gray.min()) / span * 255 if span > 0 else np.zeros_like(gray)
-    small = np.asarray(Image.fromarray(gray.astype(np.uint8)).resize((size, size), Image.BILINEAR), dtype=float)
-    bits = (small > small.mean()).flatten()
-    return "".join("1" if b else "0" for b in bits)
-
-
-# method -> image -> hash; "exact" finds identical pixels, "average" also re-encoded/resized copies
-HASHERS: dict[str, Callable[[np.ndarray], str]] = {"exact": _exact_hash, "average": _average_hash}
-
-
-def image_hashes(images: Sequence[np.ndarray] | np.ndarray, method: str = "exact") -> list[str]:
-    """One hash per image.
-
-    Args:
-        images: ``(N, H, W, C)`` (or a list of arrays).
-        method: ``"exact"`` (sha1 of the pixels: identical images only) or ``"average"``
-            (an 8x8 perceptual hash: also finds resized or re-compressed copies, with some
-            false alarms among look-alike images).
-
-    Example:
-        >>> a = np.zeros((2, 4, 4, 1), np.uint8)
-        >>> h = image_hashes(a)
-        >>> h[0] == h[1], len(h[0])
-        (True, 40)
-    """
-    if method not in HASHERS:
-        raise ValueError(_("unknown hash method {method!r}; choose one of: {choices}").format(
-            method=method, choices=", ".join(HASHERS)))
-    return [HASHERS[method](image) for image in images]
-
-
-def find_leaks(
-    first: np.ndarray, second: np.ndarray, method: str = "exact"
-) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` where ``first[i]`` and ``second[j]`` hash the same.
-
-    Example:
-        >>> a = np.arange(3 * 4).reshape(3, 2, 2, 1).astype(np.uint8)
-        >>> find_leaks(a, a[[2, 0]])
-        [(0, 1), (2, 0)]
-    """
-    where: dict[str, list[int]] = {}
-    for i, h in enumerate(image_hashes(first, method)):
-        where.setdefault(h, []).append(i)
-    return sorted((i, j) for j, h in enumerate(image_hashes(second, method)) for i in where.get(h, []))
 
 
 def check_leakage(splits: dict[str, np.ndarray], method: str = "exact") -> SanityCheck:

@@ -22,6 +22,8 @@ import tensorflow as tf
 from tlhelpers.i18n import _
 from tlhelpers.transfer import build_classifier
 
+__all__ = ["attach_head", "extract_features", "feature_head", "linear_probe"]
+
 
 def extract_features(
     base: keras.Model, images: np.ndarray | tf.Tensor, batch_size: int = 256, verbose: int = 0

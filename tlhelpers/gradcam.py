@@ -32,6 +32,8 @@ from tlhelpers.i18n import _
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+__all__ = ["gradcam", "gradcam_layer", "plot_gradcam"]
+
 
 def _is_feature_map(layer: keras.layers.Layer) -> bool:
     try:

@@ -42,23 +42,22 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
 from tlhelpers.config import repo_dir
+from tlhelpers.errors import MarkupError
+from tlhelpers.sandbox import CELL_TIMEOUT
+
+__all__ = ["MarkupError", "check_notebook", "find_source", "grade_id", "release", "release_notebook"]
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 SKIPPED_NAMES = (".ipynb_checkpoints", "__pycache__", ".DS_Store")
-CELL_TIMEOUT = 600  # seconds per cell, as Execute.timeout in assignments/nbgrader_config.py
-
-
-class MarkupError(ValueError):
-    """The nbgrader markup of a source notebook is broken (names the notebook and cell)."""
 
 
 # ---- reading the markup -----------------------------------------------------------------
@@ -66,6 +65,16 @@ class MarkupError(ValueError):
 
 def _meta(cell: NotebookNode) -> dict[str, Any]:
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    """The cell's nbgrader ``grade_id``, or ``None`` for a cell nbgrader does not track.
+
+    Example:
+        >>> grade_id(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": "q1"}}))
+        'q1'
+    """
+    return _meta(cell).get("grade_id")
 
 
 def is_grade(cell: NotebookNode) -> bool:
@@ -679,13 +688,3 @@ def check_notebook(
     if executed_copy is not None:
         nbformat.write(nb, executed_copy)
     return score(prepared, nb)
-
-
-def check_notebooks(paths: Iterable[str | os.PathLike], **kwargs: Any) -> list[CheckReport]:
-    """:func:`check_notebook` for several submissions, in order.
-
-    Example:
-        >>> check_notebooks([])
-        []
-    """
-    return [check_notebook(p, **kwargs) for p in paths]

@@ -34,6 +34,9 @@ from tlhelpers.tables import shown_frame
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["ROLE_MEANING", "blocks_table", "feature_maps", "output_shapes", "parameter_counts",
+           "registry_table"]
+
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:
     """Total, trainable and non-trainable parameters (BatchNorm statistics are non-trainable).
@@ -290,18 +293,3 @@ def measure_throughput(
             progress(warmup + i + 1, total)
     seconds = time.perf_counter() - start
     return Throughput(name or model.name, int(shape[0]), batch_size, batch_size * batches / seconds, seconds)
-
-
-def measure_backbone(
-    name: str, *, input_size: int | None = None, batch_size: int = 16, min_seconds: float = 0.5,
-    progress: Callable[[int, int], None] | None = None, weights: str | None = None,
-) -> Throughput:
-    """Build ``name`` (random weights by default: speed does not depend on them) and time it.
-
-    Example:
-        >>> measure_backbone("fashion_cnn", min_seconds=0.1).input_size
-        32
-    """
-    size = measure_size(name, input_size)
-    model = load_backbone(name, weights=weights, input_size=size, pooling="avg")
-    return measure_throughput(model, batch_size=batch_size, min_seconds=min_seconds, progress=progress, name=name)

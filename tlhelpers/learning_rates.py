@@ -1,7 +1,7 @@
-"""Learning rates: checking one a user gives, and reading the one a model trains with.
+"""Learning rates: validating one a user gives, and reading the one a model trains with.
 
 Example:
-    >>> check_learning_rate(1e-3)
+    >>> validate_learning_rate(1e-3)
     0.001
 """
 
@@ -13,12 +13,17 @@ import keras
 
 from tlhelpers.i18n import _
 
+__all__ = ["learning_rate_of", "validate_learning_rate"]
 
-def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
+
+def validate_learning_rate(learning_rate: float, what: str = "learning_rate") -> float:
     """Return ``learning_rate`` as a float if it is positive, else raise a clear error.
 
+    Raises:
+        ValueError: not a number, or not greater than 0 (``what`` names it in the message).
+
     Example:
-        >>> check_learning_rate(1e-3)
+        >>> validate_learning_rate(1e-3)
         0.001
     """
     try:
@@ -32,6 +37,8 @@ def check_learning_rate(learning_rate: float, what: str = "learning_rate") -> fl
             "a peak of 1e-4 to 3e-3 to fine-tune (lesson 03)"
         ).format(what=what, value=learning_rate))
     return value
+
+
 
 
 def learning_rate_of(model: Any) -> float | None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import ipywidgets
     from matplotlib.figure import Figure
 
+__all__ = ["LivePlot"]
+
 # Keras' metric names as the plot shows them (other metrics keep their names).
 METRIC_NAMES = {
     "loss": N_("loss"), "val_loss": N_("val_loss"), "accuracy": N_("accuracy"), "val_accuracy": N_("val_accuracy"),

@@ -25,10 +25,12 @@ import numpy as np
 
 from tlhelpers.i18n import N_, _
 from tlhelpers.keras_internals import learning_rate_schedule
-from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.learning_rates import validate_learning_rate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+__all__ = ["find_lr"]
 
 
 def _min_over_ten(lrs: np.ndarray, smooth: np.ndarray) -> float:
@@ -107,8 +109,8 @@ class LRFinder(keras.callbacks.Callback):
         restore_weights: bool = True,
     ) -> None:
         super().__init__()
-        self.min_lr = check_learning_rate(min_lr, "min_lr")
-        self.max_lr = check_learning_rate(max_lr, "max_lr")
+        self.min_lr = validate_learning_rate(min_lr, "min_lr")
+        self.max_lr = validate_learning_rate(max_lr, "max_lr")
         if not self.max_lr > self.min_lr:
             raise ValueError(_("max_lr must be greater than min_lr, got min_lr={min_lr!r}, max_lr={max_lr!r}").format(
                 min_lr=min_lr, max_lr=max_lr))

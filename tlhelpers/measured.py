@@ -25,6 +25,8 @@ from tlhelpers.i18n import _
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["crossover_table"]
+
 
 def results_dir() -> Path:
     """``benchmarks/results`` of the course's folder."""

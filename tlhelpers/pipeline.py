@@ -20,6 +20,8 @@ import tensorflow as tf
 
 from tlhelpers.i18n import _
 
+__all__ = ["make_dataset", "prepare_images", "to_model_input"]
+
 
 def prepare_images(images: np.ndarray | tf.Tensor, size: int, channels: int) -> tf.Tensor:
     """Resize to ``size`` x ``size`` and convert gray <-> RGB; values stay in 0..255 as float32.

@@ -20,6 +20,8 @@ import numpy as np
 from tlhelpers.display import finished
 from tlhelpers.i18n import _, ngettext
 
+__all__ = ["image_grid", "transfer_diagram"]
+
 
 def _show(ax, image: np.ndarray, value_range: tuple[float, float] | None = (0, 255)) -> None:
     image = np.asarray(image, dtype=np.float32)

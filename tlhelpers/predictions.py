@@ -24,6 +24,8 @@ from tlhelpers.backbones import BackboneSpec, bundled_manifest, get_spec, load_b
 from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 
+__all__ = ["load_classifier", "plot_predictions", "predict_top_k", "sample_images"]
+
 Prediction = list[tuple[str, float]]
 
 

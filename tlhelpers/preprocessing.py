@@ -7,7 +7,8 @@ backbone's ``preprocess_input``; this module makes the contract visible and chec
 * :func:`contract` / :func:`contract_table`: the value range before and after
   ``preprocess_input``, *measured* by applying the function to every pixel value 0..255.
 * :func:`check_batch`: is this batch what the backbone expects, raw pixels (preprocessing
-  missing), preprocessed twice, or scaled by hand to 0..1? Warns with a
+  missing), preprocessed twice, or scaled by hand to 0..1? Returns a :class:`BatchReport`
+  (a :class:`tlhelpers.verdict.Verdict`: ``ok``, ``message``) and warns with a
   :class:`PreprocessingWarning` that says what to fix.
 * :func:`make_augmentation`: Keras random-augmentation layers, active only when called
   with ``training=True``.
@@ -36,6 +37,13 @@ import numpy as np
 
 from tlhelpers.backbones import BackboneSpec, get_spec
 from tlhelpers.i18n import N_, LazyText, _
+from tlhelpers.verdict import Verdict
+
+__all__ = [
+    "CANDIDATES", "CONTRACT_COLUMNS", "FIXES", "RAW_RANGE", "SCHEMES", "BatchReport", "Contract",
+    "PreprocessingWarning", "apply_preprocess", "augment_examples", "check_batch", "contract", "contract_table",
+    "input_augmentation", "make_augmentation",
+]
 
 RAW_RANGE = (0.0, 255.0)
 
@@ -192,9 +200,13 @@ def _candidate_ranges(spec: BackboneSpec) -> dict[str, tuple[float, float]]:
     }
 
 
-@dataclass(frozen=True)
-class BatchReport:
-    """What :func:`check_batch` found.
+@dataclass(frozen=True, repr=False)
+class BatchReport(Verdict):
+    """What :func:`check_batch` found: a :class:`~tlhelpers.verdict.Verdict` with details.
+
+    Shown as a few lines: the batch's range against the expected one, the verdict, the fix
+    and any channel problem (plain text, also in notebooks); ``message`` is the same on one
+    line, as the warning says it.
 
     Attributes:
         backbone: registry name checked against.
@@ -205,6 +217,11 @@ class BatchReport:
         explanation: what the verdict means.
         fix: what to do (empty when ok).
         shape_problem: a channel mismatch, if any.
+
+    Example:
+        >>> report = BatchReport("mobilenet_v2", (0.0, 255.0), (-1.0, 1.0), "missing", "raw pixels", "preprocess")
+        >>> report.ok, report.message
+        (False, 'mobilenet_v2: batch range 0 .. 255, expected -1 .. 1; verdict: MISSING: raw pixels; fix: preprocess')
     """
 
     backbone: str
@@ -220,7 +237,13 @@ class BatchReport:
         """True when the range and the channels are what the backbone expects."""
         return self.verdict == "ok" and not self.shape_problem
 
-    def __repr__(self) -> str:
+    @property
+    def message(self) -> str:
+        """The report on one line, as the :class:`PreprocessingWarning` says it."""
+        return self.render().replace("\n", _("; "))
+
+    def render(self) -> str:
+        """The lines a student reads: ranges, verdict, fix and channel problem, translated."""
         lo, hi = self.observed
         elo, ehi = self.expected
         lines = [
@@ -234,10 +257,6 @@ class BatchReport:
         if self.shape_problem:
             lines.append(_("channels: {problem}").format(problem=self.shape_problem))
         return "\n".join(lines)
-
-    def message(self) -> str:
-        """One-line form for warnings."""
-        return repr(self).replace("\n", _("; "))
 
 
 def check_batch(batch: Any, backbone: str, warn: bool = True) -> BatchReport:
@@ -311,7 +330,7 @@ def check_batch(batch: Any, backbone: str, warn: bool = True) -> BatchReport:
     report = BatchReport(spec.name, observed, ranges["ok"], verdict, explanation,
                          _(FIXES[verdict]) if verdict in FIXES else "", shape_problem)
     if warn and not report.ok:
-        warnings.warn(report.message(), PreprocessingWarning, stacklevel=2)
+        warnings.warn(report.message, PreprocessingWarning, stacklevel=2)
     return report
 
 

@@ -19,6 +19,11 @@ One Python warning is dropped too (:func:`hide_retracing_notes`): TensorFlow's n
 many functions were traced, which the lessons cause on purpose by building a fresh model
 per run.
 
+Graded cells need more: nbgrader scores a test cell 0 when anything reaches its stderr.
+:func:`start_tensorflow` loads TensorFlow in an assignment's setup cell, so its one-time
+start-up messages land there, and :func:`stderr_as_notes` runs a student's code with Python
+warnings, ``sys.stderr`` and the C++ log shown as ``note:`` lines on stdout instead.
+
 Some lines ignore the variable: on CPUs where TensorFlow turns oneDNN on by default (those
 with AVX512_VNNI, AVX512_BF16 or AMX) it logs "oneDNN custom operations are on" while it
 loads, before it has read the variable. The block therefore also gives the kernels an output
@@ -38,12 +43,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import logging
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
+
+__all__ = [
+    "BLOCK", "LEVEL", "PYTHON_LOGGERS", "RETRACING_NOTE", "VARIABLE", "hide_below_level", "hide_retracing_notes",
+    "install", "is_installed", "kernel_config_path", "main", "min_log_level", "start_tensorflow", "stderr_as_notes",
+    "tensorflow_errors_only",
+]
 
 VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 #: TensorFlow's C++ log level kept: 2 hides INFO and WARNING, shows ERROR and FATAL.
@@ -164,6 +177,78 @@ def tensorflow_errors_only() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
+
+
+def start_tensorflow(log_level: str = LEVEL) -> None:
+    """Load TensorFlow and initialise its devices now, in an assignment's setup cell.
+
+    TensorFlow writes one-time start-up messages to stderr when it first runs an op;
+    nbgrader scores a graded cell that writes to stderr 0, so they must not land in one.
+    ``TF_CPP_MIN_LOG_LEVEL`` (unless already set) also keeps its C++ warnings out of later
+    cells. Call it before ``import keras``. (The assignments call it as ``grade.start()``.)
+
+    Example:
+        >>> start_tensorflow()
+    """
+    os.environ.setdefault(VARIABLE, log_level)
+    import tensorflow as tf
+
+    tf.config.list_logical_devices()
+    tf.constant(0.0) + 1.0
+
+
+@contextlib.contextmanager
+def _fd_stderr_to(buffer: io.StringIO) -> Iterator[None]:
+    """Send what C/C++ code writes to file descriptor 2 into ``buffer`` (best effort)."""
+    import tempfile
+
+    try:
+        sys.__stderr__.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            buffer.write(sink.read().decode("utf-8", "replace"))
+
+
+@contextlib.contextmanager
+def stderr_as_notes() -> Iterator[None]:
+    """Run code without writing to stderr: warnings and stderr text are printed on stdout.
+
+    Python warnings, ``sys.stderr`` and (where the platform allows) the C++ log of
+    TensorFlow are caught while the block runs, then shown as ``note:`` lines; TensorFlow's
+    Python loggers show errors only meanwhile (:func:`tensorflow_errors_only`). The
+    assignments' checks run students' code in it (``grade.quiet()`` is the same).
+
+    Example:
+        >>> with stderr_as_notes():
+        ...     warnings.warn("careful")
+        note: UserWarning: careful
+    """
+    # imported here, not at the top: every kernel imports this module at start-up
+    from tlhelpers.i18n import _
+
+    buffer = io.StringIO()
+    caught: list = []
+    try:
+        with (tensorflow_errors_only(), warnings.catch_warnings(record=True) as caught,
+              contextlib.redirect_stderr(buffer), _fd_stderr_to(buffer)):
+            warnings.simplefilter("always")
+            yield
+    finally:
+        for w in caught:
+            print(_("note: {category}: {message}").format(category=w.category.__name__, message=w.message))
+        text = buffer.getvalue().strip()
+        if text:
+            print(_("note: {text}").format(text=text))
 
 
 def kernel_config_path(prefix: str | Path | None = None) -> Path:

@@ -41,10 +41,20 @@ import numpy as np
 
 from tlhelpers.features import extract_features, linear_probe
 from tlhelpers.i18n import _
-from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.learning_rates import validate_learning_rate
 from tlhelpers.preprocessing import input_augmentation
 from tlhelpers.training import accuracy, compile_classifier, epoch_bar
-from tlhelpers.transfer import check_blocks, find_backbone, unfreeze_top
+from tlhelpers.transfer import (
+    FoundBackbone,
+    find_backbone,
+    set_top_blocks_trainable,
+    validate_blocks,
+)
+
+__all__ = [
+    "PEAK_RATE_RANGES", "RECIPES", "VAL_BATCH", "EarlyStoppingFromStart", "FineTuneRun", "Recipe", "compile_for",
+    "default_recipe", "fine_tune", "peak_rate_range", "probe_head", "split_at", "warmup_cosine", "with_augmentation",
+]
 
 VAL_BATCH = 256  # validation in a few large batches: the same numbers, less overhead per epoch
 
@@ -77,7 +87,7 @@ class Recipe:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.learning_rate)
+        validate_learning_rate(self.learning_rate)
         if not isinstance(self.blocks, int) or isinstance(self.blocks, bool) or self.blocks < 0:
             raise ValueError(_("blocks must be an integer of 0 or more, got {blocks!r}").format(blocks=self.blocks))
         for name in ("max_epochs", "patience", "batch_size"):
@@ -171,7 +181,7 @@ def warmup_cosine(learning_rate: float, steps_per_epoch: int, epochs: int, warmu
         >>> [round(float(schedule(step)), 5) for step in (0, 10, 30, 50)]
         [0.0001, 0.001, 0.0005, 0.0]
     """
-    check_learning_rate(learning_rate)
+    validate_learning_rate(learning_rate)
     total = steps_per_epoch * epochs
     warmup = steps_per_epoch * warmup_epochs
     return keras.optimizers.schedules.CosineDecay(
@@ -239,14 +249,17 @@ def with_augmentation(model: keras.Model, seed: int = 0) -> keras.Model:
     return keras.Model(inputs, model(input_augmentation(seed)(inputs)), name=f"{model.name}_augmented")
 
 
-def split_at(model: keras.Model, blocks: int) -> tuple[keras.Model, keras.Model]:
+def split_at(
+    model: keras.Model, blocks: int, *, base: FoundBackbone | None = None
+) -> tuple[keras.Model, keras.Model]:
     """Cut a classifier below its top ``blocks`` blocks: ``(bottom, top)``, sharing its layers.
 
     ``bottom`` maps images to the input of the first of the top ``blocks`` blocks; ``top``
     maps that to the classifier's output, so ``top(bottom(x))`` equals ``model(x)``.
     Training ``top`` trains the layers of ``model`` itself. While the lower blocks are frozen
     (BatchNorm included, so they run in inference mode), ``bottom``'s output for an image never
-    changes: compute it once and fine-tune ``top`` on it.
+    changes: compute it once and fine-tune ``top`` on it. ``base``:
+    :func:`tlhelpers.transfer.find_backbone`'s answer for ``model``, if already found.
 
     Raises:
         ValueError: ``blocks`` out of range, or a model that is not
@@ -256,8 +269,8 @@ def split_at(model: keras.Model, blocks: int) -> tuple[keras.Model, keras.Model]
         >>> bottom, top = split_at(model, blocks=2)              # doctest: +SKIP
         >>> top.fit(bottom.predict(x_train), y_train)            # doctest: +SKIP
     """
-    base, spec = find_backbone(model)
-    check_blocks(blocks, spec)
+    base, spec = find_backbone(model) if base is None else base
+    validate_blocks(blocks, spec)
     if base is model or model.layers[1:2] != [base]:
         raise ValueError(_("model {model!r} is not an input, then a backbone, then head layers "
                            "(build it with tlhelpers.transfer.build_classifier or features.attach_head)").format(
@@ -318,15 +331,19 @@ class FineTuneRun:
             end=self.val_accuracy, epochs=self.epochs, kept=self.kept)
 
 
-def probe_head(model: keras.Model, x_train: Any, y_train: Any, x_val: Any = None, y_val: Any = None) -> keras.Model:
+def probe_head(
+    model: keras.Model, x_train: Any, y_train: Any, x_val: Any = None, y_val: Any = None, *,
+    base: FoundBackbone | None = None,
+) -> keras.Model:
     """Phase 1: fit a linear probe on the frozen base's features and put it on ``model`` as its head.
 
     Returns the probe (a head on features, see :func:`tlhelpers.features.linear_probe`).
+    ``base``: :func:`tlhelpers.transfer.find_backbone`'s answer for ``model``, if already found.
 
     Example:
         >>> probe = probe_head(model, x_train, y_train, x_val, y_val)  # doctest: +SKIP
     """
-    base, _spec = find_backbone(model)
+    base, _spec = find_backbone(model) if base is None else base
     dense = model.get_layer("head")
     f_train = extract_features(base, x_train)
     f_val = extract_features(base, x_val) if x_val is not None else None
@@ -355,7 +372,8 @@ def fine_tune(
     :func:`warmup_cosine`, and trains with :class:`EarlyStoppingFromStart`: ``model`` ends
     with the weights that scored best on validation, the start included. Without
     augmentation (and with ``cache``), it trains on outputs of the frozen blocks computed
-    once (:func:`split_at`); the weights it trains are ``model``'s own.
+    once (:func:`split_at`); the weights it trains are ``model``'s own. It finds the backbone
+    in ``model`` once and hands it to every step.
 
     Args:
         model: a classifier from :func:`tlhelpers.transfer.build_classifier` or
@@ -380,15 +398,16 @@ def fine_tune(
         (14, 0.86)
     """
     recipe = recipe or default_recipe()
-    check_blocks(recipe.blocks, find_backbone(model)[1])
+    found = find_backbone(model)
+    validate_blocks(recipe.blocks, found.spec)
     x_val, y_val = validation_data
     if probe:
-        probe_head(model, x, y, x_val, y_val)
+        probe_head(model, x, y, x_val, y_val, base=found)
     start = time.perf_counter()
-    unfreeze_top(model, recipe.blocks)
+    set_top_blocks_trainable(model, recipe.blocks, base=found)  # as unfreeze_top, without a report to show
     cached = cache and not recipe.augment and recipe.blocks > 0
     if cached:
-        bottom, trained = split_at(model, recipe.blocks)
+        bottom, trained = split_at(model, recipe.blocks, base=found)
         x, x_val = (bottom.predict(v, batch_size=VAL_BATCH, verbose=0) for v in (x, x_val))
     else:
         trained = with_augmentation(model, seed) if recipe.augment else model

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+__all__ = ["run_notebooks"]
+
 
 @dataclass
 class Result:

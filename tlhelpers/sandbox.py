@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+__all__ = ["Limits"]
+
 #: The user a root caller's sandboxes run as (``nobody``).
 NOBODY = 65534
 #: Where the writable work folder appears inside the sandbox.
@@ -47,6 +49,11 @@ INSTALL_HINT = "install bubblewrap (make setup does; by hand: sudo apt-get insta
 
 class SandboxUnavailable(RuntimeError):
     """No sandbox can run on this machine (the message says why and what to do)."""
+
+
+# Seconds a cell may run when grading, here as in nbgrader (Execute.timeout in
+# assignments/nbgrader_config.py, which tests/test_assignments.py keeps equal).
+CELL_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class Limits:
         4294967296
     """
 
-    cell_seconds: int = 600
+    cell_seconds: int = CELL_TIMEOUT
     notebook_seconds: int = 1800
     memory_bytes: int = 8 << 30
     processes: int = 512

@@ -72,6 +72,8 @@ from tlhelpers.grading import (
     score,
 )
 
+__all__ = ["Grader", "grade_folder"]
+
 TIMED_OUT = "timed out"
 OUT_OF_MEMORY = "out of memory"
 TOO_MANY_PROCESSES = "too many processes"

@@ -8,8 +8,8 @@ student's work deserves:
   crash or a full disk mid-save leaves the old file (or no file) intact, never half a model;
 * **no silent overwrite**: an existing file is kept and a ``FileExistsError`` says so,
   unless ``overwrite=True``;
-* **verified**: :func:`save_and_verify` reloads the file and compares its predictions
-  with the model in memory.
+* **verified**: :func:`compare_predictions` compares a reloaded model's predictions with
+  the model in memory.
 
 Example:
     >>> from tlhelpers.saving import save_model, load_model
@@ -30,6 +30,8 @@ import keras
 import numpy as np
 
 from tlhelpers.i18n import _
+
+__all__ = ["compare_predictions", "models_dir", "save_model"]
 
 SUFFIX = ".keras"
 
@@ -192,21 +194,3 @@ def compare_predictions(first: Any, second: Any, x: Any, atol: float = 1e-6, bat
         same_class=float(np.mean(a.argmax(axis=-1) == b.argmax(axis=-1))) if a.size else 1.0,
         atol=atol,
     )
-
-
-def save_and_verify(
-    model: keras.Model, path: str | os.PathLike, x: Any, overwrite: bool = False, atol: float = 1e-6
-) -> tuple[Path, keras.Model, Comparison]:
-    """Save atomically, reload, and compare the reloaded model's predictions on ``x``.
-
-    Returns:
-        ``(path, reloaded model, comparison)``; ``comparison.identical`` should be True.
-
-    Example:
-        >>> path, reloaded, cmp = save_and_verify(model, "build/models/m.keras", x_test[:256])  # doctest: +SKIP
-        >>> cmp.identical                                                                         # doctest: +SKIP
-        True
-    """
-    path = save_model(model, path, overwrite=overwrite)
-    reloaded = load_model(path)
-    return path, reloaded, compare_predictions(model, reloaded, x, atol=atol)

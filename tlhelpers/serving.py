@@ -26,6 +26,8 @@ from tlhelpers.backbones import get_spec
 from tlhelpers.i18n import _
 from tlhelpers.pipeline import to_model_input
 
+__all__ = ["with_preprocessing"]
+
 # tf.image.rgb_to_grayscale's weights, which tlhelpers.pipeline.prepare_images uses
 _GRAY = np.array([[0.2989], [0.5870], [0.1140]], np.float32)
 

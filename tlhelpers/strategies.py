@@ -47,6 +47,10 @@ from tlhelpers.training import accuracy, compile_classifier, epoch_bar
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "MIN_VAL_PER_CLASS", "STRATEGIES", "PreparedTask", "StrategyResult", "at_chance", "build_scratch", "compare", "prepare",
+]
+
 STRATEGIES = ("scratch", "probe", "fine_tune")
 MIN_VAL_PER_CLASS = 2  # below this, scratch trains for fixed epochs and the probe keeps a fixed regularisation
 

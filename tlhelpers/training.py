@@ -16,7 +16,9 @@ import keras
 import numpy as np
 
 from tlhelpers.i18n import N_, _
-from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.learning_rates import validate_learning_rate
+
+__all__ = ["OPTIMIZERS", "accuracy", "compile_classifier", "epoch_bar"]
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 
@@ -49,7 +51,7 @@ def compile_classifier(
         raise ValueError(_("unknown optimizer {optimizer!r}; choose one of: {choices}, or pass a keras optimizer").format(
             optimizer=optimizer, choices=", ".join(OPTIMIZERS)))
     else:
-        optimizer = OPTIMIZERS[optimizer](learning_rate=check_learning_rate(learning_rate))
+        optimizer = OPTIMIZERS[optimizer](learning_rate=validate_learning_rate(learning_rate))
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",

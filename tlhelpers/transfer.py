@@ -5,6 +5,9 @@
 layers always stay frozen: with few labels their batch statistics would wreck what the
 backbone learned.
 
+Finding the backbone inside a model (:func:`find_backbone`) walks all its layers; every
+helper here takes the result as ``base=`` so that code working on one model finds it once.
+
 Example:
     >>> from tlhelpers import backbones, transfer
     >>> base = backbones.load_backbone("fashion_cnn")  # doctest: +SKIP
@@ -17,7 +20,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import keras
 
@@ -28,6 +31,11 @@ from tlhelpers.keras_internals import all_layers, trainable_at_compile
 
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = [
+    "STATES", "BlockRow", "FoundBackbone", "LayerRow", "TrainabilityReport", "build_classifier", "find_backbone",
+    "freeze", "set_top_blocks_trainable", "trainability_report", "unfreeze_top", "validate_blocks",
+]
 
 
 def build_classifier(
@@ -66,40 +74,66 @@ def build_classifier(
     return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
 
 
-def find_backbone(model: keras.Model) -> tuple[keras.Model, BackboneSpec]:
+class FoundBackbone(NamedTuple):
+    """The registry backbone inside a model, as :func:`find_backbone` found it.
+
+    A pair, so ``base, spec = find_backbone(model)`` unpacks it. Pass it on as ``base=`` to
+    the helpers of this module and of :mod:`tlhelpers.discriminative` to skip the search.
+
+    Attributes:
+        base: the backbone model (the model itself or a model nested in it).
+        spec: its registry row.
+    """
+
+    base: keras.Model
+    spec: BackboneSpec
+
+
+def find_backbone(model: keras.Model) -> FoundBackbone:
     """Find the registry backbone in ``model`` (the model itself or a nested model).
 
     A backbone is recognised by its block-boundary layers, so this also works on a model
-    that was saved and reloaded.
+    that was saved and reloaded. The search walks every layer: find it once and pass the
+    result on as ``base=`` (:class:`FoundBackbone`).
 
     Raises:
         ValueError: no backbone from the registry inside ``model``.
 
     Example:
         >>> base, spec = find_backbone(model)  # doctest: +SKIP
+        >>> report = unfreeze_top(model, blocks=2, base=find_backbone(model))  # doctest: +SKIP
     """
     candidates = [model] + [layer for layer in all_layers(model, include_self=False) if isinstance(layer, keras.Model)]
     for candidate in candidates:
         names = {layer.name for layer in candidate.layers}
         for spec in BACKBONES.values():
             if all(last in names for _, last in spec.blocks):
-                return candidate, spec
+                return FoundBackbone(candidate, spec)
     raise ValueError(_(
         "model {model!r} has no backbone from the registry ({names}), so its "
         "blocks are unknown; build the base with tlhelpers.backbones.load_backbone(name)"
     ).format(model=model.name, names=", ".join(BACKBONES)))
 
 
-def freeze(model: keras.Model) -> TrainabilityReport:
+def _found(model: keras.Model, base: FoundBackbone | None) -> FoundBackbone:
+    """``base`` if the caller found the backbone already, else :func:`find_backbone`'s answer."""
+    return find_backbone(model) if base is None else base
+
+
+def freeze(model: keras.Model, *, base: FoundBackbone | None = None) -> TrainabilityReport:
     """Freeze the whole backbone inside ``model`` (the head stays trainable).
+
+    Args:
+        model: a model around a registry backbone.
+        base: ``find_backbone(model)``, if already found (found here otherwise).
 
     Example:
         >>> freeze(model).trainable_params  # doctest: +SKIP
         1285
     """
-    base, _spec = find_backbone(model)
-    _set_all(base, False)
-    return trainability_report(model)
+    found = _found(model, base)
+    _set_all(found.base, False)
+    return trainability_report(model, base=found)
 
 
 def _set_all(base: keras.Model, trainable: bool) -> None:
@@ -113,7 +147,7 @@ def _set_all(base: keras.Model, trainable: bool) -> None:
         layer.trainable = trainable
 
 
-def check_blocks(blocks: int, spec: BackboneSpec) -> int:
+def validate_blocks(blocks: int, spec: BackboneSpec) -> int:
     """Return ``blocks`` if it is an integer from 0 to the backbone's number of blocks.
 
     Raises:
@@ -121,7 +155,7 @@ def check_blocks(blocks: int, spec: BackboneSpec) -> int:
 
     Example:
         >>> from tlhelpers.backbones import get_spec
-        >>> check_blocks(2, get_spec("fashion_cnn"))
+        >>> validate_blocks(2, get_spec("fashion_cnn"))
         2
     """
     if not isinstance(blocks, int) or isinstance(blocks, bool) or not 0 <= blocks <= spec.num_blocks:
@@ -132,7 +166,34 @@ def check_blocks(blocks: int, spec: BackboneSpec) -> int:
     return blocks
 
 
-def unfreeze_top(model: keras.Model, blocks: int, batchnorm: bool = False) -> TrainabilityReport:
+
+
+def set_top_blocks_trainable(
+    model: keras.Model, blocks: int, *, batchnorm: bool = False, base: FoundBackbone | None = None
+) -> None:
+    """What :func:`unfreeze_top` does, without building its report (for code that does not show it).
+
+    Raises:
+        ValueError: ``blocks`` outside ``0..number of blocks``, or no registry backbone.
+
+    Example:
+        >>> set_top_blocks_trainable(model, 2, base=find_backbone(model))  # doctest: +SKIP
+    """
+    base, spec = _found(model, base)
+    validate_blocks(blocks, spec)
+    _set_all(base, blocks > 0)
+    if blocks:
+        groups = block_of_layers(base, spec)
+        first_trainable = spec.num_blocks - blocks
+        for index, layers in enumerate(groups.values()):
+            for layer in layers:
+                is_bn = isinstance(layer, keras.layers.BatchNormalization)
+                layer.trainable = index >= first_trainable and (batchnorm or not is_bn)
+
+
+def unfreeze_top(
+    model: keras.Model, blocks: int, batchnorm: bool = False, *, base: FoundBackbone | None = None
+) -> TrainabilityReport:
     """Make the top ``blocks`` blocks of the backbone trainable, BatchNorm excluded.
 
     Lower blocks are frozen; ``blocks=0`` freezes the whole backbone. Recompile the model
@@ -142,6 +203,7 @@ def unfreeze_top(model: keras.Model, blocks: int, batchnorm: bool = False) -> Tr
     whatever ``training`` value reaches it; that is what keeps its pretrained statistics.
     ``batchnorm=True`` unfreezes the BatchNorm layers of those blocks too: lesson 03 does
     it once to show what that costs (:mod:`tlhelpers.batchnorm`); do not fine-tune that way.
+    ``base``: ``find_backbone(model)``, if already found (found here otherwise).
 
     Raises:
         ValueError: ``blocks`` outside ``0..number of blocks``, or no registry backbone.
@@ -150,17 +212,9 @@ def unfreeze_top(model: keras.Model, blocks: int, batchnorm: bool = False) -> Tr
         >>> unfreeze_top(model, blocks=2).frozen_blocks  # doctest: +SKIP
         ['block1', 'block2']
     """
-    base, spec = find_backbone(model)
-    check_blocks(blocks, spec)
-    _set_all(base, blocks > 0)
-    if blocks:
-        groups = block_of_layers(base, spec)
-        first_trainable = spec.num_blocks - blocks
-        for index, layers in enumerate(groups.values()):
-            for layer in layers:
-                is_bn = isinstance(layer, keras.layers.BatchNormalization)
-                layer.trainable = index >= first_trainable and (batchnorm or not is_bn)
-    return trainability_report(model)
+    found = _found(model, base)
+    set_top_blocks_trainable(model, blocks, batchnorm=batchnorm, base=found)
+    return trainability_report(model, base=found)
 
 
 def _count(weights: list) -> int:
@@ -303,12 +357,13 @@ def _changed_since_compile(model: keras.Model) -> list[str]:
     return [layer.name for layer in all_layers(model) if compiled.get(layer, layer.trainable) != layer.trainable]
 
 
-def trainability_report(model: keras.Model) -> TrainabilityReport:
+def trainability_report(model: keras.Model, *, base: FoundBackbone | None = None) -> TrainabilityReport:
     """Per block: trainable or not, BatchNorm layers, parameters; plus the head.
 
     ``print(report)`` shows the blocks, the total of trainable parameters and a warning if
     ``trainable`` changed since the last ``compile``; ``report.by_layer()`` shows every
-    layer. ``model`` may also be a bare backbone (its head row is then empty).
+    layer. ``model`` may also be a bare backbone (its head row is then empty). ``base``:
+    ``find_backbone(model)``, if already found (found here otherwise).
 
     Raises:
         ValueError: no registry backbone inside ``model``.
@@ -316,7 +371,7 @@ def trainability_report(model: keras.Model) -> TrainabilityReport:
     Example:
         >>> print(trainability_report(model))  # doctest: +SKIP
     """
-    base, spec = find_backbone(model)
+    base, spec = _found(model, base)
     groups = dict(block_of_layers(base, spec))
     groups["head"] = [] if base is model else [
         l for l in model.layers if l is not base and not isinstance(l, keras.layers.InputLayer)

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from tlhelpers.backbones import get_spec
 from tlhelpers.challenges.devices import backbone_variant, mixed_precision_support
 from tlhelpers.config import set_seed
-from tlhelpers.data import Task
+from tlhelpers.data import Task, take_per_class  # take_per_class: re-exported, its old home
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe
 from tlhelpers.i18n import N_, LazyText, _, pgettext
@@ -27,28 +27,20 @@ from tlhelpers.pipeline import to_model_input
 from tlhelpers.quiet import tensorflow_errors_only
 from tlhelpers.tables import shown_frame
 from tlhelpers.training import accuracy, compile_classifier
-from tlhelpers.transfer import build_classifier, unfreeze_top
+from tlhelpers.transfer import build_classifier, set_top_blocks_trainable
+
+__all__ = [
+    "COST_METHODS",
+    "METHOD_LABELS",
+    "CostResult",
+    "growth_exponent",
+    "measure_cost",
+    "plain_log_ticks",
+    "plot_cost",
+    "take_per_class",  # from tlhelpers.data
+]
 
 COST_METHODS = ("fine_tune", "cached", "small_input", "mixed_precision")
-
-
-def take_per_class(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``k`` examples of each class, in class order (nested: k=5 is inside k=10).
-
-    Raises:
-        ValueError: ``k`` below 1 or above the smallest class.
-
-    Example:
-        >>> x, y = take_per_class(np.arange(6), np.array([0, 1, 0, 1, 0, 1]), 2)
-        >>> x.tolist(), y.tolist()
-        ([0, 2, 1, 3], [0, 0, 1, 1])
-    """
-    counts = np.bincount(y)
-    if k < 1 or k > counts[counts > 0].min():
-        raise ValueError(_("k must be between 1 and {most} (the smallest class), got {k}").format(
-            most=counts[counts > 0].min(), k=k))
-    idx = np.concatenate([np.flatnonzero(y == c)[:k] for c in np.unique(y)])
-    return x[idx], y[idx]
 
 
 @dataclass
@@ -91,7 +83,7 @@ def _end_to_end(backbone: str, size: int, policy: str | None, lr: float, epochs:
                 task: Task, weights_size: int | None = None) -> Callable[[np.ndarray, np.ndarray], Callable[[], float]]:
     """Images -> resized and preprocessed -> whole network trained (BatchNorm frozen)."""
     model = build_classifier(backbone_variant(backbone, size, policy, weights_size), task.num_classes)
-    unfreeze_top(model, get_spec(backbone).num_blocks)
+    set_top_blocks_trainable(model, get_spec(backbone).num_blocks)
     compile_classifier(model, lr)
     warm = slice(0, batch_size + 1)
     state = _Resettable(model, to_model_input(task.x_train[warm], backbone, size), task.y_train[warm])

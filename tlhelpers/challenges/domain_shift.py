@@ -16,16 +16,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from tlhelpers.backbones import load_backbone
+from tlhelpers.backbones import get_spec, load_backbone
 from tlhelpers.data import Task
 from tlhelpers.display import finished
 from tlhelpers.features import extract_features, linear_probe, single_threaded_blas
 from tlhelpers.i18n import N_, LazyText, _, pgettext
 from tlhelpers.pipeline import prepare_images, to_model_input
 from tlhelpers.quiet import tensorflow_errors_only
-from tlhelpers.strategies import compare
+from tlhelpers.strategies import compare, prepare
 from tlhelpers.tables import shown_frame
 from tlhelpers.training import accuracy
+
+__all__ = [
+    "CHECK_WARNS_WHEN", "SHIFTS", "centroid_similarity", "check_warnings", "domain_classifier_accuracy",
+    "linear_probe_accuracy", "plot_domain_shift", "pretraining_checks", "shift_gains", "shift_images", "shift_task",
+]
 
 
 def _inverted(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -224,7 +229,10 @@ def shift_gains(
     * ``probe``: transfer by feature extraction: a standardized logistic regression on the
       frozen backbone's features (:func:`linear_probe_accuracy`), trained on the same labels.
 
-    Both are scored on the shifted test split. ``gain`` is probe minus scratch.
+    Both are scored on the shifted test split. ``gain`` is probe minus scratch. Each shifted
+    task is turned into model inputs once (:func:`tlhelpers.strategies.prepare`): scratch
+    trains on them, and where scratch and the backbone take the same size, the probe's
+    features come from them too.
 
     Args:
         input_size: the side the pretrained backbone is fed (default: the registry's).
@@ -238,15 +246,22 @@ def shift_gains(
         >>> gains = shift_gains(task, "fashion_cnn", ["none", "inverted"], max_epochs=12)  # doctest: +SKIP
     """
     base = load_backbone(backbone, input_size=input_size) if base is None else base
+    native = get_spec(backbone).input_size
+    scratch_input = input_size if scratch_size is None else scratch_size
+    same_inputs = (scratch_input or native) == (input_size or native)  # None is the registry's size
     rows = []
     shifts = list(shifts)
     with tensorflow_errors_only():
         for shift in tqdm(shifts, desc=_("scratch and probe"), unit=pgettext("progress unit", "shift"), disable=not progress):
             shifted = shift_task(task, shift)
-            runs = compare(shifted, backbone, strategies=("scratch",),
-                           input_size=input_size if scratch_size is None else scratch_size, **compare_args)
-            f_train, f_test = (extract_features(base, to_model_input(x, backbone, input_size))
-                               for x in (shifted.x_train, shifted.x_test))
+            prepared = prepare(shifted, backbone, scratch_input)  # what compare would make: made here, kept
+            runs = compare(shifted, backbone, strategies=("scratch",), input_size=scratch_input, prepared=prepared,
+                           **compare_args)
+            if same_inputs:  # the backbone's inputs are scratch's: no second conversion
+                x_train, x_test = prepared.x_train, prepared.x_test
+            else:
+                x_train, x_test = (to_model_input(x, backbone, input_size) for x in (shifted.x_train, shifted.x_test))
+            f_train, f_test = (extract_features(base, x) for x in (x_train, x_test))
             probe = linear_probe_accuracy(f_train, shifted.y_train, f_test, shifted.y_test)
             scratch = float(runs["test_accuracy"].median())
             rows.append({"shift": shift, "scratch": scratch, "scratch_epochs": int(runs["epochs"].median()),

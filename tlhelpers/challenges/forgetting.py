@@ -22,7 +22,7 @@ from tlhelpers.pipeline import to_model_input
 from tlhelpers.recipe import Recipe, compile_for, probe_head
 from tlhelpers.tables import shown_frame
 from tlhelpers.training import accuracy
-from tlhelpers.transfer import build_classifier, unfreeze_top
+from tlhelpers.transfer import build_classifier, set_top_blocks_trainable
 
 
 def source_data(backbone: str, test_images: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
@@ -138,7 +138,7 @@ def forgetting_run(
     model = build_classifier(base, task.num_classes)  # base.trainable = False; base(x, training=False)
     probe_head(model, x_train, task.y_train)  # phase 1: the linear probe as the head
     recipe = Recipe(blocks=blocks, learning_rate=fine_lr, max_epochs=fine_epochs, warmup_epochs=min(2, fine_epochs // 3))
-    unfreeze_top(model, blocks)
+    set_top_blocks_trainable(model, blocks)
     compile_for(model, recipe, len(task.y_train))
     model.fit(x_train, task.y_train, epochs=fine_epochs, batch_size=recipe.batch_size, verbose=0)
     after = accuracy(full, x_src, source[1]) if x_src is not None else float("nan")

@@ -19,6 +19,8 @@ from tlhelpers.checks import Feedback, expect, run_checks
 from tlhelpers.exercises._common import as_number, multiple_choice, not_answered
 from tlhelpers.i18n import N_, _
 
+__all__ = ["check_fixed_epochs", "check_frozen", "check_update", "exercise_model"]
+
 _RULE = N_("Use the update rule θ ← θ − α · ∂J/∂θ with the values in the exercise.")
 
 

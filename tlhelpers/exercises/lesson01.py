@@ -22,6 +22,8 @@ from tlhelpers.checks import Feedback
 from tlhelpers.exercises._common import architecture_at, as_number, not_answered
 from tlhelpers.i18n import _
 
+__all__ = ["check_feature_maps_at", "check_head_parameters", "check_top_blocks"]
+
 OTHER_BACKBONE = "resnet50"  # exercise 3: a backbone whose blocks the lesson does not print
 
 

@@ -20,6 +20,8 @@ from tlhelpers.exercises._common import not_answered
 from tlhelpers.i18n import _
 from tlhelpers.preprocessing import apply_preprocess, check_batch
 
+__all__ = ["check_augmentation", "check_pixel_prediction", "check_preprocessed"]
+
 
 def check_preprocessed(answer: Any, raw: Any, backbone: str) -> Feedback:
     """Exercise 1: ``answer`` should be ``raw`` prepared for ``backbone`` (preprocessed exactly once).

@@ -25,6 +25,8 @@ from tlhelpers.keras_internals import all_layers, learning_rate_schedule
 from tlhelpers.recipe import FineTuneRun, default_recipe, peak_rate_range
 from tlhelpers.transfer import find_backbone, trainability_report
 
+__all__ = ["check_batchnorm", "check_prediction", "check_unfreeze"]
+
 
 def check_unfreeze(model: keras.Model, blocks: int = 2, predicted: Any = None,
                    max_rate: float | None = None) -> Feedback:

@@ -21,6 +21,8 @@ from tlhelpers.exercises._common import as_number, not_answered
 from tlhelpers.i18n import _
 from tlhelpers.transfer import find_backbone
 
+__all__ = ["check_block_rate", "check_lr_choice"]
+
 
 def check_lr_choice(answer: Any, finder: Any) -> Feedback:
     """Exercise 1: a learning rate read from an LR-finder sweep.

@@ -26,6 +26,8 @@ from tlhelpers.evaluation import Evaluation
 from tlhelpers.exercises._common import not_answered
 from tlhelpers.i18n import _
 
+__all__ = ["check_false_alarm_source", "check_saved_model", "check_top_confusion"]
+
 
 def _class_index(value: Any, names: tuple[str, ...]) -> int | None:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < len(names):

@@ -21,6 +21,8 @@ from tlhelpers.checks import Feedback, check_choice
 from tlhelpers.exercises._common import as_number, not_answered
 from tlhelpers.i18n import N_, _
 
+__all__ = ["check_best_is_optimistic", "check_search_space", "check_uniform_share"]
+
 LOW, HIGH, CUT = 1e-5, 1e-2, 1e-3
 _SHARE_HINT = N_("a uniform draw from [low, high] lands below x with probability (x - low) / (high - low).")
 

@@ -25,6 +25,8 @@ from tlhelpers.exercises._common import (
 )
 from tlhelpers.i18n import _
 
+__all__ = ["check_adapt_and_keep", "check_per_replica", "check_work_ratio"]
+
 
 def work_ratio(backbone: str, input_size: int, small_size: int) -> float:
     """How many times more multiply-adds one image costs the backbone at ``input_size`` than at ``small_size``.

@@ -23,6 +23,8 @@ from tlhelpers.i18n import _
 from tlhelpers.plots_lessons import image_grid
 from tlhelpers.preprocessing import augment_examples, make_augmentation
 
+__all__ = ["AugmentationPreview"]
+
 
 class AugmentationPreview:
     """Augmentation sliders and a live grid of augmented images.

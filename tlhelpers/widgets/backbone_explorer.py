@@ -20,6 +20,8 @@ from tlhelpers.backbones import BACKBONES, get_spec, load_backbone
 from tlhelpers.i18n import N_, _
 from tlhelpers.inspection import measure_size, measure_throughput
 
+__all__ = ["BackboneExplorer"]
+
 # the keys of BackboneExplorer.results (code reads them) -> the row label shown
 FACT_LABELS = {
     "parameters": N_("parameters"),

@@ -22,6 +22,8 @@ from tlhelpers.evaluation import Evaluation
 from tlhelpers.i18n import _
 from tlhelpers.plots_lessons import image_grid
 
+__all__ = ["ConfusionExplorer"]
+
 
 class ConfusionExplorer:
     """Dropdowns (or a click on the matrix) choose a cell; its images show below.

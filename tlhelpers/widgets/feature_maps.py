@@ -19,6 +19,8 @@ from tlhelpers.display import show
 from tlhelpers.i18n import _
 from tlhelpers.inspection import plot_feature_maps, spatial_layers
 
+__all__ = ["FeatureMapExplorer"]
+
 
 class FeatureMapExplorer:
     """Feature maps of one image, layer by layer.

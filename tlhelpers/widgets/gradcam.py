@@ -22,6 +22,8 @@ from tlhelpers.evaluation import Evaluation
 from tlhelpers.gradcam import gradcam, gradcam_layer, overlay
 from tlhelpers.i18n import _
 
+__all__ = ["GradCamExplorer"]
+
 PREDICTED = -1  # the "explain" dropdown's value for "the predicted class"
 
 

@@ -24,11 +24,13 @@ import ipywidgets as widgets
 import keras
 
 from tlhelpers.i18n import _
-from tlhelpers.learning_rates import check_learning_rate
+from tlhelpers.learning_rates import validate_learning_rate
 from tlhelpers.live_plot import LivePlot
 from tlhelpers.recipe import warmup_cosine
 from tlhelpers.tables import header, shown_frame
 from tlhelpers.training import compile_classifier
+
+__all__ = ["TrainPanel"]
 
 
 class _Progress(keras.callbacks.Callback):
@@ -77,7 +79,7 @@ class TrainPanel:
         max_epochs: int = 20,
         seed: int = 0,
     ) -> None:
-        check_learning_rate(learning_rate)
+        validate_learning_rate(learning_rate)
         if not 1 <= epochs <= max_epochs:
             raise ValueError(_("epochs must be between 1 and max_epochs={max_epochs}, got {epochs}").format(
                 max_epochs=max_epochs, epochs=epochs))
@@ -121,7 +123,7 @@ class TrainPanel:
         lr = self.lr.value if learning_rate is None else learning_rate
         n = self.epochs.value if epochs is None else epochs
         try:
-            lr = check_learning_rate(lr)
+            lr = validate_learning_rate(lr)
             if not isinstance(n, int) or n < 1:
                 raise ValueError(_("epochs must be a positive integer, got {n!r}").format(n=n))
         except ValueError as err:

@@ -25,6 +25,8 @@ from IPython.display import display
 from tlhelpers import tuning
 from tlhelpers.i18n import _
 
+__all__ = ["TunerDashboard"]
+
 STYLE = {"description_width": "initial"}
 
 

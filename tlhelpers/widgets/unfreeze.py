@@ -26,10 +26,12 @@ from tlhelpers.display import show
 from tlhelpers.i18n import _
 from tlhelpers.transfer import (
     TrainabilityReport,
-    check_blocks,
+    validate_blocks,
     find_backbone,
     unfreeze_top,
 )
+
+__all__ = ["UnfreezeExplorer"]
 
 
 class UnfreezeExplorer:
@@ -54,7 +56,7 @@ class UnfreezeExplorer:
 
     def __init__(self, model: keras.Model, blocks: int = 0, plot: bool = True) -> None:
         self.spec = find_backbone(model)[1]  # a clear error for a foreign model, before any widget
-        check_blocks(blocks, self.spec)
+        validate_blocks(blocks, self.spec)
         self.model = model
         self.plot = plot
         self.slider = widgets.IntSlider(

@@ -30,17 +30,16 @@ import ipywidgets as widgets
 import numpy as np
 
 from tlhelpers.display import finished, show
+from tlhelpers.errors import UploadError
 from tlhelpers.i18n import _
 from tlhelpers.predictions import top_k
+
+__all__ = ["UploadPredictor", "as_upload", "encode_image"]
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MB: more than any phone photo
 MAX_PIXELS = 50_000_000  # 50 megapixels
 MIN_SIDE = 16
 MAX_ASPECT = 5.0
-
-
-class UploadError(ValueError):
-    """An upload that cannot be used; the message is meant for the student."""
 
 
 def as_upload(content: bytes, name: str = "image.png", mime: str = "image/png") -> dict[str, Any]:
