@@ -12,9 +12,10 @@ own loopback, and writes one line per finished cell on standard output, as it go
     {"event": "done"}
 
 With ``--process-limit N`` (the sandbox's own process namespace, where ``/proc`` lists only
-its processes), a cell after which at least half of ``N`` processes are running gets a
-``processes`` event: a fork bomb is seen by what it left running, even when its clones,
-which share the kernel's sockets, garble the cell's own error message.
+its processes), a cell during which at least half of ``N`` processes ran at once gets a
+``processes`` event: a fork bomb is seen by how many processes it made (sampled while the
+cell runs), even when its clones, which share the kernel's sockets, garble the cell's own
+error message or die before the cell is reported.
 
 ``files`` lists the notebook's folder before any of its code runs (each image with the
 digest of its pixels, :func:`tlhelpers.evidence.files`); ``seconds`` is the wall-clock time
@@ -37,6 +38,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -87,6 +89,44 @@ def running_processes() -> int:
     return sum(1 for entry in os.listdir("/proc") if entry.isdigit())
 
 
+class ProcessPeak:
+    """The most processes running at once since the last :meth:`reset`, sampled every ``interval`` s.
+
+    A fork bomb's clones can die soon after the cell fails (they share the kernel's sockets),
+    and as root the process limit counts another sandbox's processes too, so the count
+    *after* a cell can be low: the peak during it is not.
+
+    Example:
+        >>> peak = ProcessPeak(0.01)
+        >>> peak.highest() >= 1
+        True
+        >>> peak.stop()
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self._highest, self._done = 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _watch(self, interval: float) -> None:
+        while not self._done.wait(interval):
+            try:
+                self._highest = max(self._highest, running_processes())
+            except OSError:  # /proc unreadable for a moment (processes coming and going): sample again
+                continue
+
+    def reset(self) -> None:
+        self._highest = running_processes()
+
+    def highest(self) -> int:
+        """The peak so far, counting the processes running now."""
+        self._highest = max(self._highest, running_processes())
+        return self._highest
+
+    def stop(self) -> None:
+        self._done.set()
+
+
 def run(path: Path, timeout: int, out: TextIO, process_limit: int | None = None) -> int:
     """Execute ``path`` (in its folder), writing the events above to the text stream ``out``.
 
@@ -104,13 +144,17 @@ def run(path: Path, timeout: int, out: TextIO, process_limit: int | None = None)
     nb = nbformat.read(path, as_version=4)
     state = {"index": -1, "started": 0.0}
 
+    peak = ProcessPeak() if process_limit else None
+
     def starting(cell, cell_index: int) -> None:
         state["index"], state["started"] = cell_index, time.monotonic()
+        if peak:
+            peak.reset()
 
     def executed(cell, cell_index: int, execute_reply) -> None:
         seconds = round(time.monotonic() - state["started"], 3)
         emit({"event": "cell", "index": cell_index, "seconds": seconds, "cell": cell})
-        if process_limit and (count := running_processes()) >= process_limit // 2:
+        if peak and (count := peak.highest()) >= process_limit // 2:
             emit({"event": "processes", "index": cell_index, "count": count})
 
     client = grading_client(nb, path, timeout, on_cell_start=starting, on_cell_executed=executed)
@@ -120,6 +164,9 @@ def run(path: Path, timeout: int, out: TextIO, process_limit: int | None = None)
     except DeadKernelError as err:
         emit({"event": "kernel died", "index": state["index"], "message": str(err)})
         return 1
+    finally:
+        if peak:
+            peak.stop()
     emit({"event": "done"})
     return 0
 
