@@ -53,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
         "crossover": "from {k} label{s} per class on",
         "never": "at no budget up to {k} labels per class",
         "per_class": "{k} label{s} per class",
+        "range": "{low:.1e} to {high:.1e}",
         "few_seconds": "a few seconds",
         "seconds": "about {n} s",
         "minutes": "about {n:g} min",
@@ -69,6 +70,7 @@ WORDS: dict[str, dict[str, str]] = {
         "crossover": "从每类 {k} 个标注起",
         "never": "在每类最多 {k} 个标注的所有预算下都没有",
         "per_class": "每类 {k} 个标注",
+        "range": "{low:.1e} 到 {high:.1e}",
         "few_seconds": "几秒",
         "seconds": "约 {n} 秒",
         "minutes": "约 {n:g} 分钟",
@@ -162,7 +164,7 @@ def _tuner(what: str) -> Quote:
                         hyperband=summary["hyperband"]["best_val_accuracy"]["median"])
         if what == "winner_rates":
             rates = [run["best_hyperparameters"]["fine_lr"] for run in r[("tuner", "offline")]["runs"]]
-            return f"{min(rates):.1e} to {max(rates):.1e}" if lang == "en" else f"{min(rates):.1e} 到 {max(rates):.1e}"
+            return _say(lang, "range", low=min(rates), high=max(rates))
         test = {k: summary[k]["test"] for k in ("random", "hyperband")}
         return _say(lang, "test_three", random=test["random"]["best"]["median"],
                     hyperband=test["hyperband"]["best"]["median"],

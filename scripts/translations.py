@@ -53,7 +53,7 @@ def en_hash(source: str) -> str:
 
     Example:
         >>> en_hash("# Title")
-        '2d7f1ba4f4d3dd85'
+        '79aeaf7ba450cdab'
     """
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
@@ -231,13 +231,23 @@ def update_part(part: Path, paths: list[Path]) -> tuple[int, int]:
 
     A part lets several people translate different modules at once; ``catalog --part`` merges it.
     """
+    catalog = updated(part, extract(paths))
+    write_catalog(catalog, part)
+    return counts(catalog)
+
+
+def updated(path: Path, template):
+    """The catalog in ``path`` (a new one if there is none) with exactly ``template``'s messages, translations kept."""
     from babel.messages.catalog import Catalog
 
-    template = extract(paths)
-    catalog = read_catalog(part) if part.is_file() else Catalog(locale=LANGUAGE, project="tlhelpers", domain="tlhelpers")
+    catalog = read_catalog(path) if path.is_file() else Catalog(locale=LANGUAGE, project="tlhelpers", domain="tlhelpers")
     catalog.update(template, no_fuzzy_matching=True)
     catalog.obsolete.clear()
-    write_catalog(catalog, part)
+    return catalog
+
+
+def counts(catalog) -> tuple[int, int]:
+    """``(messages, untranslated)`` of a catalog."""
     messages = [m for m in catalog if m.id]
     return len(messages), sum(1 for m in messages if not translated(m))
 
@@ -247,21 +257,16 @@ def update_catalog(parts: list[Path] = ()) -> tuple[int, int]:
 
     Translations in ``parts`` (other ``.po`` files, translated separately) replace the catalog's.
     """
-    from babel.messages.catalog import Catalog
-
     template = extract()
     write_catalog(template, TEMPLATE)
-    catalog = read_catalog() if CATALOG.is_file() else Catalog(locale=LANGUAGE, project="tlhelpers", domain="tlhelpers")
-    catalog.update(template, no_fuzzy_matching=True)
-    catalog.obsolete.clear()
+    catalog = updated(CATALOG, template)
     for part in parts:
         for message in read_catalog(part):
             entry = catalog.get(message.id, message.context) if message.id else None
             if entry is not None and translated(message):
                 entry.string, entry.flags = message.string, set()
     write_catalog(catalog, CATALOG)
-    messages = [m for m in catalog if m.id]
-    return len(messages), sum(1 for m in messages if not translated(m))
+    return counts(catalog)
 
 
 def translated(message) -> bool:

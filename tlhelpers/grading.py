@@ -116,8 +116,8 @@ def cell_kind(cell: NotebookNode) -> str:
 
 
 def _where(name: str, index: int, cell: NotebookNode) -> str:
-    grade_id = _meta(cell).get("grade_id")
-    return f"{name}, cell {index}" + (f" ({grade_id!r})" if grade_id else "")
+    named = grade_id(cell)
+    return f"{name}, cell {index}" + (f" ({named!r})" if named else "")
 
 
 def validate_markup(nb: NotebookNode, name: str = "notebook") -> None:
@@ -541,21 +541,21 @@ def restore_locked_cells(submission: NotebookNode, source: NotebookNode) -> list
         >>> restore_locked_cells(nbformat.v4.new_notebook(), nbformat.v4.new_notebook())
         []
     """
-    by_id = {_meta(c)["grade_id"]: c for c in source.cells if _meta(c).get("grade_id")}
+    by_id = {grade_id(c): c for c in source.cells if grade_id(c)}
     notes, present = [], set()
     for cell in submission.cells:
-        grade_id = _meta(cell).get("grade_id")
-        if not grade_id:
+        cell_id = grade_id(cell)
+        if not cell_id:
             continue
-        present.add(grade_id)
-        original = by_id.get(grade_id)
+        present.add(cell_id)
+        original = by_id.get(cell_id)
         if original is None:
-            notes.append(f"cell {grade_id!r} is not in the source notebook; it is not graded")
+            notes.append(f"cell {cell_id!r} is not in the source notebook; it is not graded")
             cell.metadata["nbgrader"] = {}
             continue
         if is_locked(original) and (cell.source != original.source or cell.cell_type != original.cell_type):
             if _clear_regions(original.source, BEGIN_HIDDEN, END_HIDDEN, None)[0] != cell.source:
-                notes.append(f"cell {grade_id!r} was changed; the original was put back")
+                notes.append(f"cell {cell_id!r} was changed; the original was put back")
             cell.cell_type, cell.source = original.cell_type, original.source
             if cell.cell_type == "code":
                 cell.setdefault("outputs", [])
@@ -629,7 +629,7 @@ def score(prepared: Prepared, executed: NotebookNode) -> CheckReport:
     Example:
         >>> print(score(prepared, executed))  # doctest: +SKIP
     """
-    graded = [grade_cell(c, prepared.released.get(_meta(c).get("grade_id"))) for c in executed.cells if is_grade(c)]
+    graded = [grade_cell(c, prepared.released.get(grade_id(c))) for c in executed.cells if is_grade(c)]
     if prepared.source_nb is not None:
         present = {q.grade_id for q in graded}
         graded += [

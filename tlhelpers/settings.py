@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
 
@@ -44,5 +45,12 @@ def read_settings(path: Path | None) -> tuple[dict[str, str], str]:
     """
     if path is None or not path.is_file():
         return {}, "defaults"
+    return dict(_parsed(path, path.stat().st_mtime_ns)), str(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, stamp: int) -> tuple[tuple[str, str], ...]:
+    """``path``'s settings, parsed once per version of the file (``stamp``: its mtime): every
+    translated message asks for the language, so it must not read the file each time."""
     with path.open("rb") as f:
-        return {k: str(v) for k, v in tomllib.load(f).items()}, str(path)
+        return tuple((k, str(v)) for k, v in tomllib.load(f).items())
