@@ -362,6 +362,19 @@ def _printed(path: Path) -> str:
     return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
 
 
+def _cell_outputs(path: Path) -> str:
+    """Every code cell's grade id and outputs (streams by name, errors by name): what a failed score needs."""
+    shown = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for o in cell.get("outputs", []):
+            if o.output_type == "stream":
+                shown.append(f"[{grade_id} {o.name}] {o.text}")
+            elif o.output_type == "error":
+                shown.append(f"[{grade_id} error] {o.ename}: {o.evalue}")
+    return "\n".join(shown)
+
+
 def _row(cls, student: str):
     row = cls["rows"][student]
     assert row.report is not None, row.verdict
@@ -664,8 +677,9 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path) -> None:
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text(SECRET)
     shutil.copytree(SOURCE / "a2_preprocessing", root / "source" / "a2_preprocessing")
-    (root / "nbgrader_config.py").write_text(
-        f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.course_id = 'tl-test'\n")
+    (root / "nbgrader_config.py").write_text(  # the course's cell timeout: nbgrader's default 30 s is too short on a busy CPU
+        f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.course_id = 'tl-test'\n"
+        f"c.Execute.timeout = {sandbox.CELL_TIMEOUT}\n")
     env = {**os.environ, "HOME": str(home), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     made = subprocess.run(["nbgrader", "generate_assignment", "a2_preprocessing"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -704,4 +718,5 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path: Path) -> None:
         for student in ("alice", "bob"):
             grades = gradebook.find_submission_notebook("preprocessing", "a2_preprocessing", student).grades
             assert {g.name: g.auto_score for g in grades if not g.needs_manual_grade} == {
-                "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}, student
+                "a2_prepare_tests": 4, "a2_wrong_pipelines_tests": 2}, _cell_outputs(
+                root / "autograded" / student / "a2_preprocessing" / "preprocessing.ipynb")
