@@ -78,7 +78,7 @@ def test_a_chinese_submission_is_checked_against_the_chinese_sources(tmp_path: P
     assert grading.find_source(tmp_path / "zh" / "a2_preprocessing" / zh_path.name) == zh_path
     assert grading.find_source(tmp_path / "en" / "a2_preprocessing" / en_path.name) == en_path
     assert grading.find_source(tmp_path / "zh" / "a2_preprocessing" / zh_path.name, SOURCE) == en_path  # --source wins
-    assert grading.prepare(tmp_path / "zh" / "a2_preprocessing" / zh_path.name).source_path == zh_path
+    assert grading.load_submission(tmp_path / "zh" / "a2_preprocessing" / zh_path.name).source_path == zh_path
 
     french = nbformat.read(tmp_path / "zh" / "a2_preprocessing" / zh_path.name, as_version=4)
     next(c for c in french.cells if "language" in c.metadata.get("tags", [])).source = 'use_language("fr")'
@@ -134,8 +134,8 @@ def test_the_grader_scores_a_chinese_kernel_like_an_english_one(monkeypatch, tea
     from tlhelpers.sandboxed_grading import TAMPERED, Reference, Run, _score
 
     source = ZH_SOURCE / "a2_preprocessing" / "preprocessing.ipynb"
-    prepared = grading.prepare(source, source)
-    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(prepared.nb.cells)}
+    submission = grading.load_submission(source, source)
+    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(submission.nb.cells)}
     monkeypatch.setenv("TL_LANG", "zh")  # what the student's kernel shows
     fails = grade.judge_prepare({"shape": [3, 16, 16, 1], "range": [0, 255], "colours": []}, "fashion_cnn", 32).message
     passes = repr(grade.judge_wrong_pipelines_format({"answer": ["A"]}))
@@ -153,7 +153,7 @@ def test_the_grader_scores_a_chinese_kernel_like_an_english_one(monkeypatch, tea
     result = Run(cells={i: {"outputs": outputs.get(g, []), "execution_count": 1} for g, i in index.items() if g},
                  cell_seconds={i: 1.0 for i in index.values()}, files={})
     monkeypatch.setenv("TL_LANG", teacher)  # the grader's own judgements speak the teacher's language
-    report = _score(prepared, result, reference)
+    report = _score(submission, result, reference)
     scores = {q.grade_id: (q.score, q.status) for q in report.questions}
     assert scores == {"a2_prepare_tests": (0.0, "failed"), "a2_justification": (None, "by hand"),
                       "a2_wrong_pipelines_tests": (0.0, "tampered")}, str(report)

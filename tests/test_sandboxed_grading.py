@@ -129,11 +129,11 @@ def test_the_time_budget_is_judged_on_the_runners_clock_not_the_kernels(solve_ce
         predictions_evidence,
         task_key,
     )
-    from tlhelpers.grading import prepare
+    from tlhelpers.grading import load_submission
 
     source = SOURCE / "a3_label_budget" / "label_budget.ipynb"
-    prepared = prepare(source, source)
-    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(prepared.nb.cells)}
+    submission = load_submission(source, source)
+    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(submission.nb.cells)}
     draws = [challenge_task(seed) for seed in (0, 1)]
     truth = GroundTruth.of(draws[0])
     perfect = predictions_evidence(np.asarray(truth.labels))  # the right answer
@@ -148,7 +148,7 @@ def test_the_time_budget_is_judged_on_the_runners_clock_not_the_kernels(solve_ce
     result = Run(cells={i: {"outputs": outputs.get(g, []), "execution_count": 1} for g, i in index.items() if g},
                  cell_seconds={i: 2.0 for i in index.values()}, files={})
     result.cell_seconds[index["a3_run"]] = solve_cell_seconds
-    report = _score(prepared, result, reference)
+    report = _score(submission, result, reference)
     assert report.score == score, str(report)
     assert {q.grade_id: q.status for q in report.questions} == {"a3_predictions_tests": "passed", "a3_target_tests": status}
     if status == "tampered":

@@ -30,8 +30,8 @@ import hashlib
 import os
 import warnings
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Callable
+from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -46,7 +46,7 @@ __all__ = [
     "load_fashion_mnist", "find_cifar10", "load_cifar10", "in_the_wild_cache", "load_fashion_in_the_wild",
     "DATASETS", "load_dataset",
     # a folder of images
-    "IMAGE_EXTENSIONS", "image_files", "load_image_folder", "load_folder_task",
+    "IMAGE_EXTENSIONS", "class_folders", "image_files", "load_image_folder", "load_folder_task",
     # tasks and label budgets
     "TASK_SUMMARY", "Task", "label_budget", "make_task", "load_task",
     # per-class subsets
@@ -257,13 +257,35 @@ def _download(dataset: str, command: str, module: str) -> Arrays:
         ).format(dataset=dataset, error_type=type(err).__name__, error=err, command=_(command))) from err
 
 
+def class_folders(paths: Iterable[str]) -> dict[str, list[str]]:
+    """The files of an image folder by class, from its listing: the rules Keras' loader follows.
+
+    Each class sub-folder (sorted by name; hidden ones, whose names start with ".", skipped)
+    maps to every file under it, nested folders included (Keras looks into them too), as
+    paths inside the class folder, sorted. :func:`image_files` applies it to a folder on
+    disk; the a4 grader to the listing it made before a notebook ran.
+
+    Args:
+        paths: ``/``-separated paths inside the image folder; folders end in ``/``.
+
+    Example:
+        >>> class_folders(["b/2.png", "b/1.png", "c/", ".x/1.png", "b/more/", "b/more/0.png", "notes.txt"])
+        {'b': ['1.png', '2.png', 'more/0.png'], 'c': []}
+    """
+    classes: dict[str, list[str]] = {}
+    for path in paths:
+        name, slash, inside = path.partition("/")
+        if slash and name and not name.startswith("."):
+            files = classes.setdefault(name, [])
+            files += [inside] if inside and not inside.endswith("/") else []  # "class/", "class/sub/": folders
+    return {name: sorted(files, key=PurePosixPath) for name, files in sorted(classes.items())}
+
+
 def image_files(folder: str | os.PathLike) -> dict[str, list[Path]]:
     """The files of an image folder, by class: what ``keras.utils.image_dataset_from_directory`` reads.
 
-    Each class sub-folder (sorted by name; hidden ones, whose names start with ".", skipped)
-    maps to every file under it, nested folders included (Keras looks into them too), sorted.
-    Files of any kind are listed: Keras reads only those with an image extension
-    (:data:`IMAGE_EXTENSIONS`); keep those to get what it loads.
+    The rules are :func:`class_folders`'. Files of any kind are listed: Keras reads only
+    those with an image extension (:data:`IMAGE_EXTENSIONS`); keep those to get what it loads.
 
     Args:
         folder: e.g. ``"my_photos"`` holding ``my_photos/cats/*.jpg``, ``my_photos/dogs/*.jpg``.
@@ -283,8 +305,9 @@ def image_files(folder: str | os.PathLike) -> dict[str, list[Path]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(_("image folder {folder!r} does not exist").format(folder=str(folder)))
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return {c: sorted(p for p in (folder / c).rglob("*") if p.is_file()) for c in classes}
+    listing = [p.relative_to(folder).as_posix() + ("/" if p.is_dir() else "")
+               for p in folder.rglob("*") if p.is_dir() or p.is_file()]
+    return {c: [folder / c / f for f in files] for c, files in class_folders(listing).items()}
 
 
 def _check_folder(folder: Path) -> list[str]:

@@ -515,7 +515,7 @@ def find_source(notebook: str | os.PathLike, search: str | os.PathLike | None = 
     if search is None:
         try:
             language = notebook_language(nbformat.read(notebook, as_version=4))
-        except (OSError, ValueError, AttributeError, KeyError):  # unreadable: prepare() says so
+        except (OSError, ValueError, AttributeError, KeyError):  # unreadable: load_submission() says so
             language = None
         search = source_folder(language)
         if not search.is_dir():  # an edition this course does not have: the English sources
@@ -568,7 +568,7 @@ def restore_locked_cells(submission: NotebookNode, source: NotebookNode) -> list
 
 
 @dataclass
-class Prepared:
+class Submission:
     """A submission ready to run: the teacher's locked cells put back, outputs cleared.
 
     Attributes:
@@ -588,7 +588,7 @@ class Prepared:
     notes: list[str]
 
 
-def prepare(notebook: str | os.PathLike, source: str | os.PathLike | None = None) -> Prepared:
+def load_submission(notebook: str | os.PathLike, source: str | os.PathLike | None = None) -> Submission:
     """Read a submission and put back the teacher's version of every locked cell (see :func:`check_notebook`).
 
     Raises:
@@ -596,7 +596,7 @@ def prepare(notebook: str | os.PathLike, source: str | os.PathLike | None = None
         MarkupError: the source notebook's markup is broken.
 
     Example:
-        >>> prepare("handout/a1_freezing/freezing.ipynb").notes  # doctest: +SKIP
+        >>> load_submission("handout/a1_freezing/freezing.ipynb").notes  # doctest: +SKIP
         []
     """
     path = Path(notebook)
@@ -618,29 +618,29 @@ def prepare(notebook: str | os.PathLike, source: str | os.PathLike | None = None
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    return Prepared(path, nb, source_path, source_nb, released, notes)
+    return Submission(path, nb, source_path, source_nb, released, notes)
 
 
-def score(prepared: Prepared, executed: NotebookNode) -> CheckReport:
-    """Score the graded cells of ``executed`` (the prepared notebook after its run), nbgrader's way.
+def score(submission: Submission, executed: NotebookNode) -> CheckReport:
+    """Score the graded cells of ``executed`` (the submission's notebook after its run), nbgrader's way.
 
     Graded cells deleted from the submission score 0 as ``missing``.
 
     Example:
-        >>> print(score(prepared, executed))  # doctest: +SKIP
+        >>> print(score(submission, executed))  # doctest: +SKIP
     """
-    graded = [grade_cell(c, prepared.released.get(grade_id(c))) for c in executed.cells if is_grade(c)]
-    if prepared.source_nb is not None:
+    graded = [grade_cell(c, submission.released.get(grade_id(c))) for c in executed.cells if is_grade(c)]
+    if submission.source_nb is not None:
         present = {q.grade_id for q in graded}
         graded += [
             QuestionScore(_meta(c)["grade_id"], float(_meta(c)["points"]), 0.0, "missing", "cell deleted from the notebook")
-            for c in prepared.source_nb.cells if is_grade(c) and _meta(c)["grade_id"] not in present
+            for c in submission.source_nb.cells if is_grade(c) and _meta(c)["grade_id"] not in present
         ]
     shown_source = None
-    if prepared.source_path is not None:
-        same = prepared.source_path.resolve() == prepared.path.resolve()
-        shown_source = "the notebook itself" if same else str(prepared.source_path)
-    return CheckReport(str(prepared.path), graded, shown_source, list(prepared.notes))
+    if submission.source_path is not None:
+        same = submission.source_path.resolve() == submission.path.resolve()
+        shown_source = "the notebook itself" if same else str(submission.source_path)
+    return CheckReport(str(submission.path), graded, shown_source, list(submission.notes))
 
 
 def check_notebook(
@@ -679,12 +679,12 @@ def check_notebook(
 
     if executed_copy is not None and Path(executed_copy).exists():
         raise FileExistsError(f"{str(executed_copy)!r} exists; choose another name for the executed copy")
-    prepared = prepare(notebook, source)
-    nb, path = copy.deepcopy(prepared.nb), prepared.path
+    submission = load_submission(notebook, source)
+    nb, path = copy.deepcopy(submission.nb), submission.path
     try:
         grading_client(nb, path, timeout).execute(stderr=subprocess.DEVNULL)  # the kernel's own log; cell outputs are still captured
     except DeadKernelError as err:
         raise RuntimeError(f"the kernel running {str(path)!r} died ({err}); is the course's environment installed?") from err
     if executed_copy is not None:
         nbformat.write(nb, executed_copy)
-    return score(prepared, nb)
+    return score(submission, nb)

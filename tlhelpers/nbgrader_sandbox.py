@@ -161,7 +161,7 @@ def stage(course: Course, folder: Path) -> Staging:
     if (course.root / course.source).is_dir():
         shutil.copytree(course.root / course.source, folder / course.source, symlinks=False,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    sandbox.prepare_work(folder)
+    sandbox.hand_to_sandbox_user(folder)
     return staging
 
 

@@ -210,11 +210,11 @@ def require() -> None:
         )
 
 
-def prepare_work(folder: Path) -> Path:
+def hand_to_sandbox_user(folder: Path) -> Path:
     """Make ``folder`` (and what is in it) the sandbox user's, so the sandbox can write there.
 
     Example:
-        >>> prepare_work(Path("/tmp/x"))  # doctest: +SKIP
+        >>> hand_to_sandbox_user(Path("/tmp/x"))  # doctest: +SKIP
     """
     uid = sandbox_uid()
     if uid != os.geteuid():

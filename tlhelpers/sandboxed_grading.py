@@ -2,7 +2,7 @@
 
 For each submission, :func:`check_submission`:
 
-1. puts back the teacher's locked cells (:func:`tlhelpers.grading.prepare`), here, outside;
+1. puts back the teacher's locked cells (:func:`tlhelpers.grading.load_submission`), here, outside;
 2. copies the submission's folder and the assignment's other files (never its notebooks)
    into a fresh temporary folder, the only place the sandbox can write;
 3. runs the notebook there with :mod:`tlhelpers.cell_runner` inside a
@@ -63,12 +63,12 @@ from tlhelpers.config import PACKAGE_DIR, current_track, find_config
 from tlhelpers.grading import (
     SKIPPED_NAMES,
     CheckReport,
-    Prepared,
     QuestionScore,
+    Submission,
     _atomic_write,
     _meta,
     is_grade,
-    prepare,
+    load_submission,
     score,
 )
 
@@ -136,21 +136,21 @@ class Run:
     log: str = ""
 
 
-def _copy_files(prepared: Prepared, work: Path) -> None:
-    """The submission's folder, then the assignment's files other than notebooks, then the prepared notebook."""
-    folder = prepared.path.parent
+def _copy_files(submission: Submission, work: Path) -> None:
+    """The submission's folder, then the assignment's files other than notebooks, then the notebook to run."""
+    folder = submission.path.parent
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     if size > MAX_FOLDER_BYTES:
         raise ValueError(
-            f"the folder of {str(prepared.path)!r} holds {size / 2**20:.0f} MB, more than the "
+            f"the folder of {str(submission.path)!r} holds {size / 2**20:.0f} MB, more than the "
             f"{MAX_FOLDER_BYTES >> 20} MB grading copies into the sandbox: put each submission in a folder of its own"
         )
     ignore = shutil.ignore_patterns(*SKIPPED_NAMES)
     shutil.copytree(folder, work, symlinks=True, ignore=ignore)  # symlinks stay links: inside, they lead nowhere
-    if prepared.source_path is not None and prepared.source_nb is not None:
+    if submission.source_path is not None and submission.source_nb is not None:
         source_files = shutil.ignore_patterns(*SKIPPED_NAMES, "*.ipynb")
-        shutil.copytree(prepared.source_path.parent, work, symlinks=True, ignore=source_files, dirs_exist_ok=True)
-    nbformat.write(prepared.nb, work / prepared.path.name)
+        shutil.copytree(submission.source_path.parent, work, symlinks=True, ignore=source_files, dirs_exist_ok=True)
+    nbformat.write(submission.nb, work / submission.path.name)
 
 
 def exposed() -> list[Path]:
@@ -207,29 +207,29 @@ def environment() -> dict[str, str]:
     }
 
 
-def run(prepared: Prepared, limits: sandbox.Limits, unsafe: bool = False, hide: Iterable[Path] = ()) -> Run:
-    """Run a prepared submission in a fresh copy of its folder; return what came back.
+def run(submission: Submission, limits: sandbox.Limits, unsafe: bool = False, hide: Iterable[Path] = ()) -> Run:
+    """Run a submission in a fresh copy of its folder; return what came back.
 
     Args:
-        prepared: from :func:`tlhelpers.grading.prepare`.
+        submission: from :func:`tlhelpers.grading.load_submission`.
         limits: time, memory and process limits.
         unsafe: run without the sandbox (memory and time limits only; the process limit
             would count all of this account's processes).
         hide: folders the sandbox hides besides the teacher's home and the course's folder.
 
     Example:
-        >>> run(prepare("submitted/alice/hw.ipynb"), sandbox.Limits()).verdicts  # doctest: +SKIP
+        >>> run(load_submission("submitted/alice/hw.ipynb"), sandbox.Limits()).verdicts  # doctest: +SKIP
         []
     """
     result = Run()
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
         work = Path(tmp) / "work"
-        _copy_files(prepared, work)
-        argv = [sys.executable, "-m", "tlhelpers.cell_runner", prepared.path.name, "--timeout", str(limits.cell_seconds)]
+        _copy_files(submission, work)
+        argv = [sys.executable, "-m", "tlhelpers.cell_runner", submission.path.name, "--timeout", str(limits.cell_seconds)]
         if unsafe:
             command = sandbox.limited(argv, limits, processes=False)  # the process limit would count all of yours
         else:
-            sandbox.prepare_work(work)
+            sandbox.hand_to_sandbox_user(work)
             argv += ["--process-limit", str(limits.processes)]  # /proc in there lists only the sandbox's
             command = sandbox.command(argv, work, limits, hidden(*hide), exposed())
         with tempfile.TemporaryFile(mode="w+", dir=tmp) as log:
@@ -295,9 +295,9 @@ def _read_events(proc: subprocess.Popen, seconds: float) -> list[dict[str, Any]]
 # ---- scoring ------------------------------------------------------------------------------
 
 
-def _executed(prepared: Prepared, result: Run) -> NotebookNode:
-    """The prepared notebook (the grader's copy of every source) with the outputs that came back."""
-    nb = copy.deepcopy(prepared.nb)
+def _executed(submission: Submission, result: Run) -> NotebookNode:
+    """The submission's notebook (the grader's copy of every source) with the outputs that came back."""
+    nb = copy.deepcopy(submission.nb)
     for index, cell in result.cells.items():
         if 0 <= index < len(nb.cells) and nb.cells[index].cell_type == "code":
             nb.cells[index].outputs = [nbformat.from_dict(o) for o in cell.get("outputs", [])]
@@ -369,9 +369,9 @@ def _rejudge(cell: NotebookNode, expected: list[str], facts: dict[str, Any]) -> 
     return None
 
 
-def _score(prepared: Prepared, result: Run, reference: Reference | None) -> CheckReport:
-    nb = _executed(prepared, result)
-    report = score(prepared, nb)
+def _score(submission: Submission, result: Run, reference: Reference | None) -> CheckReport:
+    nb = _executed(submission, result)
+    report = score(submission, nb)
     cells = {_meta(c).get("grade_id"): (i, c) for i, c in enumerate(nb.cells) if is_grade(c)}
     stopped = ", ".join(v for v in result.verdicts if v in (TIMED_OUT, KERNEL_DIED, STOPPED)) or "stopped"
     facts = _facts(nb, result, reference) if reference else {}
@@ -423,7 +423,7 @@ class Grader:
         """The evidence keys the reference solution publishes, cell by cell (it runs once per source)."""
         source_path = source_path.resolve()
         if source_path not in self.references:
-            reference = prepare(source_path, source_path)
+            reference = load_submission(source_path, source_path)
             result = run(reference, self.limits, self.unsafe, [*self.hide, source_path.parent])
             self.references[source_path] = Reference.of(_executed(reference, result))
         return self.references[source_path]
@@ -447,19 +447,19 @@ class Grader:
         """
         if executed_copy is not None and Path(executed_copy).exists():
             raise FileExistsError(f"{str(executed_copy)!r} exists; choose another name for the executed copy")
-        prepared = prepare(notebook, source)
-        hide = [*self.hide, *hide, prepared.path.parent.resolve()]
-        if prepared.source_path is not None:
-            hide.append(prepared.source_path.parent)
-        reference = self.reference(prepared.source_path) if prepared.source_nb is not None else None
-        result = run(prepared, self.limits, self.unsafe, hide)
-        report = _score(prepared, result, reference)
+        submission = load_submission(notebook, source)
+        hide = [*self.hide, *hide, submission.path.parent.resolve()]
+        if submission.source_path is not None:
+            hide.append(submission.source_path.parent)
+        reference = self.reference(submission.source_path) if submission.source_nb is not None else None
+        result = run(submission, self.limits, self.unsafe, hide)
+        report = _score(submission, result, reference)
         if self.unsafe:
             report.notes.append("graded with --unsafe: the notebook ran with your rights, outside any sandbox")
         if reference is not None and not reference.any():
             report.notes.append("no check of this assignment publishes evidence: the kernel's word was taken for each test")
         if executed_copy is not None:
-            nbformat.write(_executed(prepared, result), executed_copy)
+            nbformat.write(_executed(submission, result), executed_copy)
         return report
 
 

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,28 +137,20 @@ def _listing(folder: str | Path, images: bool = False) -> dict[str, str | None]:
 
 
 def class_files(listing: dict[str, str | None], folder: str) -> dict[str, list[str]]:
-    """The files of the image folder ``folder`` in ``listing``, by class: :func:`tlhelpers.data.image_files`' rules.
+    """The files of the image folder ``folder`` in ``listing``, by class (:func:`tlhelpers.data.class_folders`).
 
     The grader judges a folder by the listing it made before the notebook ran
     (:func:`tlhelpers.evidence.files`: ``/``-separated paths, folders ending in ``/``), not
-    by the files on disk, so this applies to a listing what
-    :func:`~tlhelpers.data.image_files` does on disk, as Keras' loader does: each class
-    sub-folder (sorted by name, hidden ones left out) maps to every file under it, nested
-    folders included, as paths inside the class folder, sorted.
+    by the files on disk: the same rules as Keras' loader, applied to that listing.
 
     Example:
-        >>> class_files({"imgs/b/2.png": None, "imgs/b/1.png": None, "imgs/c/": None, "imgs/.x/1.png": None,
-        ...              "imgs/b/more/": None, "imgs/b/more/0.png": None, "imgs/notes.txt": None}, "imgs")
-        {'b': ['1.png', '2.png', 'more/0.png'], 'c': []}
+        >>> class_files({"imgs/b/2.png": None, "imgs/b/1.png": None, "imgs/c/": None, "imgs/notes.txt": None}, "imgs")
+        {'b': ['1.png', '2.png'], 'c': []}
     """
+    from tlhelpers.data import class_folders
+
     prefix = _under(folder)
-    classes: dict[str, list[str]] = {}
-    for path in listing:
-        name, slash, inside = path[len(prefix):].partition("/") if path.startswith(prefix) else ("", "", "")
-        if slash and name and not name.startswith("."):
-            files = classes.setdefault(name, [])
-            files += [inside] if inside and not inside.endswith("/") else []  # "class/", "class/sub/": folders
-    return {name: sorted(files, key=PurePosixPath) for name, files in sorted(classes.items())}
+    return class_folders(path[len(prefix):] for path in listing if path.startswith(prefix))
 
 
 def judge_own_folder(found: dict[str, Any], listing: dict[str, str | None], track: Track) -> Feedback:

@@ -105,7 +105,7 @@ def training_background(reference_images: np.ndarray | None, agreement: float = 
 
 
 @dataclass
-class Prepared:
+class PreparedUpload:
     """An upload after each preprocessing step."""
 
     original: np.ndarray  # decoded, in the backbone's channels, before resizing
@@ -187,7 +187,7 @@ def decode_image(
 def prepare_upload(
     content: bytes, backbone: str, input_size: int | None = None, image_size: int | None = None,
     reference_images: np.ndarray | None = None, match_background: bool = True, name: str = "upload",
-) -> Prepared:
+) -> PreparedUpload:
     """Everything between uploaded bytes and the model's input, as in training.
 
     Args:
@@ -235,7 +235,7 @@ def prepare_upload(
         upload = "dark" if _border_means(image)[0] < 127.5 else "light"
         if upload != background:
             image, inverted = 255 - image, True
-    return Prepared(original, image, to_model_input(image[None], backbone, size), inverted)
+    return PreparedUpload(original, image, to_model_input(image[None], backbone, size), inverted)
 
 
 class UploadPredictor:
@@ -254,7 +254,7 @@ class UploadPredictor:
         result: HTML table of the top-k classes.
         output: the uploaded image and the model's view of it.
         predictions: the last top-k ``[(class, probability), ...]``; empty after an error.
-        prepared: the last :class:`Prepared` upload.
+        prepared: the last :class:`PreparedUpload`.
         widget: the whole dashboard (also shown when the object is the cell's last line).
 
     Example:
@@ -278,7 +278,7 @@ class UploadPredictor:
         self.reference_images = None if reference_images is None else np.asarray(reference_images)[:500]
         self.background = training_background(self.reference_images)
         self.predictions: list[tuple[str, float]] = []
-        self.prepared: Prepared | None = None
+        self.prepared: PreparedUpload | None = None
         self.figure = None
         self.upload = widgets.FileUpload(
             accept="image/*", multiple=False, description=_("Upload image"), layout=widgets.Layout(width="auto")
