@@ -286,7 +286,7 @@ def cases(tmp_path: Path) -> dict[str, Case]:
              lambda: grade.check_unfrozen(_tiny_model(), 2)],
             {"unfreeze_top(model, 2)", "unfreeze_top(model, blocks=2)"}),
         "assignment_checks.check_fine_tuned": Case(
-            [lambda: grade.check_fine_tuned(None, {}, 2), lambda: grade.check_fine_tuned(hot, grade.snapshot(hot), 2)],
+            [lambda: grade.check_fine_tuned(None, {}, 2), lambda: grade.check_fine_tuned(hot, grade.weight_values(hot), 2)],
             {"0.0001", "1e-4", "1e-04", "1e-5", "1e-05", "Adam(1e-5)"}),
         "assignment_checks.check_prepare": Case(
             [lambda: grade.check_prepare(None, "resnet50", 32, 3),

@@ -139,10 +139,6 @@ def test_the_helpers_take_the_backbone_found_once(model, batch, monkeypatch) -> 
     assert len(searches) == 3
 
 
-def test_snapshot_is_the_old_name_of_trainable_weights_by_block() -> None:
-    assert discriminative.snapshot is discriminative.trainable_weights_by_block  # lesson 04 calls it
-
-
 def test_the_optimizer_serializes(model) -> None:
     rates = {"block4": 1e-4, "head": 1e-3}
     optimizer = discriminative.discriminative_optimizer(model, rates)

@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEAD", "OPTIMIZERS", "DiscriminativeAdam", "DiscriminativeAdamW", "DiscriminativeRMSprop", "DiscriminativeSGD",
-    "block_learning_rates", "discriminative_optimizer", "plot_update_sizes", "snapshot", "trainable_weights_by_block",
+    "block_learning_rates", "discriminative_optimizer", "plot_update_sizes", "trainable_weights_by_block",
     "update_sizes", "variable_groups",
-]  # snapshot: the old name of trainable_weights_by_block, which lesson 04 calls
+]
 
 HEAD = "head"
 
@@ -208,8 +208,6 @@ def trainable_weights_by_block(
         for name, ws in variable_groups(model, base=base).items()
     }
 
-
-snapshot = trainable_weights_by_block  # the old name, which lesson 04 calls
 
 
 def update_sizes(

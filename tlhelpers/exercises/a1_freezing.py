@@ -33,7 +33,7 @@ from tlhelpers.quiet import stderr_as_notes
 
 __all__ = [
     "JUDGES", "check_classifier", "check_fine_tuned", "check_unfrozen", "classifier_evidence", "fine_tuned_evidence",
-    "judge_classifier", "judge_fine_tuned", "judge_unfrozen", "snapshot", "unfrozen_evidence",
+    "judge_classifier", "judge_fine_tuned", "judge_unfrozen", "unfrozen_evidence", "weight_values",
 ]
 
 
@@ -232,13 +232,13 @@ def check_unfrozen(model: Any, depth: int) -> Feedback:
     return judge_unfrozen(found, depth)
 
 
-def snapshot(model: Any) -> dict[int, np.ndarray]:
+def weight_values(model: Any) -> dict[int, np.ndarray]:
     """The value of every weight of ``model`` (trainable or not), keyed by the variable's id.
 
     Example:
         >>> import keras
         >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> len(snapshot(m))
+        >>> len(weight_values(m))
         2
     """
     return {id(v): np.array(v.numpy()) for v in model.weights}
@@ -362,7 +362,7 @@ def check_fine_tuned(model: Any, before: dict[int, np.ndarray], depth: int, max_
 
     Args:
         model: the classifier after the student's fine-tuning.
-        before: :func:`snapshot` of it just before.
+        before: :func:`weight_values` of it just before.
         depth: blocks that were unfrozen.
         max_lr: the highest peak learning rate accepted (default: the top of
             :func:`tlhelpers.recipe.peak_rate_range`, what the course's measurements support in the track).

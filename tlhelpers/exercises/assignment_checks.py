@@ -32,7 +32,12 @@ Example:
 from __future__ import annotations
 
 from tlhelpers.errors import HiddenLabelsError
-from tlhelpers.exercises import a1_freezing, a2_preprocessing, a3_label_budget, a4_own_images
+from tlhelpers.exercises import (
+    a1_freezing,
+    a2_preprocessing,
+    a3_label_budget,
+    a4_own_images,
+)
 from tlhelpers.exercises.a1_freezing import (
     check_classifier,
     check_fine_tuned,
@@ -42,8 +47,8 @@ from tlhelpers.exercises.a1_freezing import (
     judge_classifier,
     judge_fine_tuned,
     judge_unfrozen,
-    snapshot,
     unfrozen_evidence,
+    weight_values,
 )
 from tlhelpers.exercises.a2_preprocessing import (
     PIPELINES,
@@ -112,7 +117,7 @@ __all__ = [
     "JUDGES", "Judge", "LayerFacts", "MAX_INPUT_SIZE", "backbone_facts", "predictions_evidence",
     # assignment 1
     "check_classifier", "check_fine_tuned", "check_unfrozen", "classifier_evidence", "fine_tuned_evidence",
-    "judge_classifier", "judge_fine_tuned", "judge_unfrozen", "snapshot", "unfrozen_evidence",
+    "judge_classifier", "judge_fine_tuned", "judge_unfrozen", "unfrozen_evidence", "weight_values",
     # assignment 2
     "PIPELINES", "Pipeline", "check_prepare", "check_wrong_pipelines", "check_wrong_pipelines_format",
     "judge_prepare", "judge_wrong_pipelines", "judge_wrong_pipelines_format", "pipelines_markdown",
