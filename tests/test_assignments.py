@@ -319,11 +319,11 @@ def test_check_fine_tuned_measures_the_weights(base: keras.Model) -> None:
     model = transfer.build_classifier(base, 5)
     compile_classifier(model, 1e-3)
     transfer.unfreeze_top(model, 2)
-    before = grade.snapshot(model)
+    before = grade.weight_values(model)
     model.fit(x, y, epochs=1, verbose=0)  # forgot to recompile: still the head's learning rate
     assert "compiled again" in grade.check_fine_tuned(model, before, 2).message
 
-    before = grade.snapshot(model)
+    before = grade.weight_values(model)
     compile_classifier(model, 1e-5)
     model.fit(x, y, epochs=1, verbose=0)
     feedback = grade.check_fine_tuned(model, before, 2)
@@ -331,7 +331,7 @@ def test_check_fine_tuned_measures_the_weights(base: keras.Model) -> None:
 
     for layer in model.get_layer(base.name).layers:  # BatchNorm unfrozen: its statistics drift
         layer.trainable = layer.name.startswith(("block3", "block4"))
-    before = grade.snapshot(model)
+    before = grade.weight_values(model)
     compile_classifier(model, 1e-5)
     model.fit(x, y, epochs=1, verbose=0)
     assert "BatchNorm layer" in grade.check_fine_tuned(model, before, 2).message
@@ -346,7 +346,7 @@ def test_the_judges_hold_the_evidence_to_their_own_copy_of_the_backbone() -> Non
     model = transfer.build_classifier(backbones.load_backbone("fashion_cnn"), 5)
     compile_classifier(model, 1e-3)
     transfer.unfreeze_top(model, 2)
-    before = grade.snapshot(model)
+    before = grade.weight_values(model)
     compile_classifier(model, 1e-4)
     model.fit(np.random.default_rng(0).uniform(0, 255, (16, 32, 32, 1)), np.arange(16) % 5, epochs=1, verbose=0)
 

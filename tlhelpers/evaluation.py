@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HASHERS", "Evaluation", "SanityCheck", "average_hash", "check_leakage", "check_prediction_spread",
     "check_preprocessing", "confusion", "evaluate", "exact_hash", "example_losses", "find_leaks", "image_hashes",
-    "per_class_metrics", "plot_confusion", "plot_top_losses", "predict_proba", "sanity_report", "top_losses",
+    "label_accuracy", "per_class_metrics", "plot_confusion", "plot_top_losses", "predict_proba", "sanity_report", "top_losses",
 ]
 
 # ---- metrics -----------------------------------------------------------------------------
@@ -91,6 +91,21 @@ def confusion(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
     from sklearn.metrics import confusion_matrix
 
     return confusion_matrix(_labels(y_true), _labels(y_pred, "y_pred"), labels=np.arange(num_classes))
+
+
+def label_accuracy(y_true: Any, y_pred: Any) -> float:
+    """Share of predicted labels equal to the true ones (sklearn's ``accuracy_score``).
+
+    The one accuracy from predictions: :class:`Evaluation` and the assignments' graders use
+    it; :func:`tlhelpers.training.accuracy` runs a model first.
+
+    Example:
+        >>> label_accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+        0.75
+    """
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(_labels(y_true), _labels(y_pred, "y_pred")))
 
 
 def per_class_metrics(y_true: Any, y_pred: Any, class_names: Sequence[str]) -> pd.DataFrame:
@@ -210,10 +225,8 @@ class Evaluation:
 
     @property
     def accuracy(self) -> float:
-        """Share of examples predicted correctly (sklearn's ``accuracy_score``)."""
-        from sklearn.metrics import accuracy_score
-
-        return float(accuracy_score(self.y_true, self.y_pred))
+        """Share of examples predicted correctly (:func:`label_accuracy`)."""
+        return label_accuracy(self.y_true, self.y_pred)
 
     @property
     def confusion(self) -> np.ndarray:

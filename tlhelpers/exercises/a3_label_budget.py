@@ -23,6 +23,7 @@ from tlhelpers import evidence
 from tlhelpers.checks import Feedback
 from tlhelpers.config import Track, current_track
 from tlhelpers.errors import HiddenLabelsError
+from tlhelpers.evaluation import label_accuracy
 from tlhelpers.exercises.assignment_common import (
     Judge,
     fail,
@@ -263,7 +264,7 @@ def judge_challenge(found: dict[str, Any], truth: GroundTruth, seconds: float | 
     form = judge_predictions(found, truth)
     if not form:
         return form
-    accuracy = float(np.mean(np.asarray(found["predictions"]) == np.asarray(truth.labels)))
+    accuracy = label_accuracy(truth.labels, found["predictions"])
     if accuracy < settings.target_accuracy:
         return fail(_(
             "test accuracy {accuracy:.3f} is below the target {target:.2f}. Hint: with "

@@ -22,6 +22,7 @@ import numpy as np
 from tlhelpers import evidence
 from tlhelpers.checks import Feedback, expect
 from tlhelpers.config import Track, current_track
+from tlhelpers.evaluation import label_accuracy
 from tlhelpers.exercises.assignment_common import (
     Judge,
     backbone_facts,
@@ -364,7 +365,7 @@ def judge_predict(found: dict[str, Any], margin: float) -> Feedback:
     form = predictions_form(found, len(y), found["num_classes"], what="predict(images)")
     if not form:
         return form
-    accuracy = float(np.mean(np.asarray(found["predictions"]) == y))
+    accuracy = label_accuracy(y, found["predictions"])
     baseline = float(np.bincount(y, minlength=found["num_classes"]).max() / len(y))
     return expect(
         accuracy >= baseline + margin,
