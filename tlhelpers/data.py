@@ -29,9 +29,9 @@ import gzip
 import hashlib
 import os
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -226,7 +226,9 @@ def load_cifar10(download: bool = True) -> Arrays:
     """
     folder = find_cifar10()
     if folder is not None:
-        from keras.src.datasets.cifar import load_batch  # Keras' parser: refuses anything but numpy arrays
+        from keras.src.datasets.cifar import (
+            load_batch,  # Keras' parser: refuses anything but numpy arrays
+        )
 
         parts = [load_batch(folder / name) for name in CIFAR10_BATCHES]
         x = np.concatenate([images for images, _ in parts]).transpose(0, 2, 3, 1).astype(np.uint8)  # stored NCHW
@@ -305,8 +307,10 @@ def image_files(folder: str | os.PathLike) -> dict[str, list[Path]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(_("image folder {folder!r} does not exist").format(folder=str(folder)))
-    listing = [p.relative_to(folder).as_posix() + ("/" if p.is_dir() else "")
-               for p in folder.rglob("*") if p.is_dir() or p.is_file()]
+    listing = []
+    for c in folder.iterdir():
+        if c.is_dir():  # a class folder, or a link to one
+            listing += [f"{c.name}/", *(f"{c.name}/{p.relative_to(c).as_posix()}" for p in c.rglob("*") if p.is_file())]
     return {c: [folder / c / f for f in files] for c, files in class_folders(listing).items()}
 
 
