@@ -13,8 +13,8 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["ChecksumError", "DataNotFoundError", "HiddenLabelsError", "MarkupError", "SearchChangedError",
-           "TLHelpersError", "UploadError"]
+__all__ = ["ChecksumError", "DataNotFoundError", "HiddenLabelsError", "MarkupError", "SandboxUnavailable",
+           "SearchChangedError", "TLHelpersError", "UploadError"]
 
 
 class TLHelpersError(Exception):
@@ -43,3 +43,7 @@ class UploadError(TLHelpersError, ValueError):
 
 class HiddenLabelsError(TLHelpersError, RuntimeError):
     """Test labels were used while solving an assignment (:mod:`tlhelpers.exercises.assignment_checks`)."""
+
+
+class SandboxUnavailable(TLHelpersError, RuntimeError):
+    """No sandbox can run on this machine; the message says why and what to do (:mod:`tlhelpers.sandbox`)."""

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tlhelpers.errors import SandboxUnavailable
+
 __all__ = ["Limits"]
 
 #: The user a root caller's sandboxes run as (``nobody``).
@@ -45,10 +47,6 @@ INSIDE_WORK = Path("/tmp/submission")
 #: The sandbox's home folder (on its own ``/tmp``).
 INSIDE_HOME = Path("/tmp/home")
 INSTALL_HINT = "install bubblewrap (make setup does; by hand: sudo apt-get install bubblewrap)"
-
-
-class SandboxUnavailable(RuntimeError):
-    """No sandbox can run on this machine (the message says why and what to do)."""
 
 
 # Seconds a cell may run when grading, here as in nbgrader (Execute.timeout in
