@@ -20,7 +20,7 @@ from tlhelpers.backbones import get_spec
 from tlhelpers.challenges.devices import backbone_variant, mixed_precision_support
 from tlhelpers.config import set_seed
 from tlhelpers.data import Task, take_per_class  # take_per_class: re-exported, its old home
-from tlhelpers.display import finished
+from tlhelpers.display import finished, pad, text_width
 from tlhelpers.features import extract_features, linear_probe
 from tlhelpers.i18n import N_, LazyText, _, pgettext
 from tlhelpers.pipeline import to_model_input
@@ -33,7 +33,9 @@ __all__ = [
     "COST_METHODS",
     "METHOD_LABELS",
     "CostResult",
+    "at_largest",
     "growth_exponent",
+    "growth_report",
     "measure_cost",
     "plain_log_ticks",
     "plot_cost",
@@ -230,6 +232,50 @@ METHOD_LABELS = {  # shown in the active language (LazyText)
     "small_input": LazyText(N_("fine-tune, smaller input")),
     "mixed_precision": LazyText(N_("fine-tune, mixed precision")),
 }
+
+
+def at_largest(cost) -> Any:
+    """Each method's row at the largest data size of ``measure_cost``'s frame, indexed by method.
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"method": ["a", "a", "b"], "train_images": [10, 20, 20], "seconds": [1.0, 2.0, 0.5]})
+        >>> at_largest(df)["seconds"].to_dict()
+        {'a': 2.0, 'b': 0.5}
+    """
+    return cost[cost["train_images"] == cost["train_images"].max()].set_index("method")
+
+
+def growth_report(cost) -> str:
+    """Each method's growth exponent, time and accuracy at the largest size, and the cheapest one.
+
+    Labels are padded by display width (:func:`tlhelpers.display.pad`), so the columns
+    line up in Chinese too.
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"method": ["cached"] * 2 + ["fine_tune"] * 2, "train_images": [10, 20] * 2,
+        ...                    "seconds": [1.0, 1.1, 1.0, 2.0], "test_accuracy": [0.5, 0.6, 0.5, 0.7]})
+        >>> print(growth_report(df))  # doctest: +NORMALIZE_WHITESPACE
+        cached features + head       growth exponent +0.14; 20 images: 1.10 s, test accuracy 0.600
+        fine-tune end to end         growth exponent +1.00; 20 images: 2.00 s, test accuracy 0.700
+        <BLANKLINE>
+        cheapest at 20 images: cached features + head (1.8x faster than the slowest)
+    """
+    largest = at_largest(cost)
+    width = max(text_width(str(METHOD_LABELS.get(m, m))) for m in largest.index) + 1
+    lines = [
+        pad(str(METHOD_LABELS.get(method, method)), width) + _(
+            "growth exponent {exponent:+.2f}; {images} images: {seconds:.2f} s, test accuracy {accuracy:.3f}"
+        ).format(exponent=growth_exponent(cost, method), images=int(row.train_images), seconds=row.seconds,
+                 accuracy=row.test_accuracy)
+        for method, row in largest.iterrows()
+    ]
+    cheapest = largest["seconds"].idxmin()
+    lines += ["", _("cheapest at {images} images: {label} ({ratio:.1f}x faster than the slowest)").format(
+        images=int(largest["train_images"].max()), label=METHOD_LABELS.get(cheapest, cheapest),
+        ratio=largest["seconds"].max() / largest["seconds"].min())]
+    return "\n".join(lines)
 
 
 def plot_cost(cost) -> Any:
