@@ -209,7 +209,6 @@ def trainable_weights_by_block(
     }
 
 
-
 def update_sizes(
     model: keras.Model, before: dict[str, list[np.ndarray]], *, base: FoundBackbone | None = None
 ) -> dict[str, float]:
