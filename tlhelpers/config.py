@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tlhelpers.i18n import N_, LazyText, _
-from tlhelpers.settings import CONFIG_NAME, PACKAGE_DIR, find_config, read_settings
+from tlhelpers.settings import CONFIG_NAME, PACKAGE_DIR, choose, find_config
 
 __all__ = ["current_track", "set_seed"]
 
@@ -154,20 +154,9 @@ def current_track(name: str | None = None, profile: str | None = None) -> Track:
         >>> current_track("imagenet", profile="gpu").input_size
         224
     """
-    settings, origin = read_settings(find_config())
-
-    def pick(arg: str | None, env: str, key: str, default: str) -> tuple[str, str]:
-        if arg is not None:
-            return arg, "argument"
-        if os.environ.get(env):
-            return os.environ[env], f"${env}"
-        if key in settings:
-            return settings[key], origin
-        return default, "defaults"
-
-    track_name, src = pick(name, "TL_TRACK", "track", "offline")
+    track_name, src = choose(name, "TL_TRACK", "track", "offline")
     _choice(track_name, list(TRACKS), "track", src)
-    profile_name, src = pick(profile, "TL_PROFILE", "profile", "laptop")
+    profile_name, src = choose(profile, "TL_PROFILE", "profile", "laptop")
     _choice(profile_name, PROFILES, "profile", src)
     track = TRACKS[track_name]
     if profile_name == "gpu":

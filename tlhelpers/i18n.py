@@ -26,7 +26,7 @@ import io
 import os
 from pathlib import Path
 
-from tlhelpers.settings import PACKAGE_DIR, find_config, read_settings
+from tlhelpers.settings import PACKAGE_DIR, choose
 
 __all__ = ["LANGUAGES", "LazyText", "N_", "_", "catalog_path", "current_language", "ngettext", "pgettext", "translations", "use_language"]
 
@@ -50,13 +50,7 @@ def current_language(name: str | None = None) -> str:
         ...
         ValueError: unknown language 'fr' (from argument); choose one of: en (English), zh (简体中文)
     """
-    if name is not None:
-        value, origin = name, "argument"
-    elif os.environ.get("TL_LANG"):
-        value, origin = os.environ["TL_LANG"], "$TL_LANG"
-    else:
-        settings, origin = read_settings(find_config())
-        value = settings.get("language", SOURCE_LANGUAGE)
+    value, origin = choose(name, "TL_LANG", "language", SOURCE_LANGUAGE)
     if value not in LANGUAGES:
         choices = ", ".join(f"{code} ({label})" for code, label in LANGUAGES.items())
         raise ValueError(f"unknown language {value!r} (from {origin}); choose one of: {choices}")

@@ -12,10 +12,11 @@ Example:
 from __future__ import annotations
 
 import functools
+import os
 import tomllib
 from pathlib import Path
 
-__all__ = ["CONFIG_NAME", "PACKAGE_DIR", "find_config", "read_settings"]
+__all__ = ["CONFIG_NAME", "PACKAGE_DIR", "choose", "find_config", "read_settings"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_NAME = "course.toml"
@@ -46,6 +47,26 @@ def read_settings(path: Path | None) -> tuple[dict[str, str], str]:
     if path is None or not path.is_file():
         return {}, "defaults"
     return dict(_parsed(path, path.stat().st_mtime_ns)), str(path)
+
+
+def choose(arg: str | None, env: str, key: str, default: str) -> tuple[str, str]:
+    """A setting and where it came from: ``arg``, else ``$env``, else ``course.toml``'s ``key``, else ``default``.
+
+    The origin (``"argument"``, ``"$TL_TRACK"``, the file's path or ``"defaults"``) lets an
+    error say where a bad value was set.
+
+    Example:
+        >>> choose("zh", "TL_LANG", "language", "en")
+        ('zh', 'argument')
+    """
+    if arg is not None:
+        return arg, "argument"
+    if os.environ.get(env):
+        return os.environ[env], f"${env}"
+    settings, origin = read_settings(find_config())
+    if key in settings:
+        return settings[key], origin
+    return default, "defaults"
 
 
 @functools.lru_cache(maxsize=8)
